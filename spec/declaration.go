@@ -1,0 +1,485 @@
+package spec
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+
+	"github.com/runid/runid-oci/mediatype"
+)
+
+// MaxDeclarationSize is the largest declaration file accepted, in bytes
+// (spec/SPEC.md §4.1). Component files are not bounded by it.
+const MaxDeclarationSize = 1 << 20
+
+// DeclarationVersion is the value of the "runid" field that v1 readers accept.
+const DeclarationVersion = "1"
+
+// Declaration is a parsed, validated declaration (spec/SPEC.md §4). Roles are
+// in canonical order: the core roles in the order of mediatype.CoreRoles,
+// then extension roles sorted by name; the order of roles in the file never
+// matters. Components keep their order within a role.
+type Declaration struct {
+	Roles []RoleDeclaration
+}
+
+// RoleDeclaration is one role of a declaration: explicitly none, or one or
+// more components.
+type RoleDeclaration struct {
+	Role       string
+	None       bool
+	Components []ComponentDeclaration
+}
+
+// ComponentDeclaration is one component as declared. Exactly one of File,
+// Inline and Text is set.
+type ComponentDeclaration struct {
+	Role string
+	// Name is the logical name, validated by ValidateName.
+	Name string
+	// Format is the resolved format (explicit, or inferred per spec/SPEC.md §4.3).
+	Format string
+	// File is the path as written in the declaration, relative to the
+	// declaration's directory; resolving and reading it is the caller's job.
+	File string
+	// Inline is the RFC 8785 canonical JSON of an inline value.
+	Inline []byte
+	// Text is the content of a text component written in the declaration.
+	Text *string
+	// Withheld asks for a commitment instead of the content (spec/SPEC.md §7).
+	Withheld bool
+	// Field is the component's path in the declaration, e.g. roles.tools[1],
+	// and Line its line (0 when unknown), for error messages.
+	Field string
+	Line  int
+}
+
+// Source names where a component's bytes come from, for messages: the file
+// path, or "inline".
+func (c ComponentDeclaration) Source() string {
+	if c.File != "" {
+		return c.File
+	}
+	return "inline"
+}
+
+// Components returns every component of the declaration in identity order.
+func (d *Declaration) Components() []ComponentDeclaration {
+	var out []ComponentDeclaration
+	for _, r := range d.Roles {
+		out = append(out, r.Components...)
+	}
+	return out
+}
+
+// ParseDeclaration parses and validates a declaration (YAML or JSON) against
+// spec/schema/declaration.schema.json and the rules of spec/SPEC.md §4. file
+// is used in error messages only. Errors are *FieldError values naming the
+// file, the field, the line where known, and what would be valid.
+func ParseDeclaration(file string, data []byte) (*Declaration, error) {
+	fe := func(field string, line int, err error, format string, a ...any) error {
+		return &FieldError{File: file, Field: field, Line: line, Msg: fmt.Sprintf(format, a...), Err: err}
+	}
+	if len(data) > MaxDeclarationSize {
+		return nil, fe("", 0, ErrDeclarationTooLarge, "%d bytes, over the limit of %d bytes", len(data), MaxDeclarationSize)
+	}
+	astFile, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		return nil, yamlError(file, err)
+	}
+	if err := rejectAliases(file, astFile); err != nil {
+		return nil, err
+	}
+	var root any
+	if err := yaml.UnmarshalWithOptions(data, &root); err != nil {
+		return nil, yamlError(file, err)
+	}
+	loc := locator{file: astFile}
+	if root == nil {
+		return nil, fe("", 0, ErrInvalidDeclaration,
+			"empty declaration: write `runid: \"1\"` and a `roles:` map with the eight core roles (%s)",
+			strings.Join(mediatype.CoreRoles(), ", "))
+	}
+	top, ok := root.(map[string]any)
+	if !ok {
+		return nil, fe("", 1, ErrInvalidDeclaration, "the declaration must be a map with keys runid and roles")
+	}
+	for k := range top {
+		if k != "runid" && k != "roles" {
+			return nil, fe(k, loc.line(k), ErrInvalidDeclaration, "unknown field; valid top-level fields are runid and roles")
+		}
+	}
+	if v, ok := top["runid"]; !ok {
+		return nil, fe("runid", 0, ErrInvalidDeclaration, `missing; write runid: "1"`)
+	} else if s := fmt.Sprint(v); s != DeclarationVersion {
+		return nil, fe("runid", loc.line("runid"), ErrUnsupportedVersion, "declaration version %q; this reader accepts %q", s, DeclarationVersion)
+	}
+	rolesV, ok := top["roles"]
+	if !ok {
+		return nil, fe("roles", 0, ErrInvalidDeclaration, "missing; declare each core role (%s)", strings.Join(mediatype.CoreRoles(), ", "))
+	}
+	roles, ok := rolesV.(map[string]any)
+	if !ok {
+		return nil, fe("roles", loc.line("roles"), ErrInvalidDeclaration, "must be a map from role name to its components or none")
+	}
+	for r := range roles {
+		if err := ValidateRole(r); err != nil {
+			return nil, fe("roles."+r, loc.line("roles", r), ErrUnknownRole, "%v", err)
+		}
+	}
+	for _, r := range mediatype.CoreRoles() {
+		if _, ok := roles[r]; !ok {
+			return nil, fe("roles."+r, 0, ErrMissingRole,
+				"core role %q is not declared; every core role must be accounted for. If this run had no %s, declare it explicitly: `%s: none`",
+				r, r, r)
+		}
+	}
+	if err := precheckComponents(file, roles, loc); err != nil {
+		return nil, err
+	}
+	// Schema validation is the backstop after the checks above, which give
+	// the friendlier messages for the common mistakes.
+	if err := validateDeclarationSchema(root); err != nil {
+		field, msg := schemaErrorDetail(err)
+		return nil, fe(field, loc.lineOfField(field), ErrInvalidDeclaration, "does not match the declaration schema: %s", msg)
+	}
+
+	names := map[string]string{}
+	d := &Declaration{}
+	for _, r := range canonicalRoleOrder(roles) {
+		rd := RoleDeclaration{Role: r}
+		field := "roles." + r
+		switch v := roles[r].(type) {
+		case string: // schema guarantees "none"
+			rd.None = true
+		case map[string]any: // shorthand: one inline JSON component
+			c, err := inlineComponent(r, r+".json", v)
+			if err != nil {
+				return nil, fe(field, loc.line("roles", r), ErrInvalidJSON, "%v", err)
+			}
+			c.Field, c.Line = field, loc.line("roles", r)
+			rd.Components = append(rd.Components, c)
+		case []any:
+			for i, item := range v {
+				cf := fmt.Sprintf("%s[%d]", field, i)
+				line := loc.line("roles", r, i)
+				c, err := parseComponent(r, item.(map[string]any))
+				if err != nil {
+					var f *FieldError
+					if errors.As(err, &f) {
+						f.File, f.Field = file, cf+"."+f.Field
+						if l := loc.line("roles", r, i, strings.SplitN(f.Field[len(cf)+1:], ".", 2)[0]); l > 0 {
+							f.Line = l
+						} else {
+							f.Line = line
+						}
+						return nil, f
+					}
+					return nil, fe(cf, line, ErrInvalidDeclaration, "%v", err)
+				}
+				c.Field, c.Line = cf, line
+				rd.Components = append(rd.Components, c)
+			}
+		}
+		for _, c := range rd.Components {
+			key := NameKey(c.Name)
+			if prev, dup := names[key]; dup {
+				return nil, fe(c.Field+".name", loc.line("roles", r), ErrDuplicateName,
+					"%q is already the name of %s; logical names must be unique in an identity (letter case ignored)", c.Name, prev)
+			}
+			names[key] = c.Field
+		}
+		d.Roles = append(d.Roles, rd)
+	}
+	return d, nil
+}
+
+var componentFields = []string{"name", "file", "inline", "text", "format", "withheld"}
+
+// precheckComponents gives precise messages for the common mistakes in a
+// component before the schema's generic ones.
+func precheckComponents(file string, roles map[string]any, loc locator) error {
+	for _, r := range canonicalRoleOrder(roles) {
+		list, ok := roles[r].([]any)
+		if !ok {
+			if s, isStr := roles[r].(string); isStr && s != "none" {
+				return &FieldError{File: file, Field: "roles." + r, Line: loc.line("roles", r), Err: ErrInvalidDeclaration,
+					Msg: fmt.Sprintf("%q: a role is `none` or a list of components ({name, file|inline|text})", s)}
+			}
+			continue
+		}
+		if len(list) == 0 {
+			return &FieldError{File: file, Field: "roles." + r, Line: loc.line("roles", r), Err: ErrInvalidDeclaration,
+				Msg: fmt.Sprintf("empty list; if this run had no %s, write `%s: none`", r, r)}
+		}
+		for i, item := range list {
+			field := fmt.Sprintf("roles.%s[%d]", r, i)
+			m, ok := item.(map[string]any)
+			if !ok {
+				return &FieldError{File: file, Field: field, Line: loc.line("roles", r, i), Err: ErrInvalidDeclaration,
+					Msg: "a component is a map with name and one of file, inline or text"}
+			}
+			for k := range m {
+				if !slices.Contains(componentFields, k) {
+					return &FieldError{File: file, Field: field + "." + k, Line: loc.line("roles", r, i, k), Err: ErrInvalidDeclaration,
+						Msg: "unknown field; a component has " + strings.Join(componentFields, ", ")}
+				}
+			}
+			if _, ok := m["name"].(string); !ok {
+				return &FieldError{File: file, Field: field + ".name", Line: loc.line("roles", r, i), Err: ErrInvalidDeclaration,
+					Msg: "missing or not a string; every component has a logical name"}
+			}
+			n := 0
+			for _, k := range []string{"file", "inline", "text"} {
+				if _, ok := m[k]; ok {
+					n++
+				}
+			}
+			if n != 1 {
+				return &FieldError{File: file, Field: field, Line: loc.line("roles", r, i), Err: ErrInvalidDeclaration,
+					Msg: fmt.Sprintf("has %d of file, inline and text; give exactly one", n)}
+			}
+			if f, ok := m["file"]; ok {
+				if fs, isStr := f.(string); !isStr || fs == "" {
+					return &FieldError{File: file, Field: field + ".file", Line: loc.line("roles", r, i, "file"), Err: ErrInvalidDeclaration,
+						Msg: "must be a non-empty path relative to the declaration's directory"}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func parseComponent(role string, m map[string]any) (ComponentDeclaration, error) {
+	ferr := func(field string, err error, format string, a ...any) error {
+		return &FieldError{Field: field, Msg: fmt.Sprintf(format, a...), Err: err}
+	}
+	name, _ := m["name"].(string)
+	if err := ValidateName(name); err != nil {
+		return ComponentDeclaration{}, ferr("name", ErrInvalidName, "%v", strings.TrimPrefix(err.Error(), ErrInvalidName.Error()+" "))
+	}
+	c := ComponentDeclaration{Role: role, Name: name}
+	if w, ok := m["withheld"].(bool); ok {
+		c.Withheld = w
+	}
+	explicit, _ := m["format"].(string)
+	switch {
+	case m["file"] != nil:
+		f, _ := m["file"].(string)
+		if strings.ContainsRune(f, 0) {
+			return c, ferr("file", ErrInvalidDeclaration, "path contains a NUL character")
+		}
+		c.File = f
+		c.Format = explicit
+		if c.Format == "" {
+			c.Format = InferFormat(role, name)
+		}
+	case m["text"] != nil:
+		t, _ := m["text"].(string)
+		c.Text = &t
+		c.Format = mediatype.FormatText
+		if explicit != "" && explicit != mediatype.FormatText {
+			return c, ferr("format", ErrInvalidFormat, "a text component has format text, not %q", explicit)
+		}
+	default:
+		inl, err := inlineComponent(role, name, m["inline"])
+		if err != nil {
+			return c, ferr("inline", ErrInvalidJSON, "%v", err)
+		}
+		inl.Withheld = c.Withheld
+		if explicit != "" && explicit != mediatype.FormatJSON {
+			return c, ferr("format", ErrInvalidFormat, "an inline component has format json, not %q", explicit)
+		}
+		c = inl
+	}
+	if !slices.Contains(mediatype.AllowedFormats(role), c.Format) {
+		return c, ferr("format", ErrInvalidFormat, "role %s takes %s, not %s",
+			role, strings.Join(mediatype.AllowedFormats(role), " or "), c.Format)
+	}
+	return c, nil
+}
+
+func inlineComponent(role, name string, v any) (ComponentDeclaration, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return ComponentDeclaration{}, err
+	}
+	canon, err := Canonicalize(raw)
+	if err != nil {
+		return ComponentDeclaration{}, err
+	}
+	return ComponentDeclaration{Role: role, Name: name, Format: mediatype.FormatJSON, Inline: canon}, nil
+}
+
+// InferFormat gives the format of a file component declared without one
+// (spec/SPEC.md §4.3): by the extension of its logical name (.json → json;
+// .yaml, .yml → yaml; .txt, .md, .markdown, .prompt, .text → text), and
+// otherwise the first format the role allows.
+func InferFormat(role, name string) string {
+	switch strings.ToLower(path.Ext(name)) {
+	case ".json":
+		return mediatype.FormatJSON
+	case ".yaml", ".yml":
+		return mediatype.FormatYAML
+	case ".txt", ".md", ".markdown", ".prompt", ".text":
+		return mediatype.FormatText
+	}
+	return mediatype.AllowedFormats(role)[0]
+}
+
+// canonicalRoleOrder returns the declared roles in canonical order.
+func canonicalRoleOrder(roles map[string]any) []string {
+	var out, ext []string
+	for _, r := range mediatype.CoreRoles() {
+		if _, ok := roles[r]; ok {
+			out = append(out, r)
+		}
+	}
+	for r := range roles {
+		if !mediatype.IsCoreRole(r) {
+			ext = append(ext, r)
+		}
+	}
+	sort.Strings(ext)
+	return append(out, ext...)
+}
+
+// RoleOrderLess orders roles canonically: core roles in their fixed order,
+// then extension roles by byte order (spec/SPEC.md §5.5).
+func RoleOrderLess(a, b string) bool {
+	ia, ib := coreIndex(a), coreIndex(b)
+	if ia != ib {
+		return ia < ib
+	}
+	return a < b
+}
+
+func coreIndex(r string) int {
+	for i, c := range mediatype.CoreRoles() {
+		if c == r {
+			return i
+		}
+	}
+	return len(mediatype.CoreRoles())
+}
+
+func yamlError(file string, err error) error {
+	msg := err.Error()
+	line := 0
+	if i := strings.Index(msg, "["); i >= 0 {
+		if j := strings.Index(msg[i:], ":"); j > 0 {
+			line, _ = strconv.Atoi(msg[i+1 : i+j])
+		}
+	}
+	// goccy's messages carry a source excerpt after the first line.
+	if k := strings.IndexByte(msg, '\n'); k >= 0 {
+		msg = msg[:k]
+	}
+	return &FieldError{File: file, Line: line, Msg: "not valid YAML or JSON: " + msg, Err: ErrInvalidDeclaration}
+}
+
+func rejectAliases(file string, f *ast.File) error {
+	var found ast.Node
+	for _, doc := range f.Docs {
+		ast.Walk(visitorFunc(func(n ast.Node) bool {
+			if found != nil {
+				return false
+			}
+			switch n.(type) {
+			case *ast.AliasNode, *ast.AnchorNode:
+				found = n
+				return false
+			}
+			return true
+		}), doc)
+	}
+	if len(f.Docs) > 1 {
+		return &FieldError{File: file, Msg: "more than one YAML document; a declaration is one document", Err: ErrInvalidDeclaration}
+	}
+	if found != nil {
+		return &FieldError{File: file, Line: found.GetToken().Position.Line,
+			Msg: "YAML anchors and aliases are not allowed in a declaration; write the value out", Err: ErrInvalidDeclaration}
+	}
+	return nil
+}
+
+type visitorFunc func(ast.Node) bool
+
+func (f visitorFunc) Visit(n ast.Node) ast.Visitor {
+	if f(n) {
+		return f
+	}
+	return nil
+}
+
+// locator finds the line of a field in the parsed YAML.
+type locator struct{ file *ast.File }
+
+func (l locator) line(path ...any) int {
+	if l.file == nil || len(l.file.Docs) == 0 {
+		return 0
+	}
+	n := l.file.Docs[0].Body
+	line := 0
+	for _, p := range path {
+		if n == nil {
+			return line
+		}
+		switch key := p.(type) {
+		case string:
+			m, ok := n.(*ast.MappingNode)
+			if !ok {
+				return line
+			}
+			var next ast.Node
+			for _, mv := range m.Values {
+				if k, ok := mv.Key.(*ast.StringNode); ok && k.Value == key {
+					line = mv.Key.GetToken().Position.Line
+					next = mv.Value
+					break
+				}
+			}
+			if next == nil {
+				return line
+			}
+			n = next
+		case int:
+			s, ok := n.(*ast.SequenceNode)
+			if !ok || key >= len(s.Values) {
+				return line
+			}
+			n = s.Values[key]
+			line = n.GetToken().Position.Line
+		}
+	}
+	return line
+}
+
+// lineOfField resolves a dotted field path such as roles.tools[1].file.
+func (l locator) lineOfField(field string) int {
+	var path []any
+	for _, part := range strings.Split(field, ".") {
+		if part == "" {
+			continue
+		}
+		name, idx, hasIdx := strings.Cut(part, "[")
+		if name != "" {
+			path = append(path, name)
+		}
+		if hasIdx {
+			if i, err := strconv.Atoi(strings.TrimSuffix(idx, "]")); err == nil {
+				path = append(path, i)
+			}
+		}
+	}
+	return l.line(path...)
+}

@@ -1,0 +1,346 @@
+package spec
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+	specs "github.com/opencontainers/image-spec/specs-go"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/runid/runid-oci/mediatype"
+)
+
+// DefaultMaxMetadataSize is the default cap on the size of a manifest or an
+// identity document that a reader accepts (spec/SPEC.md §6): 4 MiB.
+const DefaultMaxMetadataSize = 4 << 20
+
+// IdentityDocument is the config blob of an identity manifest
+// (spec/SPEC.md §5.2): the spec version, the state of every role, and every
+// component in layer order.
+type IdentityDocument struct {
+	SpecVersion string            `json:"specVersion"`
+	Roles       map[string]string `json:"roles"`
+	Components  []ComponentEntry  `json:"components"`
+}
+
+// ComponentEntry is one component in an identity document.
+type ComponentEntry struct {
+	Role      string        `json:"role"`
+	Name      string        `json:"name"`
+	MediaType string        `json:"mediaType"`
+	Digest    digest.Digest `json:"digest"`
+	Size      int64         `json:"size"`
+}
+
+// Withheld reports whether the entry is a commitment rather than content.
+func (c ComponentEntry) Withheld() bool { return c.MediaType == mediatype.Withheld }
+
+// Descriptor returns the layer descriptor of the component (spec/SPEC.md §5.3).
+func (c ComponentEntry) Descriptor() ocispec.Descriptor {
+	return ocispec.Descriptor{
+		MediaType: c.MediaType,
+		Digest:    c.Digest,
+		Size:      c.Size,
+		Annotations: map[string]string{
+			mediatype.AnnotationRole:  c.Role,
+			mediatype.AnnotationTitle: c.Name,
+		},
+	}
+}
+
+// RoleStates derives each declared role's state from its components
+// (spec/SPEC.md §3.3): roles lists every declared role (a role with no
+// component is none).
+func RoleStates(roles []string, comps []ComponentEntry) map[string]string {
+	out := make(map[string]string, len(roles))
+	for _, r := range roles {
+		out[r] = mediatype.StateNone
+	}
+	for _, c := range comps {
+		switch {
+		case !c.Withheld():
+			out[c.Role] = mediatype.StatePresent
+		case out[c.Role] == mediatype.StateNone:
+			out[c.Role] = mediatype.StateWithheld
+		}
+	}
+	return out
+}
+
+// Identity is a built or parsed identity: its manifest and document, with
+// the exact bytes of both.
+type Identity struct {
+	Manifest      ocispec.Manifest
+	ManifestBytes []byte
+	Document      IdentityDocument
+	DocumentBytes []byte
+	// Warnings are non-fatal observations of a reader, such as a newer minor
+	// spec version whose unknown fields were ignored.
+	Warnings []string
+}
+
+// Digest is the identity digest: the digest of the manifest bytes.
+func (id *Identity) Digest() digest.Digest { return digest.FromBytes(id.ManifestBytes) }
+
+// Descriptor is the descriptor of the identity manifest.
+func (id *Identity) Descriptor() ocispec.Descriptor {
+	return ocispec.Descriptor{
+		MediaType:    ocispec.MediaTypeImageManifest,
+		ArtifactType: mediatype.Identity,
+		Digest:       id.Digest(),
+		Size:         int64(len(id.ManifestBytes)),
+	}
+}
+
+// ConfigDescriptor is the descriptor of the identity document.
+func (id *Identity) ConfigDescriptor() ocispec.Descriptor { return id.Manifest.Config }
+
+// BuildIdentity makes the identity document and manifest for components
+// already in canonical order (spec/SPEC.md §5). roles lists every declared
+// role. Both documents are RFC 8785 canonical JSON; the manifest has no
+// annotations, no subject and no creation time, so its bytes depend only on
+// the composition.
+func BuildIdentity(roles []string, comps []ComponentEntry) (*Identity, error) {
+	if comps == nil {
+		comps = []ComponentEntry{}
+	}
+	doc := IdentityDocument{SpecVersion: mediatype.SpecVersion, Roles: RoleStates(roles, comps), Components: comps}
+	docBytes, err := MarshalCanonical(doc)
+	if err != nil {
+		return nil, fmt.Errorf("encode identity document: %w", err)
+	}
+	layers := make([]ocispec.Descriptor, len(comps))
+	for i, c := range comps {
+		layers[i] = c.Descriptor()
+	}
+	m := ocispec.Manifest{
+		Versioned:    specs.Versioned{SchemaVersion: 2},
+		MediaType:    ocispec.MediaTypeImageManifest,
+		ArtifactType: mediatype.Identity,
+		Config: ocispec.Descriptor{
+			MediaType: mediatype.IdentityDocument,
+			Digest:    digest.FromBytes(docBytes),
+			Size:      int64(len(docBytes)),
+		},
+		Layers: layers,
+	}
+	mBytes, err := MarshalCanonical(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode identity manifest: %w", err)
+	}
+	id := &Identity{Manifest: m, ManifestBytes: mBytes, Document: doc, DocumentBytes: docBytes}
+	// A builder must never produce what a reader rejects.
+	if _, err := ParseIdentity(mBytes, docBytes); err != nil {
+		return nil, err
+	}
+	return id, nil
+}
+
+// ParseManifest decodes manifest bytes and checks that they describe a run
+// identity: the OCI image manifest media type, schema version 2 and the
+// runid artifactType (spec/SPEC.md §6 steps 2–3). It does not look at the
+// identity document.
+func ParseManifest(manifestBytes []byte) (ocispec.Manifest, error) {
+	var m ocispec.Manifest
+	if err := json.Unmarshal(manifestBytes, &m); err != nil {
+		return m, &IdentityError{Err: ErrInvalidIdentity, Problems: []Problem{{Check: "manifest-json", Msg: err.Error()}}}
+	}
+	var probs []Problem
+	if m.MediaType != ocispec.MediaTypeImageManifest {
+		probs = append(probs, Problem{Check: "manifest-media-type", Msg: fmt.Sprintf("media type %q, want %q", m.MediaType, ocispec.MediaTypeImageManifest)})
+	}
+	if m.SchemaVersion != 2 {
+		probs = append(probs, Problem{Check: "manifest-schema-version", Msg: fmt.Sprintf("schemaVersion %d, want 2", m.SchemaVersion)})
+	}
+	if m.ArtifactType != mediatype.Identity {
+		probs = append(probs, Problem{Check: "artifact-type", Msg: fmt.Sprintf("artifactType %q, want %q: not a run identity", m.ArtifactType, mediatype.Identity)})
+	}
+	if m.Config.MediaType != mediatype.IdentityDocument {
+		probs = append(probs, Problem{Check: "config-media-type", Msg: fmt.Sprintf("config media type %q, want %q", m.Config.MediaType, mediatype.IdentityDocument)})
+	}
+	if err := m.Config.Digest.Validate(); err != nil || m.Config.Digest.Algorithm() != digest.SHA256 {
+		probs = append(probs, Problem{Check: "config-digest", Msg: fmt.Sprintf("config digest %q is not a valid sha256 digest", m.Config.Digest)})
+	}
+	if len(probs) > 0 {
+		return m, &IdentityError{Err: ErrInvalidIdentity, Problems: probs}
+	}
+	return m, nil
+}
+
+// ParseIdentity checks an identity manifest and its identity document
+// against each other and against every structural rule of spec/SPEC.md §6
+// (all but fetching and hashing blobs, which need a store). It returns every
+// problem found in one *IdentityError.
+func ParseIdentity(manifestBytes, documentBytes []byte) (*Identity, error) {
+	m, err := ParseManifest(manifestBytes)
+	if err != nil {
+		return nil, err
+	}
+	id := &Identity{Manifest: m, ManifestBytes: manifestBytes, DocumentBytes: documentBytes}
+	var probs []Problem
+	add := func(check, subject, format string, a ...any) {
+		probs = append(probs, Problem{Check: check, Subject: subject, Msg: fmt.Sprintf(format, a...)})
+	}
+	if digest.FromBytes(documentBytes) != m.Config.Digest || int64(len(documentBytes)) != m.Config.Size {
+		add("config-digest", "", "identity document bytes do not match the config descriptor")
+	}
+	if m.Subject != nil {
+		add("no-subject", "", "an identity manifest has no subject (it describes a run, not another artifact)")
+	}
+	if _, ok := m.Annotations[mediatype.AnnotationCreated]; ok {
+		add("no-created", "", "the manifest carries %s; an identity must not depend on the clock", mediatype.AnnotationCreated)
+	}
+	doc, warnings, err := ParseIdentityDocument(documentBytes)
+	id.Warnings = warnings
+	if err != nil {
+		var ie *IdentityError
+		if errors.As(err, &ie) {
+			return nil, &IdentityError{Err: ie.Err, Problems: append(probs, ie.Problems...)}
+		}
+		return nil, err
+	}
+	id.Document = *doc
+
+	// Roles: every core role accounted for, extension roles well-formed.
+	for _, r := range mediatype.CoreRoles() {
+		if _, ok := doc.Roles[r]; !ok {
+			add("role-accounted", r, "core role is not accounted for (neither present, none nor withheld)")
+		}
+	}
+	declared := make([]string, 0, len(doc.Roles))
+	for r := range doc.Roles {
+		if err := ValidateRole(r); err != nil {
+			add("role-name", r, "%v", err)
+		}
+		declared = append(declared, r)
+	}
+	for _, c := range doc.Components {
+		if _, ok := doc.Roles[c.Role]; !ok {
+			add("role-accounted", c.Role, "component %q has a role that the document does not list", c.Name)
+		}
+	}
+	want := RoleStates(declared, doc.Components)
+	for r, st := range doc.Roles {
+		if want[r] != st {
+			add("role-state", r, "state %q does not match its components (they make it %q)", st, want[r])
+		}
+	}
+
+	// Components: names, order, media types, agreement with the layers.
+	if len(m.Layers) != len(doc.Components) {
+		add("layers-match", "", "%d layers but %d components in the identity document", len(m.Layers), len(doc.Components))
+	}
+	seen := map[string]bool{}
+	for i, c := range doc.Components {
+		if err := ValidateName(c.Name); err != nil {
+			add("component-name", strconv.Quote(c.Name), "%v", err)
+		} else if seen[NameKey(c.Name)] {
+			add("component-name", c.Name, "duplicate logical name")
+		}
+		seen[NameKey(c.Name)] = true
+		if i > 0 && RoleOrderLess(c.Role, doc.Components[i-1].Role) {
+			add("component-order", c.Name, "role %s comes after role %s; components must be in canonical role order", c.Role, doc.Components[i-1].Role)
+		}
+		if p := checkMediaType(c); p != "" {
+			add("media-type", c.Name, "%s", p)
+		}
+		if c.Digest.Validate() != nil || c.Digest.Algorithm() != digest.SHA256 {
+			add("component-digest", c.Name, "digest %q is not a valid sha256 digest", c.Digest)
+		}
+		if c.Size < 0 {
+			add("component-size", c.Name, "negative size")
+		}
+		if i < len(m.Layers) {
+			l := m.Layers[i]
+			switch {
+			case l.MediaType != c.MediaType:
+				add("layers-match", c.Name, "layer %d media type %q, document says %q", i, l.MediaType, c.MediaType)
+			case l.Digest != c.Digest:
+				add("layers-match", c.Name, "layer %d digest %s, document says %s", i, l.Digest, c.Digest)
+			case l.Size != c.Size:
+				add("layers-match", c.Name, "layer %d size %d, document says %d", i, l.Size, c.Size)
+			case l.Annotations[mediatype.AnnotationRole] != c.Role:
+				add("layers-match", c.Name, "layer %d role annotation %q, document says %q", i, l.Annotations[mediatype.AnnotationRole], c.Role)
+			case l.Annotations[mediatype.AnnotationTitle] != c.Name:
+				add("layers-match", c.Name, "layer %d title %q, document says %q", i, l.Annotations[mediatype.AnnotationTitle], c.Name)
+			}
+		}
+	}
+	if len(probs) > 0 {
+		return nil, &IdentityError{Err: ErrInvalidIdentity, Problems: probs}
+	}
+	return id, nil
+}
+
+func checkMediaType(c ComponentEntry) string {
+	if c.Withheld() {
+		return ""
+	}
+	role, format, ok := mediatype.ParseComponent(c.MediaType)
+	if !ok {
+		return fmt.Sprintf("unknown media type %q", c.MediaType)
+	}
+	wantRole := c.Role
+	if !mediatype.IsCoreRole(c.Role) {
+		wantRole = "extension"
+	}
+	if role != wantRole {
+		return fmt.Sprintf("media type %q is for role %s, not %s", c.MediaType, role, c.Role)
+	}
+	if !slices.Contains(mediatype.AllowedFormats(c.Role), format) {
+		return fmt.Sprintf("format %s is not allowed for role %s", format, c.Role)
+	}
+	return ""
+}
+
+// ParseIdentityDocument decodes and schema-validates an identity document
+// (spec/SPEC.md §5.2, §9). A document of spec version 1.N with N greater
+// than this reader's minor version is accepted: its unknown fields are
+// ignored and reported as warnings. Any other major version is an error
+// wrapping ErrUnsupportedVersion.
+func ParseIdentityDocument(data []byte) (*IdentityDocument, []string, error) {
+	fail := func(check, format string, a ...any) error {
+		return &IdentityError{Err: ErrInvalidIdentity, Problems: []Problem{{Check: check, Msg: fmt.Sprintf(format, a...)}}}
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, nil, fail("document-json", "identity document is not a JSON object: %v", err)
+	}
+	var version string
+	if v, ok := raw["specVersion"]; ok {
+		_ = json.Unmarshal(v, &version)
+	}
+	major, minor, ok := strings.Cut(version, ".")
+	if !ok || major != "1" {
+		return nil, nil, &IdentityError{Err: ErrUnsupportedVersion, Problems: []Problem{{Check: "spec-version",
+			Msg: fmt.Sprintf("spec version %q; this reader implements %s", version, mediatype.SpecVersion)}}}
+	}
+	var warnings []string
+	if n, err := strconv.Atoi(minor); err == nil && n > 0 {
+		for k := range raw {
+			if k != "specVersion" && k != "roles" && k != "components" {
+				warnings = append(warnings, fmt.Sprintf("ignored field %q of spec version %s", k, version))
+				delete(raw, k)
+			}
+		}
+		if b, err := json.Marshal(raw); err == nil {
+			data = b
+		}
+	}
+	if err := ValidateJSON("identity.schema.json", data); err != nil {
+		field, msg := schemaErrorDetail(err)
+		return nil, warnings, fail("document-schema", "%s: %s", field, msg)
+	}
+	var doc IdentityDocument
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		return nil, warnings, fail("document-json", "%v", err)
+	}
+	return &doc, warnings, nil
+}
