@@ -1,0 +1,379 @@
+// Package pack is the write side of runid-oci: it turns a declaration into
+// the deterministic OCI graph of a run identity (spec/SPEC.md §4–§5) and
+// pushes it to any oras.Target, such as an OCI image layout directory or a
+// remote repository.
+//
+// The identity digest depends only on the composition: roles, logical
+// names, media types and bytes. Files are hashed as streams, so a component
+// of any size is never held in memory; structured JSON components are
+// canonicalized with RFC 8785 first and are therefore bounded by
+// BuildOptions.MaxStructuredSize.
+package pack
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/goccy/go-yaml"
+	"github.com/opencontainers/go-digest"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/runid/runid-oci/mediatype"
+	"github.com/runid/runid-oci/spec"
+)
+
+// DefaultMaxStructuredSize is the default cap on a json or yaml component,
+// which is parsed in memory: 64 MiB.
+const DefaultMaxStructuredSize = 64 << 20
+
+// BuildOptions configure Build and Load. The zero value is valid.
+type BuildOptions struct {
+	// Concurrency is how many component files are hashed at once.
+	// Default: runtime.NumCPU().
+	Concurrency int
+	// MaxStructuredSize caps json and yaml components, which are parsed in
+	// memory. Default: DefaultMaxStructuredSize.
+	MaxStructuredSize int64
+	// Logger receives debug logs. Default: discard.
+	Logger *slog.Logger
+}
+
+func (o BuildOptions) withDefaults() BuildOptions {
+	if o.Concurrency <= 0 {
+		o.Concurrency = runtime.NumCPU()
+	}
+	if o.MaxStructuredSize <= 0 {
+		o.MaxStructuredSize = DefaultMaxStructuredSize
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// Composition is a built identity that has not necessarily been pushed: the
+// identity manifest and document, and every component with a way to read
+// its bytes again.
+type Composition struct {
+	// Identity holds the manifest and identity document, with their bytes.
+	Identity *spec.Identity
+	// Components are in identity (layer) order.
+	Components []Component
+}
+
+// Digest is the identity digest: the digest of the manifest bytes.
+func (c *Composition) Digest() digest.Digest { return c.Identity.Digest() }
+
+// Component is one packed component.
+type Component struct {
+	spec.ComponentEntry
+	// Source names where the bytes come from: the file path as declared, or
+	// "inline".
+	Source string
+
+	path string // absolute path of a file-backed component
+	data []byte // bytes of an in-memory component (inline, text, json)
+}
+
+// Open returns the component's bytes. A file-backed component is read from
+// its file again; the reader fails with ErrComponentChanged at the end if
+// the bytes no longer match the digest.
+func (c Component) Open() (io.ReadCloser, error) {
+	if c.path == "" {
+		return io.NopCloser(bytes.NewReader(c.data)), nil
+	}
+	f, err := os.Open(c.path)
+	if err != nil {
+		return nil, fmt.Errorf("%w %q: %v", ErrComponentFile, c.Source, err)
+	}
+	return &checkingReader{f: f, h: sha256.New(), want: c.Digest, size: c.Size, name: c.Name}, nil
+}
+
+// Load reads the declaration file at path and builds its composition.
+// Component files are resolved relative to the declaration's directory and
+// may not lie outside it.
+func Load(ctx context.Context, path string, opts BuildOptions) (*Composition, error) {
+	data, err := readCapped(path, spec.MaxDeclarationSize)
+	if err != nil {
+		return nil, err
+	}
+	decl, err := spec.ParseDeclaration(path, data)
+	if err != nil {
+		return nil, err
+	}
+	return Build(ctx, decl, filepath.Dir(path), opts)
+}
+
+// Digest loads the declaration at path and returns its identity digest.
+// It needs no network and no store.
+func Digest(ctx context.Context, path string, opts BuildOptions) (digest.Digest, error) {
+	c, err := Load(ctx, path, opts)
+	if err != nil {
+		return "", err
+	}
+	return c.Digest(), nil
+}
+
+func readCapped(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read declaration: %w", err)
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return nil, fmt.Errorf("read declaration %s: %w: is a directory", path, ErrComponentFile)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read declaration %s: %w", path, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, &spec.FieldError{File: path, Err: spec.ErrDeclarationTooLarge,
+			Msg: fmt.Sprintf("over the limit of %d bytes", limit)}
+	}
+	return data, nil
+}
+
+// Build hashes every component of a parsed declaration and builds the
+// identity. dir is the directory that file components are relative to;
+// files outside it (through "..", absolute paths or symbolic links) are
+// rejected. Files are hashed concurrently as streams.
+func Build(ctx context.Context, decl *spec.Declaration, dir string, opts BuildOptions) (*Composition, error) {
+	opts = opts.withDefaults()
+	decls := decl.Components()
+	for _, d := range decls {
+		if d.Withheld {
+			return nil, fmt.Errorf("component %q: %w", d.Name, ErrWithheldUnsupported)
+		}
+	}
+	var root *os.Root
+	if dir != "" {
+		r, err := os.OpenRoot(dir)
+		if err != nil {
+			return nil, fmt.Errorf("%w: open declaration directory: %v", ErrComponentFile, err)
+		}
+		defer r.Close()
+		root = r
+	}
+	comps := make([]Component, len(decls))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(opts.Concurrency)
+	for i, d := range decls {
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			c, err := buildComponent(root, dir, d, opts)
+			if err != nil {
+				return err
+			}
+			comps[i] = c
+			opts.Logger.Debug("hashed component", "role", c.Role, "name", c.Name, "digest", c.Digest, "size", c.Size)
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return assemble(decl, comps)
+}
+
+func assemble(decl *spec.Declaration, comps []Component) (*Composition, error) {
+	roles := make([]string, len(decl.Roles))
+	for i, r := range decl.Roles {
+		roles[i] = r.Role
+	}
+	entries := make([]spec.ComponentEntry, len(comps))
+	for i, c := range comps {
+		entries[i] = c.ComponentEntry
+	}
+	id, err := spec.BuildIdentity(roles, entries)
+	if err != nil {
+		return nil, err
+	}
+	return &Composition{Identity: id, Components: comps}, nil
+}
+
+func buildComponent(root *os.Root, dir string, d spec.ComponentDeclaration, opts BuildOptions) (Component, error) {
+	c := Component{Source: d.Source()}
+	c.Role, c.Name = d.Role, d.Name
+	c.MediaType = mediatype.Component(d.Role, d.Format)
+	fail := func(err error, format string, a ...any) (Component, error) {
+		where := d.Field
+		if d.File != "" {
+			where = fmt.Sprintf("%s (file %q)", d.Field, d.File)
+		}
+		return Component{}, fmt.Errorf("component %q at %s: %w: %s", d.Name, where, err, fmt.Sprintf(format, a...))
+	}
+	switch {
+	case d.Inline != nil:
+		c.data = d.Inline
+	case d.Text != nil:
+		c.data = []byte(*d.Text)
+		if !utf8.Valid(c.data) {
+			return fail(spec.ErrInvalidFormat, "text is not valid UTF-8")
+		}
+	default:
+		if root == nil {
+			return fail(ErrComponentFile, "no directory to resolve files against")
+		}
+		f, err := root.Open(filepath.FromSlash(d.File))
+		if err != nil {
+			var pe *fs.PathError
+			msg := err.Error()
+			if errors.As(err, &pe) {
+				msg = pe.Err.Error()
+			}
+			return fail(ErrComponentFile, "cannot open (files must exist inside the declaration's directory): %s", msg)
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		if err != nil {
+			return fail(ErrComponentFile, "%v", err)
+		}
+		if !st.Mode().IsRegular() {
+			return fail(ErrComponentFile, "not a regular file (mode %s)", st.Mode().Type())
+		}
+		switch d.Format {
+		case mediatype.FormatJSON, mediatype.FormatYAML:
+			data, err := io.ReadAll(io.LimitReader(f, opts.MaxStructuredSize+1))
+			if err != nil {
+				return fail(ErrComponentFile, "%v", err)
+			}
+			if int64(len(data)) > opts.MaxStructuredSize {
+				return fail(ErrComponentTooLarge, "over %d bytes; declare it as text or binary, or raise the limit", opts.MaxStructuredSize)
+			}
+			if d.Format == mediatype.FormatJSON {
+				canon, err := spec.Canonicalize(data)
+				if err != nil {
+					return fail(spec.ErrInvalidJSON, "%s", strings.TrimPrefix(err.Error(), spec.ErrInvalidJSON.Error()+": "))
+				}
+				c.data = canon
+			} else {
+				var v any
+				if err := yaml.Unmarshal(data, &v); err != nil {
+					return fail(spec.ErrInvalidFormat, "not valid YAML: %s", firstLine(err.Error()))
+				}
+				c.data = data
+			}
+		default:
+			sum, n, err := hashStream(f, d.Format == mediatype.FormatText)
+			if err != nil {
+				return Component{}, fmt.Errorf("component %q at %s (file %q): %w", d.Name, d.Field, d.File, err)
+			}
+			c.Digest, c.Size = sum, n
+			abs, err := filepath.Abs(filepath.Join(dir, filepath.FromSlash(d.File)))
+			if err != nil {
+				return fail(ErrComponentFile, "%v", err)
+			}
+			c.path = abs
+			return c, nil
+		}
+	}
+	c.Digest, c.Size = digest.FromBytes(c.data), int64(len(c.data))
+	return c, nil
+}
+
+func firstLine(s string) string {
+	if i := bytes.IndexByte([]byte(s), '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// hashBufSize is the read size when hashing files.
+const hashBufSize = 1 << 20
+
+// hashStream hashes r with SHA-256; if text, it also checks that the bytes
+// are valid UTF-8, carrying at most one incomplete rune between reads.
+func hashStream(r io.Reader, text bool) (digest.Digest, int64, error) {
+	h := sha256.New()
+	buf := make([]byte, hashBufSize+utf8.UTFMax)
+	carry := 0 // bytes of an incomplete rune kept at the front of buf
+	var n int64
+	for {
+		k, err := r.Read(buf[carry : carry+hashBufSize])
+		if k > 0 {
+			h.Write(buf[carry : carry+k])
+			n += int64(k)
+			if text {
+				data := buf[:carry+k]
+				cut := incompleteTail(data)
+				if !utf8.Valid(data[:cut]) {
+					return "", 0, fmt.Errorf("%w: text is not valid UTF-8 (within the %d bytes before byte %d)",
+						spec.ErrInvalidFormat, hashBufSize, n)
+				}
+				carry = copy(buf, data[cut:])
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return "", 0, fmt.Errorf("%w: read: %v", ErrComponentFile, err)
+		}
+	}
+	if carry > 0 {
+		return "", 0, fmt.Errorf("%w: text is not valid UTF-8 at its end", spec.ErrInvalidFormat)
+	}
+	return digest.NewDigest(digest.SHA256, h), n, nil
+}
+
+// incompleteTail returns the index where a trailing incomplete rune starts,
+// or len(b) when b ends on a rune boundary.
+func incompleteTail(b []byte) int {
+	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax+1; i-- {
+		if utf8.RuneStart(b[i]) {
+			if !utf8.FullRune(b[i:]) {
+				return i
+			}
+			return len(b)
+		}
+	}
+	return len(b)
+}
+
+// checkingReader re-hashes a file as it is read and fails at EOF if the
+// bytes differ from what was hashed at build time.
+type checkingReader struct {
+	f    *os.File
+	h    hashWriter
+	want digest.Digest
+	size int64
+	n    int64
+	name string
+}
+
+type hashWriter interface {
+	io.Writer
+	Sum([]byte) []byte
+}
+
+func (r *checkingReader) Read(p []byte) (int, error) {
+	k, err := r.f.Read(p)
+	r.h.Write(p[:k])
+	r.n += int64(k)
+	if r.n > r.size {
+		return k, fmt.Errorf("component %q: %w: now longer than %d bytes", r.name, ErrComponentChanged, r.size)
+	}
+	if err == io.EOF {
+		got := digest.NewDigestFromBytes(digest.SHA256, r.h.Sum(nil))
+		if r.n != r.size || got != r.want {
+			return k, fmt.Errorf("component %q: %w", r.name, ErrComponentChanged)
+		}
+	}
+	return k, err
+}
+
+func (r *checkingReader) Close() error { return r.f.Close() }

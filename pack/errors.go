@@ -1,0 +1,23 @@
+package pack
+
+import "errors"
+
+// Sentinel errors of the write side. Errors returned by this package wrap
+// one of them, or a sentinel of package spec for format violations; test
+// with errors.Is.
+var (
+	// ErrComponentFile: a component's file is missing, unreadable, not a
+	// regular file, or outside the declaration's directory.
+	ErrComponentFile = errors.New("component file")
+	// ErrComponentTooLarge: a structured (json or yaml) component is over
+	// BuildOptions.MaxStructuredSize.
+	ErrComponentTooLarge = errors.New("structured component too large")
+	// ErrComponentChanged: a component's bytes changed between hashing and
+	// pushing.
+	ErrComponentChanged = errors.New("component changed since it was hashed")
+	// ErrPush: the target refused or failed a push.
+	ErrPush = errors.New("push failed")
+	// ErrWithheldUnsupported: a declaration withholds a component but no
+	// withholding secret was given.
+	ErrWithheldUnsupported = errors.New("withheld component needs a secret")
+)
