@@ -1,0 +1,173 @@
+// Package target opens the stores that the CLI names: a remote repository
+// ("registry/repository[:tag|@digest]", with credentials from the Docker
+// config as oras does) or, with Options.OCILayout, an OCI image layout
+// directory or tar file ("PATH[:tag|@digest]", oras's convention).
+package target
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+
+	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/content/oci"
+	"oras.land/oras-go/v2/registry"
+	"oras.land/oras-go/v2/registry/remote"
+	"oras.land/oras-go/v2/registry/remote/auth"
+	"oras.land/oras-go/v2/registry/remote/credentials"
+	"oras.land/oras-go/v2/registry/remote/retry"
+)
+
+// ErrInvalidReference: a target string cannot be parsed.
+var ErrInvalidReference = errors.New("invalid reference")
+
+// ErrReadOnly: a writable target was asked of an OCI layout tar file.
+var ErrReadOnly = errors.New("target is read-only")
+
+// Options say how to open a target. The zero value opens a remote
+// repository over HTTPS with Docker-config credentials.
+type Options struct {
+	// OCILayout treats the reference as an OCI image layout directory or,
+	// for reading, a tar file of one.
+	OCILayout bool
+	// PlainHTTP talks to the registry over plain HTTP. It is never a
+	// fallback: without it, only HTTPS is used.
+	PlainHTTP bool
+	// RegistryConfig is the path of a Docker-style config file holding
+	// credentials. Default: the Docker config (DOCKER_CONFIG or ~/.docker).
+	RegistryConfig string
+	// HTTPClient is the base client for remote registries.
+	// Default: oras-go's retrying client.
+	HTTPClient *http.Client
+	// UserAgent is sent to registries. Default: "runid-oci".
+	UserAgent string
+}
+
+// Target is an opened store and the reference (tag or digest, possibly
+// empty) that the string named in it.
+type Target struct {
+	// Store is writable, except for an OCI layout tar (see ReadOnly).
+	Store oras.ReadOnlyTarget
+	// Reference is the tag or digest in the string, or "".
+	Reference string
+	// Display is the store part of the string, for messages and results
+	// ("localhost:5000/runs" or "./runs").
+	Display string
+	// Remote is set for a remote repository.
+	Remote *remote.Repository
+	// LayoutPath is set for an OCI layout directory or tar.
+	LayoutPath string
+	// ReadOnly is true for an OCI layout tar file.
+	ReadOnly bool
+}
+
+// Writable returns the store as an oras.Target, or ErrReadOnly.
+func (t *Target) Writable() (oras.Target, error) {
+	w, ok := t.Store.(oras.Target)
+	if !ok || t.ReadOnly {
+		return nil, fmt.Errorf("%s: %w (an OCI layout tar file can only be read)", t.Display, ErrReadOnly)
+	}
+	return w, nil
+}
+
+// String is the full reference: Display plus ":tag" or "@digest".
+func (t *Target) String() string {
+	switch {
+	case t.Reference == "":
+		return t.Display
+	case strings.Contains(t.Reference, ":"):
+		return t.Display + "@" + t.Reference
+	default:
+		return t.Display + ":" + t.Reference
+	}
+}
+
+// Open opens the target named by ref. A layout directory that does not
+// exist is created unless readOnly; a tar file is opened read-only.
+func Open(ctx context.Context, ref string, readOnly bool, opts Options) (*Target, error) {
+	if opts.OCILayout {
+		return openLayout(ctx, ref, readOnly)
+	}
+	return openRemote(ref, opts)
+}
+
+// SplitLayoutReference splits "PATH[:tag|@digest]" into the path and the
+// reference. A colon that is part of a Windows drive ("C:\x") is kept.
+func SplitLayoutReference(s string) (path, ref string) {
+	if i := strings.LastIndex(s, "@"); i > 0 && strings.Contains(s[i:], ":") {
+		return s[:i], s[i+1:]
+	}
+	i := strings.LastIndex(s, ":")
+	if i <= 0 || (i == 1 && len(s) > 2 && (s[2] == '\\' || s[2] == '/')) {
+		return s, ""
+	}
+	if strings.ContainsAny(s[i+1:], `/\`) {
+		return s, ""
+	}
+	return s[:i], s[i+1:]
+}
+
+func openLayout(ctx context.Context, s string, readOnly bool) (*Target, error) {
+	path, ref := SplitLayoutReference(s)
+	if path == "" {
+		return nil, fmt.Errorf("%w %q: empty OCI layout path", ErrInvalidReference, s)
+	}
+	t := &Target{Reference: ref, Display: path, LayoutPath: path}
+	if st, err := os.Stat(path); err == nil && !st.IsDir() {
+		store, err := oci.NewFromTar(ctx, path)
+		if err != nil {
+			return nil, fmt.Errorf("open OCI layout tar %s: %w", path, err)
+		}
+		t.Store, t.ReadOnly = store, true
+		return t, nil
+	} else if err != nil && readOnly {
+		return nil, fmt.Errorf("open OCI layout %s: %w", path, err)
+	}
+	store, err := oci.NewWithContext(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("open OCI layout %s: %w", path, err)
+	}
+	t.Store = store
+	return t, nil
+}
+
+func openRemote(s string, opts Options) (*Target, error) {
+	r, err := registry.ParseReference(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w %q: %v (want registry/repository[:tag|@digest]; use --oci-layout for a directory)", ErrInvalidReference, s, err)
+	}
+	repo, err := remote.NewRepository(r.Registry + "/" + r.Repository)
+	if err != nil {
+		return nil, fmt.Errorf("%w %q: %v", ErrInvalidReference, s, err)
+	}
+	repo.PlainHTTP = opts.PlainHTTP
+	client := &auth.Client{
+		Client: opts.HTTPClient,
+		Cache:  auth.NewCache(),
+		Header: http.Header{"User-Agent": {userAgent(opts)}},
+	}
+	if client.Client == nil {
+		client.Client = retry.DefaultClient
+	}
+	var store credentials.Store
+	if opts.RegistryConfig != "" {
+		store, err = credentials.NewStore(opts.RegistryConfig, credentials.StoreOptions{})
+	} else {
+		store, err = credentials.NewStoreFromDocker(credentials.StoreOptions{})
+	}
+	if err == nil {
+		client.Credential = credentials.Credential(store)
+	}
+	repo.Client = client
+	return &Target{Store: repo, Remote: repo, Reference: r.Reference, Display: r.Registry + "/" + r.Repository}, nil
+}
+
+func userAgent(o Options) string {
+	if o.UserAgent != "" {
+		return o.UserAgent
+	}
+	return "runid-oci"
+}
