@@ -1,0 +1,117 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/opencontainers/go-digest"
+	"github.com/spf13/cobra"
+
+	"github.com/runid/runid-oci/pack"
+)
+
+// pushResult is the output of push.
+type pushResult struct {
+	Digest        digest.Digest `json:"digest"`
+	Reference     string        `json:"reference"`
+	MediaType     string        `json:"mediaType"`
+	ArtifactType  string        `json:"artifactType"`
+	Size          int64         `json:"size"`
+	Tag           string        `json:"tag,omitempty"`
+	BlobsUploaded int           `json:"blobsUploaded"`
+	BlobsSkipped  int           `json:"blobsSkipped"`
+	BytesUploaded int64         `json:"bytesUploaded"`
+}
+
+func newPushCmd(a *app) *cobra.Command {
+	var tf targetFlags
+	cmd := &cobra.Command{
+		Use:   "push TARGET DECLARATION",
+		Short: "Pack a declaration into an identity and push it",
+		Long: `Pack the composition declared in DECLARATION into a run identity and push it
+to TARGET: registry/repository[:tag], or with --oci-layout an OCI image
+layout directory DIR[:tag] (created if missing). Prints the identity digest.
+
+TARGET may name a digest (repo@sha256:...) only if it equals the computed one.`,
+		Example: `  runid-oci push localhost:5000/runs:v1 runid.yaml --plain-http
+  runid-oci push --oci-layout ./runs:v1 runid.yaml`,
+		Args: exactArgs("TARGET", "DECLARATION"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, log := cmd.Context(), a.logger()
+			comp, err := pack.Load(ctx, args[1], pack.BuildOptions{Logger: log})
+			if err != nil {
+				return err
+			}
+			id := comp.Digest()
+			t, err := tf.open(ctx, args[0], false)
+			if err != nil {
+				return err
+			}
+			tag := t.Reference
+			if _, derr := digest.Parse(tag); derr == nil {
+				if tag != id.String() {
+					return usageErrorf("TARGET %s names digest %s, but the declaration's identity is %s", args[0], tag, id)
+				}
+				tag = ""
+			}
+			store, err := t.Writable()
+			if err != nil {
+				return err
+			}
+			opts := pack.PushOptions{Tag: tag, Logger: log}
+			if p := a.progress(); p != nil {
+				opts.Progress = func(e pack.Event) { p("%s", pushEventLine(e)) }
+			}
+			res, err := pack.Push(ctx, store, comp, opts)
+			if err != nil {
+				return err
+			}
+			out := pushResult{
+				Digest: res.Descriptor.Digest, Reference: pushedReference(t.Display, tag, res.Descriptor.Digest, t.LayoutPath != ""),
+				MediaType: res.Descriptor.MediaType, ArtifactType: res.Descriptor.ArtifactType, Size: res.Descriptor.Size,
+				Tag: res.Tag, BlobsUploaded: res.BlobsUploaded, BlobsSkipped: res.BlobsSkipped, BytesUploaded: res.BytesUploaded,
+			}
+			log.Info("pushed identity", "reference", out.Reference, "uploaded", out.BlobsUploaded, "skipped", out.BlobsSkipped)
+			return a.render(out, func(w io.Writer) error {
+				_, err := fmt.Fprintln(w, out.Digest)
+				return err
+			})
+		},
+	}
+	tf.addTo(cmd.Flags())
+	return cmd
+}
+
+// pushedReference is the full reference of a pushed identity: for a registry
+// repo:tag@digest (or repo@digest), for a layout DIR:tag (or DIR@digest), so
+// that it can be given back to inspect, verify and pull.
+func pushedReference(store, tag string, d digest.Digest, layout bool) string {
+	switch {
+	case tag == "":
+		return store + "@" + d.String()
+	case layout:
+		return store + ":" + tag
+	default:
+		return store + ":" + tag + "@" + d.String()
+	}
+}
+
+func pushEventLine(e pack.Event) string {
+	name := e.Name
+	if name == "" {
+		name = "identity document"
+	}
+	switch e.Kind {
+	case pack.EventBlobSkipped:
+		return fmt.Sprintf("exists    %s", name)
+	case pack.EventBlobUploading:
+		return fmt.Sprintf("uploading %s (%d bytes)", name, e.Descriptor.Size)
+	case pack.EventBlobUploaded:
+		return fmt.Sprintf("uploaded  %s", name)
+	case pack.EventManifestPushed:
+		return fmt.Sprintf("pushed    manifest %s", e.Descriptor.Digest)
+	case pack.EventTagged:
+		return fmt.Sprintf("tagged    %s", e.Name)
+	}
+	return fmt.Sprintf("event %d %s", e.Kind, name)
+}

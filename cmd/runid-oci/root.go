@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/runid/runid-oci/internal/target"
+	"github.com/runid/runid-oci/pull"
+)
+
+// Exit codes of runid-oci.
+const (
+	exitOK        = 0 // success
+	exitError     = 1 // could not do it: network, auth, I/O, bad input
+	exitUsage     = 2 // bad flags or arguments
+	exitNotVerify = 3 // the identity was read but does not verify
+)
+
+// commands lists every subcommand. Adding a command is one line here and one
+// file defining its constructor.
+var commands = []func(*app) *cobra.Command{
+	newDigestCmd,
+	newPushCmd,
+	newVersionCmd,
+}
+
+const rootLong = `runid-oci gives every AI run a verifiable identity.
+
+A run's full composition (model, parameters, system prompt, tools, context,
+input, config, runtime, and extension roles) is declared in a runid.yaml
+before it executes. runid-oci packs it into an OCI artifact whose manifest
+digest is the identity: the same composition has the same digest anywhere.
+Identities are stored in any OCI registry or in an OCI image layout directory
+(--oci-layout), and anyone can inspect, verify and pull them.
+
+Exit codes:
+  0  success
+  1  error: could not do it (network, authentication, I/O, bad input)
+  2  usage error: bad flags or arguments
+  3  does not verify: the identity was read but fails verification`
+
+// app holds what every command shares: the streams and the global flags.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+
+	output  string // text or json
+	verbose bool
+	debug   bool
+}
+
+// run executes runid-oci with args and returns the process exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := newRootCmd(a)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return exitOK
+	}
+	code := exitCode(err)
+	if !errors.Is(err, errReported) {
+		fmt.Fprintf(stderr, "runid-oci: %v\n", err)
+	}
+	if code == exitUsage && cmd != nil {
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+	}
+	return code
+}
+
+func newRootCmd(a *app) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "runid-oci",
+		Short:         "Give every AI run a verifiable identity, stored as an OCI artifact",
+		Long:          rootLong,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("unknown command %q for %q", args[0], cmd.CommandPath())
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if a.output != "text" && a.output != "json" {
+				return usageErrorf("--output %q: want text or json", a.output)
+			}
+			return nil
+		},
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	pf := root.PersistentFlags()
+	pf.StringVarP(&a.output, "output", "o", "text", "output format: text or json")
+	pf.BoolVarP(&a.verbose, "verbose", "v", false, "log what is done (info level) on stderr")
+	pf.BoolVar(&a.debug, "debug", false, "log everything (debug level) on stderr")
+	for _, c := range commands {
+		root.AddCommand(c(a))
+	}
+	return root
+}
+
+// logger returns the logger for the level the flags ask: warnings by
+// default, info with --verbose, debug with --debug. It writes to stderr.
+func (a *app) logger() *slog.Logger {
+	level := slog.LevelWarn
+	switch {
+	case a.debug:
+		level = slog.LevelDebug
+	case a.verbose:
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// json reports whether the output format is JSON.
+func (a *app) json() bool { return a.output == "json" }
+
+// render writes v as indented JSON with --output json, or calls text.
+func (a *app) render(v any, text func(w io.Writer) error) error {
+	if a.json() {
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	return text(a.stdout)
+}
+
+// progress returns a printer of progress lines on stderr, or nil when stderr
+// is not a terminal (progress never goes to pipes or files).
+func (a *app) progress() func(format string, args ...any) {
+	f, ok := a.stderr.(*os.File)
+	if !ok {
+		return nil
+	}
+	st, err := f.Stat()
+	if err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return nil
+	}
+	return func(format string, args ...any) { fmt.Fprintf(f, format+"\n", args...) }
+}
+
+// targetFlags are the flags that say how to open a TARGET. Commands that take
+// a target register them with addTo and open it with open.
+type targetFlags struct {
+	ociLayout      bool
+	plainHTTP      bool
+	registryConfig string
+}
+
+func (t *targetFlags) addTo(fs *pflag.FlagSet) {
+	fs.BoolVar(&t.ociLayout, "oci-layout", false, "TARGET is an OCI image layout directory (or, for reading, a tar file): PATH[:tag|@digest]")
+	fs.BoolVar(&t.plainHTTP, "plain-http", false, "talk to the registry over plain HTTP instead of HTTPS (never a silent fallback)")
+	fs.StringVar(&t.registryConfig, "registry-config", "", "path of a Docker-style config file with registry credentials (default: the Docker config)")
+}
+
+func (t *targetFlags) open(ctx context.Context, ref string, readOnly bool) (*target.Target, error) {
+	return target.Open(ctx, ref, readOnly, target.Options{
+		OCILayout:      t.ociLayout,
+		PlainHTTP:      t.plainHTTP,
+		RegistryConfig: t.registryConfig,
+	})
+}
+
+// usageError marks bad flags or arguments: exit code 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usageErrorf(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+// errReported is wrapped by errors whose message the command already wrote
+// (for example a verification report): run prints nothing more.
+var errReported = errors.New("reported")
+
+// exactArgs is cobra.ExactArgs with a usage error naming the arguments.
+func exactArgs(names ...string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != len(names) {
+			return usageErrorf("%s takes %d argument(s), %s; got %d", cmd.CommandPath(), len(names), strings.Join(names, " "), len(args))
+		}
+		return nil
+	}
+}
+
+// exitCode maps an error to the exit code.
+func exitCode(err error) int {
+	var ue usageError
+	var ve *pull.VerificationError
+	switch {
+	case errors.As(err, &ve), errors.Is(err, pull.ErrVerification):
+		return exitNotVerify
+	case errors.As(err, &ue), errors.Is(err, target.ErrInvalidReference):
+		return exitUsage
+	}
+	return exitError
+}
