@@ -333,6 +333,21 @@ func ParseIdentityDocument(data []byte) (*IdentityDocument, []string, error) {
 			data = b
 		}
 	}
+	// Missing core roles get their own check ahead of the schema's generic
+	// message: it is the failure a reader most needs to see named.
+	var roles map[string]json.RawMessage
+	if json.Unmarshal(raw["roles"], &roles) == nil && roles != nil {
+		var probs []Problem
+		for _, r := range mediatype.CoreRoles() {
+			if _, ok := roles[r]; !ok {
+				probs = append(probs, Problem{Check: "role-accounted", Subject: r,
+					Msg: "core role is not accounted for (neither present, none nor withheld)"})
+			}
+		}
+		if len(probs) > 0 {
+			return nil, warnings, &IdentityError{Err: ErrInvalidIdentity, Problems: probs}
+		}
+	}
 	if err := ValidateJSON("identity.schema.json", data); err != nil {
 		field, msg := schemaErrorDetail(err)
 		return nil, warnings, fail("document-schema", "%s: %s", field, msg)
