@@ -1,0 +1,224 @@
+// Package clitools provides the real oras and cosign command-line tools, at
+// pinned versions, for interoperability tests.
+//
+// The tools are built with "go install <pkg>@<version>" (through the Go
+// module proxy) into a cache outside the clone, laid out as
+// <cache>/<tool>-<version>/<tool>. The cache is $RUNID_TOOLS_CACHE, or
+// $HOME/.cache/runid-oci-tools when that is unset. A binary already in the
+// cache is reused; builds are serialised with a file lock and land in the
+// cache by an atomic rename, so concurrent test binaries never see a
+// partial binary.
+//
+// Building cosign takes several minutes on a small machine; CI pays that
+// once, up front, with "go run ./internal/clitools/prebuild".
+package clitools
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Tool names one of the pinned command-line tools.
+type Tool string
+
+// The pinned tools.
+const (
+	// ToolOras is the oras CLI, oras.land/oras/cmd/oras@v1.3.6.
+	ToolOras Tool = "oras"
+	// ToolCosign is the cosign CLI, github.com/sigstore/cosign/v2/cmd/cosign@v2.6.5.
+	ToolCosign Tool = "cosign"
+)
+
+// CacheEnv is the environment variable that overrides the cache directory.
+const CacheEnv = "RUNID_TOOLS_CACHE"
+
+type toolSpec struct {
+	pkg     string
+	version string
+}
+
+var pinned = map[Tool]toolSpec{
+	ToolOras:   {pkg: "oras.land/oras/cmd/oras", version: "v1.3.6"},
+	ToolCosign: {pkg: "github.com/sigstore/cosign/v2/cmd/cosign", version: "v2.6.5"},
+}
+
+// Tools returns every pinned tool.
+func Tools() []Tool {
+	return []Tool{ToolOras, ToolCosign}
+}
+
+// Version returns the pinned version of the tool (e.g. "v1.3.6"), or "" for
+// an unknown tool.
+func (t Tool) Version() string {
+	return pinned[t].version
+}
+
+// Package returns the Go package path of the tool's main package, or "" for
+// an unknown tool.
+func (t Tool) Package() string {
+	return pinned[t].pkg
+}
+
+// CacheDir returns the tool cache directory: $RUNID_TOOLS_CACHE if set,
+// else $HOME/.cache/runid-oci-tools. It does not create it.
+func CacheDir() (string, error) {
+	if dir := os.Getenv(CacheEnv); dir != "" {
+		return filepath.Abs(dir)
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("clitools: no cache directory (set %s): %w", CacheEnv, err)
+	}
+	return filepath.Join(home, ".cache", "runid-oci-tools"), nil
+}
+
+// Path returns where the tool's binary lives in the cache,
+// <cache>/<tool>-<version>/<tool>, whether or not it has been built.
+func Path(tool Tool) (string, error) {
+	s, ok := pinned[tool]
+	if !ok {
+		return "", fmt.Errorf("%w: %q", ErrUnknownTool, tool)
+	}
+	cache, err := CacheDir()
+	if err != nil {
+		return "", err
+	}
+	return binPath(cache, string(tool), s), nil
+}
+
+func binPath(cache, name string, s toolSpec) string {
+	return filepath.Join(cache, name+"-"+s.version, name)
+}
+
+// Build returns the path of the tool's binary, building it into the cache
+// first if it is not there yet. Errors wrap [ErrUnknownTool] or [ErrBuild].
+func Build(ctx context.Context, tool Tool) (string, error) {
+	s, ok := pinned[tool]
+	if !ok {
+		return "", fmt.Errorf("%w: %q", ErrUnknownTool, tool)
+	}
+	cache, err := CacheDir()
+	if err != nil {
+		return "", err
+	}
+	return build(ctx, cache, string(tool), s, nil)
+}
+
+// build installs s into cache as name, with extraEnv appended to the go
+// command's environment.
+func build(ctx context.Context, cache, name string, s toolSpec, extraEnv []string) (string, error) {
+	bin := binPath(cache, name, s)
+	if usable(bin) {
+		return bin, nil
+	}
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		return "", fmt.Errorf("clitools: create cache: %w", err)
+	}
+	unlock, err := lock(ctx, filepath.Join(cache, "."+name+"-"+s.version+".lock"))
+	if err != nil {
+		return "", fmt.Errorf("clitools: lock cache for %s: %w", name, err)
+	}
+	defer unlock()
+	if usable(bin) { // built by someone else while we waited
+		return bin, nil
+	}
+
+	tmp, err := os.MkdirTemp(cache, ".build-"+name+"-")
+	if err != nil {
+		return "", fmt.Errorf("clitools: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	gobin := filepath.Join(tmp, "bin")
+	work := filepath.Join(tmp, "work") // outside any module
+	if err := os.Mkdir(work, 0o755); err != nil {
+		return "", fmt.Errorf("clitools: %w", err)
+	}
+
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		return "", fmt.Errorf("%w: %s: %w", ErrBuild, name, err)
+	}
+	target := s.pkg + "@" + s.version
+	cmd := exec.CommandContext(ctx, goCmd, "install", target)
+	cmd.Dir = work
+	cmd.Env = append(buildEnv(os.Environ(), gobin), extraEnv...)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &out
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("%w: go install %s: %w\n%s", ErrBuild, target, err, tail(out.String(), 4000))
+	}
+	built := filepath.Join(gobin, name)
+	if !usable(built) {
+		return "", fmt.Errorf("%w: go install %s produced no executable %s", ErrBuild, target, built)
+	}
+	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
+		return "", fmt.Errorf("clitools: %w", err)
+	}
+	// Same file system as the cache: the binary appears atomically.
+	if err := os.Rename(built, bin); err != nil {
+		return "", fmt.Errorf("clitools: install %s: %w", bin, err)
+	}
+	return bin, nil
+}
+
+// buildEnv returns env without the project's go settings that would change
+// what "go install pkg@version" builds, plus GOBIN.
+func buildEnv(env []string, gobin string) []string {
+	drop := map[string]bool{
+		"GOFLAGS": true, "GOBIN": true, "GOWORK": true, "GO111MODULE": true,
+		"GOOS": true, "GOARCH": true,
+	}
+	out := make([]string, 0, len(env)+4)
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		if !drop[k] {
+			out = append(out, kv)
+		}
+	}
+	return append(out, "GOBIN="+gobin, "GOFLAGS=-mod=mod", "GOWORK=off", "GO111MODULE=on")
+}
+
+func usable(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 && fi.Size() > 0
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "..." + s[len(s)-n:]
+}
+
+// Oras returns the path of the pinned oras binary, building it if needed.
+// It fails the test if the build fails.
+func Oras(t testing.TB) string {
+	t.Helper()
+	return need(t, ToolOras)
+}
+
+// Cosign returns the path of the pinned cosign binary, building it if
+// needed (several minutes). It fails the test if the build fails.
+func Cosign(t testing.TB) string {
+	t.Helper()
+	return need(t, ToolCosign)
+}
+
+func need(t testing.TB, tool Tool) string {
+	t.Helper()
+	if p, err := Path(tool); err == nil && !usable(p) {
+		t.Logf("clitools: building %s %s into %s (not cached yet; this can take minutes)", tool, tool.Version(), p)
+	}
+	p, err := Build(t.Context(), tool)
+	if err != nil {
+		t.Fatalf("clitools: %s %s: %v", tool, tool.Version(), err)
+	}
+	return p
+}
