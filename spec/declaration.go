@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 
@@ -92,16 +91,26 @@ func ParseDeclaration(file string, data []byte) (*Declaration, error) {
 	if len(data) > MaxDeclarationSize {
 		return nil, fe("", 0, ErrDeclarationTooLarge, "%d bytes, over the limit of %d bytes", len(data), MaxDeclarationSize)
 	}
+	if line, ok := checkDepth(data); !ok {
+		return nil, fe("", line, ErrInvalidDeclaration, "nested deeper than %d levels", MaxDeclarationDepth)
+	}
 	astFile, err := parser.ParseBytes(data, 0)
 	if err != nil {
 		return nil, yamlError(file, err)
 	}
-	if err := rejectAliases(file, astFile); err != nil {
-		return nil, err
+	if len(astFile.Docs) > 1 {
+		return nil, fe("", 0, ErrInvalidDeclaration, "more than one YAML document; a declaration is one document")
 	}
 	var root any
-	if err := yaml.UnmarshalWithOptions(data, &root); err != nil {
-		return nil, yamlError(file, err)
+	if len(astFile.Docs) == 1 {
+		root, err = toValue(astFile.Docs[0].Body, nil)
+		if err != nil {
+			var ye *yamlValueError
+			if errors.As(err, &ye) {
+				return nil, fe(fieldPath(ye.path), ye.line, ye.err, "%s", ye.msg)
+			}
+			return nil, fe("", 0, ErrInvalidDeclaration, "%v", err)
+		}
 	}
 	loc := locator{file: astFile}
 	if root == nil {
@@ -120,7 +129,9 @@ func ParseDeclaration(file string, data []byte) (*Declaration, error) {
 	}
 	if v, ok := top["runid"]; !ok {
 		return nil, fe("runid", 0, ErrInvalidDeclaration, `missing; write runid: "1"`)
-	} else if s := fmt.Sprint(v); s != DeclarationVersion {
+	} else if s, isStr := v.(string); !isStr {
+		return nil, fe("runid", loc.line("runid"), ErrInvalidDeclaration, `must be the string "1" (quoted: runid: "1"), not %v`, v)
+	} else if s != DeclarationVersion {
 		return nil, fe("runid", loc.line("runid"), ErrUnsupportedVersion, "declaration version %q; this reader accepts %q", s, DeclarationVersion)
 	}
 	rolesV, ok := top["roles"]
@@ -149,8 +160,8 @@ func ParseDeclaration(file string, data []byte) (*Declaration, error) {
 	// Schema validation is the backstop after the checks above, which give
 	// the friendlier messages for the common mistakes.
 	if err := validateDeclarationSchema(root); err != nil {
-		field, msg := schemaErrorDetail(err)
-		return nil, fe(field, loc.lineOfField(field), ErrInvalidDeclaration, "does not match the declaration schema: %s", msg)
+		where, msg := schemaErrorDetail(err)
+		return nil, fe(fieldPath(where), loc.lineOfPath(where), ErrInvalidDeclaration, "does not match the declaration schema: %s", msg)
 	}
 
 	names := map[string]string{}
@@ -193,15 +204,22 @@ func ParseDeclaration(file string, data []byte) (*Declaration, error) {
 		for _, c := range rd.Components {
 			key := NameKey(c.Name)
 			if prev, dup := names[key]; dup {
-				return nil, fe(c.Field+".name", loc.line("roles", r), ErrDuplicateName,
+				return nil, fe(c.Field+".name", c.Line, ErrDuplicateName,
 					"%q is already the name of %s; logical names must be unique in an identity (letter case ignored)", c.Name, prev)
 			}
 			names[key] = c.Field
 		}
 		d.Roles = append(d.Roles, rd)
 	}
+	if a, b, ok := NameConflict(d.Components(), func(c ComponentDeclaration) string { return c.Name }); ok {
+		return nil, fe(b.Field+".name", b.Line, ErrDuplicateName,
+			"%q is a folder of %q (%s); one name cannot be both a file and a folder", a.Name, b.Name, a.Field)
+	}
 	return d, nil
 }
+
+// shorthandRoles may be written as a map: one inline JSON component.
+var shorthandRoles = []string{mediatype.RoleModel, mediatype.RoleParameters, mediatype.RoleRuntime}
 
 var componentFields = []string{"name", "file", "inline", "text", "format", "withheld"}
 
@@ -211,9 +229,20 @@ func precheckComponents(file string, roles map[string]any, loc locator) error {
 	for _, r := range canonicalRoleOrder(roles) {
 		list, ok := roles[r].([]any)
 		if !ok {
-			if s, isStr := roles[r].(string); isStr && s != "none" {
+			switch v := roles[r].(type) {
+			case string:
+				if v != "none" {
+					return &FieldError{File: file, Field: "roles." + r, Line: loc.line("roles", r), Err: ErrInvalidDeclaration,
+						Msg: fmt.Sprintf("%q: a role is `none` or a list of components ({name, file|inline|text})", v)}
+				}
+			case map[string]any:
+				if !slices.Contains(shorthandRoles, r) {
+					return &FieldError{File: file, Field: "roles." + r, Line: loc.line("roles", r), Err: ErrInvalidDeclaration,
+						Msg: fmt.Sprintf("a role is `none` or a list of components ({name, file|inline|text}); the map shorthand is only for %s", strings.Join(shorthandRoles, ", "))}
+				}
+			default:
 				return &FieldError{File: file, Field: "roles." + r, Line: loc.line("roles", r), Err: ErrInvalidDeclaration,
-					Msg: fmt.Sprintf("%q: a role is `none` or a list of components ({name, file|inline|text})", s)}
+					Msg: "a role is `none` or a list of components ({name, file|inline|text})"}
 			}
 			continue
 		}
@@ -234,9 +263,14 @@ func precheckComponents(file string, roles map[string]any, loc locator) error {
 						Msg: "unknown field; a component has " + strings.Join(componentFields, ", ")}
 				}
 			}
-			if _, ok := m["name"].(string); !ok {
+			name, ok := m["name"].(string)
+			if !ok {
 				return &FieldError{File: file, Field: field + ".name", Line: loc.line("roles", r, i), Err: ErrInvalidDeclaration,
 					Msg: "missing or not a string; every component has a logical name"}
+			}
+			if err := ValidateName(name); err != nil {
+				return &FieldError{File: file, Field: field + ".name", Line: loc.line("roles", r, i, "name"), Err: ErrInvalidName,
+					Msg: strings.TrimPrefix(err.Error(), ErrInvalidName.Error()+" ")}
 			}
 			n := 0
 			for _, k := range []string{"file", "inline", "text"} {
@@ -277,6 +311,9 @@ func parseComponent(role string, m map[string]any) (ComponentDeclaration, error)
 		f, _ := m["file"].(string)
 		if strings.ContainsRune(f, 0) {
 			return c, ferr("file", ErrInvalidDeclaration, "path contains a NUL character")
+		}
+		if !LocalFilePath(f) {
+			return c, ferr("file", ErrInvalidDeclaration, "%q is not a relative path inside the declaration's directory", f)
 		}
 		c.File = f
 		c.Format = explicit
@@ -323,7 +360,8 @@ func inlineComponent(role, name string, v any) (ComponentDeclaration, error) {
 // InferFormat gives the format of a file component declared without one
 // (spec/SPEC.md §4.3): by the extension of its logical name (.json → json;
 // .yaml, .yml → yaml; .txt, .md, .markdown, .prompt, .text → text), and
-// otherwise the first format the role allows.
+// otherwise binary where the role allows it, else the first format the
+// role allows.
 func InferFormat(role, name string) string {
 	switch strings.ToLower(path.Ext(name)) {
 	case ".json":
@@ -332,6 +370,9 @@ func InferFormat(role, name string) string {
 		return mediatype.FormatYAML
 	case ".txt", ".md", ".markdown", ".prompt", ".text":
 		return mediatype.FormatText
+	}
+	if slices.Contains(mediatype.AllowedFormats(role), mediatype.FormatBinary) {
+		return mediatype.FormatBinary
 	}
 	return mediatype.AllowedFormats(role)[0]
 }
@@ -387,40 +428,6 @@ func yamlError(file string, err error) error {
 	return &FieldError{File: file, Line: line, Msg: "not valid YAML or JSON: " + msg, Err: ErrInvalidDeclaration}
 }
 
-func rejectAliases(file string, f *ast.File) error {
-	var found ast.Node
-	for _, doc := range f.Docs {
-		ast.Walk(visitorFunc(func(n ast.Node) bool {
-			if found != nil {
-				return false
-			}
-			switch n.(type) {
-			case *ast.AliasNode, *ast.AnchorNode:
-				found = n
-				return false
-			}
-			return true
-		}), doc)
-	}
-	if len(f.Docs) > 1 {
-		return &FieldError{File: file, Msg: "more than one YAML document; a declaration is one document", Err: ErrInvalidDeclaration}
-	}
-	if found != nil {
-		return &FieldError{File: file, Line: found.GetToken().Position.Line,
-			Msg: "YAML anchors and aliases are not allowed in a declaration; write the value out", Err: ErrInvalidDeclaration}
-	}
-	return nil
-}
-
-type visitorFunc func(ast.Node) bool
-
-func (f visitorFunc) Visit(n ast.Node) ast.Visitor {
-	if f(n) {
-		return f
-	}
-	return nil
-}
-
 // locator finds the line of a field in the parsed YAML.
 type locator struct{ file *ast.File }
 
@@ -464,22 +471,32 @@ func (l locator) line(path ...any) int {
 	return line
 }
 
-// lineOfField resolves a dotted field path such as roles.tools[1].file.
-func (l locator) lineOfField(field string) int {
-	var path []any
-	for _, part := range strings.Split(field, ".") {
-		if part == "" {
-			continue
-		}
-		name, idx, hasIdx := strings.Cut(part, "[")
-		if name != "" {
-			path = append(path, name)
-		}
-		if hasIdx {
-			if i, err := strconv.Atoi(strings.TrimSuffix(idx, "]")); err == nil {
-				path = append(path, i)
-			}
+// lineOfPath resolves a path of keys and decimal indexes, as a schema
+// validator reports it.
+func (l locator) lineOfPath(p []string) int {
+	path := make([]any, len(p))
+	for i, part := range p {
+		if n, err := strconv.Atoi(part); err == nil && isIndex(part) {
+			path[i] = n
+		} else {
+			path[i] = part
 		}
 	}
 	return l.line(path...)
+}
+
+// fieldPath renders a path of keys and indexes as roles.tools[1].file.
+func fieldPath(p []string) string {
+	var b strings.Builder
+	for i, part := range p {
+		if isIndex(part) {
+			fmt.Fprintf(&b, "[%s]", part)
+			continue
+		}
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(part)
+	}
+	return b.String()
 }

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"bytes"
+	_ "crypto/sha256" // registers SHA-256 for go-digest
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -272,6 +273,9 @@ func ParseIdentity(manifestBytes, documentBytes []byte) (*Identity, error) {
 			}
 		}
 	}
+	if a, b, ok := NameConflict(doc.Components, func(c ComponentEntry) string { return c.Name }); ok {
+		add("component-name", b.Name, "%q is also a folder of %q; one name cannot be both a file and a folder", a.Name, b.Name)
+	}
 	if len(probs) > 0 {
 		return nil, &IdentityError{Err: ErrInvalidIdentity, Problems: probs}
 	}
@@ -349,8 +353,8 @@ func ParseIdentityDocument(data []byte) (*IdentityDocument, []string, error) {
 		}
 	}
 	if err := ValidateJSON("identity.schema.json", data); err != nil {
-		field, msg := schemaErrorDetail(err)
-		return nil, warnings, fail("document-schema", "%s: %s", field, msg)
+		where, msg := schemaErrorDetail(err)
+		return nil, warnings, fail("document-schema", "%s: %s", "/"+strings.Join(where, "/"), msg)
 	}
 	var doc IdentityDocument
 	dec := json.NewDecoder(bytes.NewReader(data))

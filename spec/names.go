@@ -2,10 +2,14 @@ package spec
 
 import (
 	"fmt"
+	"path"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/runid/runid-oci/mediatype"
 )
@@ -28,8 +32,12 @@ func ValidateRole(r string) error {
 	if mediatype.IsCoreRole(r) || IsExtensionRole(r) {
 		return nil
 	}
-	return fmt.Errorf("%w %q: core roles are %s; an extension role is a reverse-DNS name such as com.example.%s",
-		ErrUnknownRole, r, strings.Join(mediatype.CoreRoles(), ", "), sanitizeLabel(r))
+	suggest := "com.example." + sanitizeLabel(r)
+	if IsExtensionRole(strings.ToLower(r)) {
+		suggest = strings.ToLower(r)
+	}
+	return fmt.Errorf("%w %q: core roles are %s; an extension role is a reverse-DNS name such as %s",
+		ErrUnknownRole, r, strings.Join(mediatype.CoreRoles(), ", "), suggest)
 }
 
 func sanitizeLabel(r string) string {
@@ -45,11 +53,15 @@ func sanitizeLabel(r string) string {
 	return b.String()
 }
 
-// ValidateName checks a component's logical name (spec/SPEC.md §4.2): UTF-8,
-// at most MaxNameLength bytes, slash-separated segments that are neither
-// empty, "." nor "..", no leading slash, no backslash, no colon (drive
-// letters and alternate streams), no control characters. A name that passes
-// is safe to join below an extraction directory on any common file system.
+// ValidateName checks a component's logical name (spec/SPEC.md §4.2): UTF-8
+// in Unicode normalization form C, at most MaxNameLength bytes,
+// slash-separated segments that are neither empty, "." nor "..", no leading
+// slash, none of \ : * ? " < > |, no control or format characters (such as
+// bidirectional overrides and zero-width spaces), no line or paragraph
+// separators, no segment ending in a dot or space, and no Windows device
+// name (CON, PRN, AUX, NUL, COM1–9, LPT1–9, with or without an extension).
+// A name that passes is safe to join below an extraction directory on any
+// common file system.
 func ValidateName(name string) error {
 	bad := func(why string) error { return fmt.Errorf("%w %q: %s", ErrInvalidName, name, why) }
 	switch {
@@ -65,11 +77,19 @@ func ValidateName(name string) error {
 		return bad("backslash; separate segments with /")
 	case strings.ContainsRune(name, ':'):
 		return bad("colon (drive letters and streams are not allowed)")
+	case strings.ContainsAny(name, `*?"<>|`):
+		return bad(`one of * ? " < > | (not allowed in file names on Windows)`)
 	}
 	for _, r := range name {
-		if unicode.IsControl(r) || r == utf8.RuneError {
+		switch {
+		case unicode.IsControl(r) || r == utf8.RuneError:
 			return bad("control or NUL character")
+		case unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Zl, r) || unicode.Is(unicode.Zp, r):
+			return bad(fmt.Sprintf("invisible or format character U+%04X", r))
 		}
+	}
+	if !norm.NFC.IsNormalString(name) {
+		return bad("not in Unicode normalization form C; normalize it (NFC)")
 	}
 	for _, seg := range strings.Split(name, "/") {
 		switch seg {
@@ -81,8 +101,58 @@ func ValidateName(name string) error {
 		if strings.TrimRight(seg, ". ") != seg {
 			return bad("segment ends in a dot or space")
 		}
+		if windowsDevice(seg) {
+			return bad(fmt.Sprintf("segment %q is a Windows device name", seg))
+		}
 	}
 	return nil
+}
+
+func windowsDevice(seg string) bool {
+	base, _, _ := strings.Cut(strings.ToUpper(seg), ".")
+	switch base {
+	case "CON", "PRN", "AUX", "NUL":
+		return true
+	}
+	if len(base) == 4 && (strings.HasPrefix(base, "COM") || strings.HasPrefix(base, "LPT")) {
+		return base[3] >= '1' && base[3] <= '9'
+	}
+	return false
+}
+
+// NameConflict finds two items whose names collide as paths: one name is a
+// folder of the other ("docs" and "docs/a.md"), letter case ignored. Such
+// names cannot both be extracted, so an identity may not hold both
+// (spec/SPEC.md §4.2). Exact duplicates are reported elsewhere.
+func NameConflict[T any](items []T, name func(T) string) (folder, file T, found bool) {
+	byKey := make(map[string]int, len(items))
+	for i, it := range items {
+		byKey[NameKey(name(it))] = i
+	}
+	for _, it := range items {
+		key := NameKey(name(it))
+		for j := strings.IndexByte(key, '/'); j >= 0; {
+			if k, ok := byKey[key[:j]]; ok {
+				return items[k], it, true
+			}
+			next := strings.IndexByte(key[j+1:], '/')
+			if next < 0 {
+				break
+			}
+			j += next + 1
+		}
+	}
+	return folder, file, false
+}
+
+// LocalFilePath reports whether a declaration's file path is relative and
+// stays inside the declaration's directory: not absolute, no drive or
+// volume, no ".." that climbs out (spec/SPEC.md §4.3).
+func LocalFilePath(p string) bool {
+	if p == "" || path.IsAbs(p) || strings.HasPrefix(p, `\`) || (len(p) >= 2 && p[1] == ':') {
+		return false
+	}
+	return filepath.IsLocal(filepath.FromSlash(p)) && !strings.HasPrefix(path.Clean(p), "../") && path.Clean(p) != ".."
 }
 
 // NameKey is the key under which names must be unique: two names that

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -93,10 +92,10 @@ func validateDeclarationSchema(root any) error {
 
 // schemaErrorDetail reduces a schema validation error to the deepest
 // instance location and its message.
-func schemaErrorDetail(err error) (field, msg string) {
+func schemaErrorDetail(err error) (where []string, msg string) {
 	var ve *jsonschema.ValidationError
 	if !errors.As(err, &ve) {
-		return "", err.Error()
+		return nil, err.Error()
 	}
 	deepest := ve
 	var walk func(e *jsonschema.ValidationError)
@@ -109,22 +108,11 @@ func schemaErrorDetail(err error) (field, msg string) {
 		}
 	}
 	walk(ve)
-	var b strings.Builder
-	for i, p := range deepest.InstanceLocation {
-		if isIndex(p) {
-			fmt.Fprintf(&b, "[%s]", p)
-			continue
-		}
-		if i > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(p)
-	}
 	m := deepest.Error()
 	if deepest.ErrorKind != nil {
 		m = deepest.ErrorKind.LocalizedString(message.NewPrinter(language.English))
 	}
-	return b.String(), m
+	return deepest.InstanceLocation, m
 }
 
 func isIndex(s string) bool {
