@@ -23,6 +23,9 @@ var (
 	ErrExists = errors.New("file exists")
 	// ErrNotFound: the reference or a blob does not exist in the source.
 	ErrNotFound = errors.New("not found")
+	// ErrInvalidReference: the reference is empty, or a digest that is not
+	// a valid sha256 digest.
+	ErrInvalidReference = errors.New("invalid reference")
 )
 
 // VerificationError reports that an identity was read but does not verify:

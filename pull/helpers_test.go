@@ -1,0 +1,387 @@
+package pull_test
+
+import (
+	"archive/tar"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"io/fs"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/content/oci"
+	"oras.land/oras-go/v2/registry/remote"
+	"oras.land/oras-go/v2/registry/remote/auth"
+	"oras.land/oras-go/v2/registry/remote/retry"
+
+	"github.com/runid/runid-oci/internal/testregistry"
+	"github.com/runid/runid-oci/mediatype"
+	"github.com/runid/runid-oci/pack"
+	"github.com/runid/runid-oci/pull"
+)
+
+const (
+	examples = "../testdata/examples"
+	repoName = "runid/test"
+	tag      = "v1"
+)
+
+// loadExample builds the composition of testdata/examples/<name>.
+func loadExample(t testing.TB, name string) *pack.Composition {
+	t.Helper()
+	c, err := pack.Load(t.Context(), filepath.Join(examples, name, "runid.yaml"), pack.BuildOptions{})
+	if err != nil {
+		t.Fatalf("load example %s: %v", name, err)
+	}
+	return c
+}
+
+// componentBytes reads a packed component's canonical bytes.
+func componentBytes(t testing.TB, c pack.Component) []byte {
+	t.Helper()
+	rc, err := c.Open()
+	if err != nil {
+		t.Fatalf("open component %q: %v", c.Name, err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatalf("read component %q: %v", c.Name, err)
+	}
+	return b
+}
+
+// newLayout creates an empty OCI layout store in a temporary directory.
+func newLayout(t testing.TB) (*oci.Store, string) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "layout")
+	s, err := oci.NewWithContext(t.Context(), dir)
+	if err != nil {
+		t.Fatalf("oci layout: %v", err)
+	}
+	return s, dir
+}
+
+// tarLayout writes the OCI layout directory dir as a tar file and opens it.
+func tarLayout(t testing.TB, dir string) oras.ReadOnlyTarget {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "layout.tar")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw := tar.NewWriter(f)
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == dir {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		hdr, err := tar.FileInfoHeader(info, "")
+		if err != nil {
+			return err
+		}
+		hdr.Name = filepath.ToSlash(rel)
+		if d.IsDir() {
+			hdr.Name += "/"
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		src, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer src.Close()
+		_, err = io.Copy(tw, src)
+		return err
+	})
+	if err == nil {
+		err = tw.Close()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatalf("tar layout: %v", err)
+	}
+	s, err := oci.NewFromTar(t.Context(), path)
+	if err != nil {
+		t.Fatalf("open layout tar: %v", err)
+	}
+	return s
+}
+
+// pushComposition pushes c to target, tagged tag.
+func pushComposition(t testing.TB, target oras.Target, c *pack.Composition) ocispec.Descriptor {
+	t.Helper()
+	res, err := pack.Push(t.Context(), target, c, pack.PushOptions{Tag: tag})
+	if err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	return res.Descriptor
+}
+
+// source is a kind of store an identity can be read from.
+type source struct {
+	name string
+	// push stores whatever push does into a fresh store of this kind and
+	// returns the store to read from.
+	open func(t testing.TB, push func(oras.Target)) oras.ReadOnlyTarget
+}
+
+var sources = []source{
+	{name: "layout", open: func(t testing.TB, push func(oras.Target)) oras.ReadOnlyTarget {
+		s, _ := newLayout(t)
+		push(s)
+		return s
+	}},
+	{name: "layout-tar", open: func(t testing.TB, push func(oras.Target)) oras.ReadOnlyTarget {
+		s, dir := newLayout(t)
+		push(s)
+		return tarLayout(t, dir)
+	}},
+	{name: "distribution", open: func(t testing.TB, push func(oras.Target)) oras.ReadOnlyTarget {
+		repo := testregistry.Repository(t, testregistry.StartDistribution(t), repoName)
+		push(repo)
+		return repo
+	}},
+	{name: "ggcr", open: func(t testing.TB, push func(oras.Target)) oras.ReadOnlyTarget {
+		repo := testregistry.Repository(t, testregistry.StartGGCR(t), repoName)
+		push(repo)
+		return repo
+	}},
+}
+
+// registries are the in-process registries, for tests that need HTTP.
+var registries = []struct {
+	name    string
+	handler func(testing.TB) http.Handler
+}{
+	{name: "distribution", handler: testregistry.NewDistributionHandler},
+	{name: "ggcr", handler: testregistry.NewGGCRHandler},
+}
+
+// faultFunc handles a request in place of the registry and reports true,
+// or reports false to let the registry answer.
+type faultFunc func(w http.ResponseWriter, r *http.Request, next http.Handler) bool
+
+// startFaulty serves the registry handler next wrapped by fault and returns
+// a repository client for it. Pushes should go to the returned clean
+// repository, which talks to next directly.
+func startFaulty(t testing.TB, next http.Handler, fault faultFunc) (faulty, clean *remote.Repository) {
+	t.Helper()
+	reg := testregistry.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !fault(w, r, next) {
+			next.ServeHTTP(w, r)
+		}
+	}))
+	cleanReg := testregistry.Serve(t, next)
+	return testregistry.Repository(t, reg, repoName), testregistry.Repository(t, cleanReg, repoName)
+}
+
+// record runs the real registry for r and returns its response.
+func record(next http.Handler, r *http.Request) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	next.ServeHTTP(rec, r)
+	return rec
+}
+
+// replay writes a recorded response with body instead of the recorded one,
+// with a matching Content-Length unless dropLength.
+func replay(w http.ResponseWriter, rec *httptest.ResponseRecorder, body []byte, dropLength bool) {
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.Header().Del("Content-Length")
+	if !dropLength {
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	}
+	w.WriteHeader(rec.Code)
+	w.Write(body)
+	if dropLength {
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+	}
+}
+
+// isBlobGet matches a GET of the blob d.
+func isBlobGet(r *http.Request, d digest.Digest) bool {
+	return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/blobs/"+d.String())
+}
+
+// isManifest matches a GET or HEAD of the manifest ref.
+func isManifest(r *http.Request, ref string) bool {
+	return (r.Method == http.MethodGet || r.Method == http.MethodHead) && strings.HasSuffix(r.URL.Path, "/manifests/"+ref)
+}
+
+// fastRetry makes repo retry 5xx answers quickly, so that a test of a
+// registry that always fails stays short.
+func fastRetry(repo *remote.Repository) {
+	repo.Client = &auth.Client{Client: &http.Client{Transport: &retry.Transport{
+		Base: http.DefaultTransport,
+		Policy: func() retry.Policy {
+			return &retry.GenericPolicy{Retryable: retry.DefaultPredicate, Backoff: retry.DefaultBackoff,
+				MinWait: time.Millisecond, MaxWait: 5 * time.Millisecond, MaxRetry: 2}
+		},
+	}}}
+}
+
+// snapshot describes every entry below root: "dir", "file:<sha256>" or
+// "link:<target>", by slash path.
+func snapshot(t testing.TB, root string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		rel = filepath.ToSlash(rel)
+		switch {
+		case d.Type()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			out[rel] = "link:" + target
+		case d.IsDir():
+			out[rel] = "dir"
+		default:
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			sum := sha256.Sum256(b)
+			out[rel] = "file:" + hex.EncodeToString(sum[:])
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("snapshot %s: %v", root, err)
+	}
+	return out
+}
+
+// assertUnchanged fails if the tree below root differs from before.
+func assertUnchanged(t testing.TB, root string, before map[string]string) {
+	t.Helper()
+	after := snapshot(t, root)
+	if !maps.Equal(before, after) {
+		var diff []string
+		for k, v := range after {
+			if before[k] != v {
+				diff = append(diff, "+"+k+" "+v)
+			}
+		}
+		for k, v := range before {
+			if _, ok := after[k]; !ok {
+				diff = append(diff, "-"+k+" "+v)
+			}
+		}
+		slices.Sort(diff)
+		t.Fatalf("the tree below %s changed:\n%s", root, strings.Join(diff, "\n"))
+	}
+}
+
+// wantVerificationError fails unless err is a *pull.VerificationError
+// that wraps pull.ErrVerification and lists a problem with each of checks.
+func wantVerificationError(t testing.TB, err error, checks ...string) *pull.VerificationError {
+	t.Helper()
+	var ve *pull.VerificationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("error = %v (%T), want a *pull.VerificationError", err, err)
+	}
+	if !errors.Is(err, pull.ErrVerification) {
+		t.Fatalf("error %v does not wrap pull.ErrVerification", err)
+	}
+	for _, c := range checks {
+		found := false
+		for _, p := range ve.Problems {
+			found = found || p.Check == c
+		}
+		if !found {
+			t.Errorf("problems %v lack check %q", ve.Problems, c)
+		}
+	}
+	return ve
+}
+
+// wantFailedChecks fails unless the report is not verified and lists a
+// failed check with each name.
+func wantFailedChecks(t testing.TB, rep *pull.Report, checks ...string) {
+	t.Helper()
+	if rep == nil {
+		t.Fatal("report is nil")
+	}
+	if rep.Verified {
+		t.Errorf("report says verified: %+v", rep.Checks)
+	}
+	for _, c := range checks {
+		found := false
+		for _, ch := range rep.Checks {
+			found = found || (ch.Check == c && !ch.OK)
+		}
+		if !found {
+			t.Errorf("report checks %+v lack a failed %q", rep.Checks, c)
+		}
+	}
+}
+
+// disclosed returns the components of c that are not withheld.
+func disclosed(c *pack.Composition) []pack.Component {
+	var out []pack.Component
+	for _, comp := range c.Components {
+		if comp.MediaType != mediatype.Withheld {
+			out = append(out, comp)
+		}
+	}
+	return out
+}
+
+// readTree returns the regular files below dir by slash path.
+func readTree(t testing.TB, dir string) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		b, err := os.ReadFile(p)
+		out[filepath.ToSlash(rel)] = b
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// packLoad builds the declaration at path.
+func packLoad(t testing.TB, path string) (*pack.Composition, error) {
+	t.Helper()
+	return pack.Load(t.Context(), path, pack.BuildOptions{})
+}

@@ -1,0 +1,258 @@
+package pull
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sync/errgroup"
+	"oras.land/oras-go/v2"
+
+	"github.com/runid/runid-oci/mediatype"
+	"github.com/runid/runid-oci/pack"
+	"github.com/runid/runid-oci/spec"
+)
+
+// Check is one check of a verification, passed or failed. Check is a
+// stable identifier: manifest-digest, manifest-size, structure, the checks
+// of spec.ParseIdentity (role-accounted, layers-match, media-type...),
+// blob-digest, blob-size, blob-missing, declaration. Subject names what it
+// concerns: a reference, a component name, "identity document".
+type Check struct {
+	Check   string `json:"check"`
+	Subject string `json:"subject,omitempty"`
+	OK      bool   `json:"ok"`
+	Message string `json:"message,omitempty"`
+}
+
+// ComponentDifference is one component that differs between a local
+// declaration (Want) and the identity read from the source (Got),
+// compared by logical name. Change is "added" (only in the identity),
+// "removed" (only in the declaration), "changed" (other bytes or media
+// type) or "moved" (same bytes, another role or another position).
+type ComponentDifference struct {
+	Name   string               `json:"name"`
+	Role   string               `json:"role"`
+	Change string               `json:"change"`
+	Want   *spec.ComponentEntry `json:"want,omitempty"`
+	Got    *spec.ComponentEntry `json:"got,omitempty"`
+}
+
+// Report is the result of a verification: every check run, in order, and
+// whether all passed.
+type Report struct {
+	// Reference is the reference as given.
+	Reference string `json:"reference"`
+	// Digest is the identity digest computed from the manifest bytes
+	// (empty if the manifest could not be read).
+	Digest digest.Digest `json:"digest"`
+	// Verified is true when every check passed.
+	Verified bool `json:"verified"`
+	// Checks lists every check run.
+	Checks []Check `json:"checks"`
+	// Differences lists the components that differ from the declaration
+	// given in VerifyOptions.Declaration, if any.
+	Differences []ComponentDifference `json:"differences,omitempty"`
+	// Identity is the identity read, when its structure checked.
+	Identity *Identity `json:"-"`
+}
+
+func newReport(ref string) *Report { return &Report{Reference: ref, Checks: []Check{}} }
+
+func (r *Report) pass(check, subject, msg string) {
+	r.Checks = append(r.Checks, Check{Check: check, Subject: subject, OK: true, Message: msg})
+}
+
+func (r *Report) fail(check, subject, msg string) {
+	r.Checks = append(r.Checks, Check{Check: check, Subject: subject, OK: false, Message: msg})
+}
+
+func (r *Report) addProblems(ps []spec.Problem) {
+	for _, p := range ps {
+		r.fail(p.Check, p.Subject, p.Msg)
+	}
+}
+
+// addSpecError records the problems of a *spec.IdentityError as failed
+// checks and returns nil; any other error is returned as is.
+func (r *Report) addSpecError(err error) error {
+	var ie *spec.IdentityError
+	if errors.As(err, &ie) {
+		r.addProblems(ie.Problems)
+		return nil
+	}
+	return err
+}
+
+// err sets Verified and returns a *VerificationError listing the failed
+// checks, or nil.
+func (r *Report) err() error {
+	var probs []spec.Problem
+	for _, c := range r.Checks {
+		if !c.OK {
+			probs = append(probs, spec.Problem{Check: c.Check, Subject: c.Subject, Msg: c.Message})
+		}
+	}
+	r.Verified = len(probs) == 0 && len(r.Checks) > 0
+	if len(probs) > 0 {
+		return &VerificationError{Reference: r.Reference, Problems: probs}
+	}
+	return nil
+}
+
+// VerifyOptions configure Verify. The zero value is valid.
+type VerifyOptions struct {
+	Options
+	// Declaration, if set, is the path of a runid.yaml: its composition is
+	// built from the local files and must give the same identity digest.
+	Declaration string
+	// Build configures building Declaration.
+	Build pack.BuildOptions
+}
+
+// Verify checks the identity that ref names in src completely: the manifest
+// digest (computed, never taken from the source), every structural rule,
+// and every blob (each distinct digest fetched once, streamed through a
+// verifying reader and discarded). With opts.Declaration it also builds
+// that declaration and requires the same digest, listing the component
+// differences when it is not.
+//
+// Verify returns the report and, when any check failed, a
+// *VerificationError (which wraps ErrVerification) listing the failures.
+// Any other error means the identity could not be checked (not found,
+// network, authentication, over a cap, an unreadable declaration); the
+// report is then nil.
+func Verify(ctx context.Context, src oras.ReadOnlyTarget, ref string, opts VerifyOptions) (*Report, error) {
+	o := opts.Options.withDefaults()
+	rep := newReport(ref)
+	id, err := inspect(ctx, src, ref, o, rep)
+	if err != nil {
+		return nil, err
+	}
+	if id != nil {
+		if err := verifyBlobs(ctx, src, id, o, rep, func(blobJob) (sink, error) { return discardSink{}, nil }); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Declaration != "" {
+		if err := compareDeclaration(ctx, opts, rep); err != nil {
+			return nil, err
+		}
+	}
+	return rep, rep.err()
+}
+
+// blobJob is one distinct blob of an identity.
+type blobJob struct {
+	desc    ocispec.Descriptor
+	name    string // first component with this digest
+	extract bool   // some component with this digest is disclosed
+}
+
+// blobJobs lists each distinct layer digest once, in layer order.
+func blobJobs(id *Identity) []blobJob {
+	var jobs []blobJob
+	index := map[digest.Digest]int{}
+	for i, l := range id.Manifest.Layers {
+		disclosed := l.MediaType != mediatype.Withheld
+		if j, ok := index[l.Digest]; ok {
+			jobs[j].extract = jobs[j].extract || disclosed
+			continue
+		}
+		index[l.Digest] = len(jobs)
+		jobs = append(jobs, blobJob{desc: plain(l), name: id.Document.Components[i].Name, extract: disclosed})
+	}
+	return jobs
+}
+
+func plain(d ocispec.Descriptor) ocispec.Descriptor {
+	return ocispec.Descriptor{MediaType: d.MediaType, Digest: d.Digest, Size: d.Size}
+}
+
+// verifyBlobs fetches every distinct blob of id concurrently into the sink
+// that sinkFor gives, and records blob checks for every component in
+// layer order. It returns an error only when a blob could not be checked.
+func verifyBlobs(ctx context.Context, src oras.ReadOnlyTarget, id *Identity, opts Options, rep *Report, sinkFor func(blobJob) (sink, error)) error {
+	jobs := blobJobs(id)
+	results := make(map[digest.Digest]*blobProblem, len(jobs))
+	var mu sync.Mutex
+	bufs := make(chan []byte, opts.Concurrency)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(opts.Concurrency)
+	for _, job := range jobs {
+		g.Go(func() error {
+			var buf []byte
+			select {
+			case buf = <-bufs:
+			default:
+				buf = make([]byte, copyBufSize)
+			}
+			defer func() {
+				select {
+				case bufs <- buf:
+				default:
+				}
+			}()
+			dst, err := sinkFor(job)
+			if err != nil {
+				return err
+			}
+			what := fmt.Sprintf("component %q", job.name)
+			err = fetchVerified(gctx, src, job.desc, what, dst, buf, opts)
+			var bp *blobProblem
+			switch {
+			case errors.As(err, &bp):
+				opts.Logger.Debug("blob does not verify", "name", job.name, "digest", job.desc.Digest, "check", bp.check)
+			case err != nil:
+				return err
+			default:
+				opts.Logger.Debug("blob verified", "name", job.name, "digest", job.desc.Digest, "size", job.desc.Size)
+				opts.progress(Event{Kind: EventBlobVerified, Name: job.name, Descriptor: job.desc})
+			}
+			mu.Lock()
+			results[job.desc.Digest] = bp
+			mu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	for _, c := range id.Document.Components {
+		if bp := results[c.Digest]; bp != nil {
+			rep.fail(bp.check, c.Name, bp.msg)
+			continue
+		}
+		rep.pass("blob-digest", c.Name, c.Digest.String())
+		rep.pass("blob-size", c.Name, fmt.Sprintf("%d bytes", c.Size))
+	}
+	return nil
+}
+
+// compareDeclaration builds opts.Declaration and compares its digest, and
+// its components by name, with the identity in rep.
+func compareDeclaration(ctx context.Context, opts VerifyOptions, rep *Report) error {
+	comp, err := pack.Load(ctx, opts.Declaration, opts.Build)
+	if err != nil {
+		return fmt.Errorf("verify against declaration %s: %w", opts.Declaration, err)
+	}
+	if comp.Digest() == rep.Digest {
+		rep.pass("declaration", opts.Declaration, "the declaration builds to the same identity digest")
+		return nil
+	}
+	msg := fmt.Sprintf("the declaration builds to %s, not %s", comp.Digest(), rep.Digest)
+	if rep.Identity != nil {
+		rep.Differences = diffComponents(comp.Identity.Document.Components, rep.Identity.Document.Components)
+		if len(rep.Differences) > 0 {
+			msg += fmt.Sprintf("; %d components differ", len(rep.Differences))
+		}
+		if roles := diffRoles(comp.Identity.Document.Roles, rep.Identity.Document.Roles); roles != "" {
+			msg += "; roles differ: " + roles
+		}
+	}
+	rep.fail("declaration", opts.Declaration, msg)
+	return nil
+}
