@@ -90,3 +90,29 @@ func (e *IdentityError) Error() string {
 
 // Unwrap returns the sentinel.
 func (e *IdentityError) Unwrap() error { return e.Err }
+
+// Sentinels of output records and links (spec/SPEC.md §8).
+var (
+	// ErrInvalidOutput: an output record or output document breaks spec/SPEC.md §8.1.
+	ErrInvalidOutput = errors.New("invalid output record")
+	// ErrInvalidLink: a link manifest or link document breaks spec/SPEC.md §8.2.
+	ErrInvalidLink = errors.New("invalid link")
+)
+
+// RecordError lists every problem found in an output record or a link
+// (spec/SPEC.md §8). It wraps ErrInvalidOutput or ErrInvalidLink (or
+// ErrUnsupportedVersion when an unsupported spec version is the cause).
+type RecordError struct {
+	Problems []Problem
+	Err      error
+}
+
+func (e *RecordError) Error() string {
+	if len(e.Problems) == 1 {
+		return fmt.Sprintf("%v: %s", e.Err, e.Problems[0])
+	}
+	return fmt.Sprintf("%v: %d problems, first: %s", e.Err, len(e.Problems), e.Problems[0])
+}
+
+// Unwrap returns the sentinel.
+func (e *RecordError) Unwrap() error { return e.Err }
