@@ -112,7 +112,12 @@ func Load(ctx context.Context, path string, opts BuildOptions) (*Composition, er
 	if err != nil {
 		return nil, err
 	}
-	return Build(ctx, decl, filepath.Dir(path), opts)
+	c, err := Build(ctx, decl, filepath.Dir(path), opts)
+	if err != nil {
+		// Name the declaration, as the parser's errors do.
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
 }
 
 // Digest loads the declaration at path and returns its identity digest.
@@ -212,7 +217,7 @@ func buildComponent(root *os.Root, dir string, d spec.ComponentDeclaration, opts
 	fail := func(err error, format string, a ...any) (Component, error) {
 		where := d.Field
 		if d.File != "" {
-			where = fmt.Sprintf("%s (file %q)", d.Field, d.File)
+			where = fmt.Sprintf("%s.file (%q)", d.Field, d.File)
 		}
 		return Component{}, fmt.Errorf("component %q at %s: %w: %s", d.Name, where, err, fmt.Sprintf(format, a...))
 	}
@@ -227,6 +232,10 @@ func buildComponent(root *os.Root, dir string, d spec.ComponentDeclaration, opts
 	default:
 		if root == nil {
 			return fail(ErrComponentFile, "no directory to resolve files against")
+		}
+		// Look before opening: opening a named pipe or a device can block.
+		if st, err := root.Stat(filepath.FromSlash(d.File)); err == nil && !st.Mode().IsRegular() {
+			return fail(ErrComponentFile, "not a regular file (mode %s)", st.Mode().Type())
 		}
 		f, err := root.Open(filepath.FromSlash(d.File))
 		if err != nil {
@@ -270,7 +279,7 @@ func buildComponent(root *os.Root, dir string, d spec.ComponentDeclaration, opts
 		default:
 			sum, n, err := hashStream(f, d.Format == mediatype.FormatText)
 			if err != nil {
-				return Component{}, fmt.Errorf("component %q at %s (file %q): %w", d.Name, d.Field, d.File, err)
+				return Component{}, fmt.Errorf("component %q at %s.file (%q): %w", d.Name, d.Field, d.File, err)
 			}
 			c.Digest, c.Size = sum, n
 			abs, err := filepath.Abs(filepath.Join(dir, filepath.FromSlash(d.File)))
@@ -344,8 +353,12 @@ func incompleteTail(b []byte) int {
 	return len(b)
 }
 
-// checkingReader re-hashes a file as it is read and fails at EOF if the
-// bytes differ from what was hashed at build time.
+// checkingReader re-hashes a file as it is read. It never reads past the
+// size hashed at build time (except one byte, to see whether the file grew)
+// and checks the digest as soon as that size is reached, so the read that
+// completes the content already fails with ErrComponentChanged if the file
+// changed: consumers that stop at the expected size (an HTTP body, an OCI
+// layout's verifying reader) see the error and not a generic mismatch.
 type checkingReader struct {
 	f    *os.File
 	h    hashWriter
@@ -353,6 +366,7 @@ type checkingReader struct {
 	size int64
 	n    int64
 	name string
+	err  error // sticky: io.EOF once verified, or the failure
 }
 
 type hashWriter interface {
@@ -361,19 +375,46 @@ type hashWriter interface {
 }
 
 func (r *checkingReader) Read(p []byte) (int, error) {
-	k, err := r.f.Read(p)
-	r.h.Write(p[:k])
-	r.n += int64(k)
-	if r.n > r.size {
-		return k, fmt.Errorf("component %q: %w: now longer than %d bytes", r.name, ErrComponentChanged, r.size)
+	if r.err != nil {
+		return 0, r.err
 	}
-	if err == io.EOF {
-		got := digest.NewDigestFromBytes(digest.SHA256, r.h.Sum(nil))
-		if r.n != r.size || got != r.want {
-			return k, fmt.Errorf("component %q: %w", r.name, ErrComponentChanged)
+	if rest := r.size - r.n; int64(len(p)) > rest {
+		p = p[:rest]
+	}
+	var k int
+	var err error
+	if len(p) > 0 {
+		k, err = r.f.Read(p)
+		r.h.Write(p[:k])
+		r.n += int64(k)
+	}
+	switch {
+	case r.n == r.size:
+		if r.err = r.verify(); r.err != io.EOF || k == 0 {
+			return k, r.err
 		}
+		return k, nil
+	case err == io.EOF:
+		r.err = fmt.Errorf("component %q: %w: now %d bytes, was %d", r.name, ErrComponentChanged, r.n, r.size)
+		return k, r.err
+	case err != nil:
+		r.err = fmt.Errorf("component %q: %w: read: %v", r.name, ErrComponentFile, err)
+		return k, r.err
 	}
-	return k, err
+	return k, nil
+}
+
+// verify is called once size bytes were read: it returns io.EOF if the file
+// ends there and they have the digest hashed at build time.
+func (r *checkingReader) verify() error {
+	var one [1]byte
+	if k, _ := io.ReadFull(r.f, one[:]); k > 0 {
+		return fmt.Errorf("component %q: %w: now longer than %d bytes", r.name, ErrComponentChanged, r.size)
+	}
+	if got := digest.NewDigestFromBytes(digest.SHA256, r.h.Sum(nil)); got != r.want {
+		return fmt.Errorf("component %q: %w: digest is now %s, was %s", r.name, ErrComponentChanged, got, r.want)
+	}
+	return io.EOF
 }
 
 func (r *checkingReader) Close() error { return r.f.Close() }

@@ -30,6 +30,9 @@ const (
 var commands = []func(*app) *cobra.Command{
 	newDigestCmd,
 	newPushCmd,
+	newInspectCmd,
+	newVerifyCmd,
+	newPullCmd,
 	newVersionCmd,
 }
 
@@ -71,9 +74,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitOK
 	}
 	code := exitCode(err)
-	if !errors.Is(err, errReported) {
-		fmt.Fprintf(stderr, "runid-oci: %v\n", err)
-	}
+	fmt.Fprintf(stderr, "runid-oci: %v\n", err)
 	if code == exitUsage && cmd != nil {
 		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	}
@@ -183,10 +184,6 @@ func (e usageError) Unwrap() error { return e.err }
 func usageErrorf(format string, args ...any) error {
 	return usageError{fmt.Errorf(format, args...)}
 }
-
-// errReported is wrapped by errors whose message the command already wrote
-// (for example a verification report): run prints nothing more.
-var errReported = errors.New("reported")
 
 // exactArgs is cobra.ExactArgs with a usage error naming the arguments.
 func exactArgs(names ...string) cobra.PositionalArgs {

@@ -53,7 +53,8 @@ func TestExitCode(t *testing.T) {
 		{"wrapped usage", fmt.Errorf("x: %w", usageErrorf("bad")), exitUsage},
 		{"invalid reference", fmt.Errorf("%w: x", target.ErrInvalidReference), exitUsage},
 		{"does not verify", &pull.VerificationError{Reference: "x"}, exitNotVerify},
-		{"reported, does not verify", fmt.Errorf("%w: %w", errReported, &pull.VerificationError{Reference: "x"}), exitNotVerify},
+		{"wrapped, does not verify", fmt.Errorf("pull: %w", &pull.VerificationError{Reference: "x"}), exitNotVerify},
+		{"bare sentinel", fmt.Errorf("x: %w", pull.ErrVerification), exitNotVerify},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/runid/runid-oci/pull"
+)
+
+// pullResult is the output of pull: the verification report, the directory
+// and the files written.
+type pullResult struct {
+	*pull.Report
+	Directory string   `json:"directory"`
+	Files     []string `json:"files"`
+}
+
+func newPullCmd(a *app) *cobra.Command {
+	var tf targetFlags
+	var dir string
+	var overwrite bool
+	cmd := &cobra.Command{
+		Use:   "pull TARGET --dir DIR [--overwrite]",
+		Short: "Verify an identity, then write its components into a directory",
+		Long: `Verify the identity at TARGET (as verify does), then write every component
+into DIR at its logical name. Nothing is written unless the identity
+verifies; existing files are kept unless --overwrite is given.
+
+Exit codes as for verify: 0 pulled, 3 does not verify, 1 could not pull.`,
+		Example: `  runid-oci pull localhost:5000/runs:v1 --plain-http --dir ./run
+  runid-oci pull --oci-layout ./runs:v1 --dir ./run --overwrite`,
+		Args: exactArgs("TARGET"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if dir == "" {
+				return usageErrorf("--dir is required")
+			}
+			ctx := cmd.Context()
+			t, err := tf.open(ctx, args[0], true)
+			if err != nil {
+				return err
+			}
+			opts := pull.PullOptions{Options: pull.Options{Logger: a.logger()}, Overwrite: overwrite}
+			if p := a.progress(); p != nil {
+				opts.Progress = func(e pull.Event) { p("%s", pullEventLine(e)) }
+			}
+			rep, err := pull.Pull(ctx, t.Store, t.Reference, dir, opts)
+			out := pullResult{Report: rep, Directory: dir, Files: []string{}}
+			if err == nil && rep != nil && rep.Identity != nil {
+				for _, c := range rep.Identity.Document.Components {
+					out.Files = append(out.Files, filepath.Join(dir, filepath.FromSlash(c.Name)))
+				}
+			}
+			var v any = out
+			if err != nil {
+				v = rep // not pulled: the report alone
+			}
+			return a.report(v, rep, err, t.String(), func(w io.Writer) error {
+				if err != nil {
+					return writeReport(w, rep, "")
+				}
+				fmt.Fprintf(w, "Pulled %s (%s) into %s: %d files\n", rep.Digest, rep.Reference, dir, len(out.Files))
+				for _, f := range out.Files {
+					if _, err := fmt.Fprintln(w, f); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "", "directory to write the components into (required)")
+	cmd.Flags().BoolVar(&overwrite, "overwrite", false, "replace files that already exist in DIR")
+	tf.addTo(cmd.Flags())
+	return cmd
+}
+
+func pullEventLine(e pull.Event) string {
+	switch e.Kind {
+	case pull.EventBlobVerified:
+		return fmt.Sprintf("verified %s %s", e.Descriptor.Digest, e.Name)
+	case pull.EventFileWritten:
+		return fmt.Sprintf("wrote    %s", e.Name)
+	}
+	return fmt.Sprintf("event %v %s", e.Kind, e.Name)
+}

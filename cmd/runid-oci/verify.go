@@ -1,0 +1,140 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/runid/runid-oci/pack"
+	"github.com/runid/runid-oci/pull"
+	"github.com/runid/runid-oci/spec"
+)
+
+func newVerifyCmd(a *app) *cobra.Command {
+	var tf targetFlags
+	var decl string
+	cmd := &cobra.Command{
+		Use:   "verify TARGET [--declaration runid.yaml]",
+		Short: "Check every rule of an identity, and optionally its declaration",
+		Long: `Verify the identity at TARGET: hash the manifest, check it against every rule
+of the Run Identity spec and hash every blob. With --declaration, also check
+that packing the declaration (with its local files) gives the same identity,
+and list the components that differ.
+
+Exit code 0: verified. 3: does not verify (each failed check is named).
+1: could not check (network, authentication, missing reference...).`,
+		Example: `  runid-oci verify localhost:5000/runs:v1 --plain-http
+  runid-oci verify --oci-layout ./runs:v1 --declaration runid.yaml -o json`,
+		Args: exactArgs("TARGET"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, log := cmd.Context(), a.logger()
+			t, err := tf.open(ctx, args[0], true)
+			if err != nil {
+				return err
+			}
+			opts := pull.VerifyOptions{Options: pull.Options{Logger: log}, Declaration: decl, Build: pack.BuildOptions{Logger: log}}
+			if p := a.progress(); p != nil {
+				opts.Progress = func(e pull.Event) { p("%s", pullEventLine(e)) }
+			}
+			rep, err := pull.Verify(ctx, t.Store, t.Reference, opts)
+			return a.report(rep, rep, err, t.String(), func(w io.Writer) error { return writeReport(w, rep, decl) })
+		},
+	}
+	cmd.Flags().StringVar(&decl, "declaration", "", "also check the identity against this declaration (runid.yaml)")
+	tf.addTo(cmd.Flags())
+	return cmd
+}
+
+// report renders the result v of a verification (with text for --output
+// text) when the identity verified or does not verify, and returns the error
+// that sets the exit code. Nothing is rendered when it could not be checked.
+// The report's reference becomes the full TARGET, ref.
+func (a *app) report(v any, rep *pull.Report, err error, ref string, text func(io.Writer) error) error {
+	if rep == nil {
+		if err == nil {
+			err = fmt.Errorf("%s: no verification report", ref)
+		}
+		return err
+	}
+	if err != nil && !errors.Is(err, pull.ErrVerification) {
+		return err
+	}
+	rep.Reference = ref
+	if rerr := a.render(v, text); rerr != nil {
+		return rerr
+	}
+	if err != nil || !rep.Verified {
+		return notVerifiedError{ref: ref, report: rep, err: err}
+	}
+	return nil
+}
+
+// notVerifiedError is a short stderr message for an identity that does not
+// verify (the report on stdout has the details). It wraps the error from
+// pull, if any, and pull.ErrVerification.
+type notVerifiedError struct {
+	ref    string
+	report *pull.Report
+	err    error
+}
+
+func (e notVerifiedError) Error() string {
+	failed := 0
+	for _, c := range e.report.Checks {
+		if !c.OK {
+			failed++
+		}
+	}
+	return fmt.Sprintf("%s does not verify: %d check(s) failed", e.ref, failed)
+}
+
+func (e notVerifiedError) Unwrap() []error {
+	if e.err == nil {
+		return []error{pull.ErrVerification}
+	}
+	return []error{e.err, pull.ErrVerification}
+}
+
+func writeReport(w io.Writer, r *pull.Report, decl string) error {
+	if r.Verified {
+		_, err := fmt.Fprintf(w, "Verified %s (%s): %d checks passed\n", r.Digest, r.Reference, len(r.Checks))
+		return err
+	}
+	fmt.Fprintf(w, "%s does not verify: %s\n", r.Reference, r.Digest)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, c := range r.Checks {
+		if !c.OK {
+			fmt.Fprintf(tw, "  FAIL\t%s\t%s\t%s\n", c.Check, c.Subject, c.Message)
+		}
+	}
+	if len(r.Differences) > 0 {
+		fmt.Fprintf(tw, "Components that differ from %s:\n", decl)
+		for _, d := range r.Differences {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", d.Change, d.Role, d.Name, entryChange(d.Want, d.Got))
+		}
+	}
+	return tw.Flush()
+}
+
+// entryChange says what differs between the declared (want) and the found
+// (got) entry of a component.
+func entryChange(want, got *spec.ComponentEntry) string {
+	switch {
+	case want == nil && got != nil:
+		return "only in the identity"
+	case got == nil && want != nil:
+		return "only in the declaration"
+	case want == nil:
+		return ""
+	case want.MediaType != got.MediaType:
+		return fmt.Sprintf("media type %s, declared %s", got.MediaType, want.MediaType)
+	case want.Role != got.Role:
+		return fmt.Sprintf("role %s, declared %s", got.Role, want.Role)
+	case want.Digest != got.Digest:
+		return fmt.Sprintf("digest %s (%d bytes), declared %s (%d bytes)", got.Digest, got.Size, want.Digest, want.Size)
+	}
+	return "same bytes at another position"
+}
