@@ -402,3 +402,6 @@ func distinctBlobs(c *pack.Composition) (n int, size int64) {
 	}
 	return n, size
 }
+
+// newLayoutAt opens (creating) an OCI image layout in dir.
+func newLayoutAt(dir string) (*oci.Store, error) { return oci.New(dir) }
