@@ -41,6 +41,13 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
+	// No test reads the machine's registry credentials.
+	dockerConfig := filepath.Join(dir, "docker")
+	if err := os.Mkdir(dockerConfig, 0o700); err != nil {
+		fmt.Fprintln(os.Stderr, "TestMain:", err)
+		return 1
+	}
+	os.Setenv("DOCKER_CONFIG", dockerConfig)
 	runidBin = filepath.Join(dir, "runid-oci")
 	build := exec.Command("go", "build", "-o", runidBin, ".")
 	if out, err := build.CombinedOutput(); err != nil {
@@ -57,12 +64,11 @@ type toolResult struct {
 }
 
 // runTool runs bin with args in dir (the test's working directory if
-// empty), with an empty Docker config so no real credentials are read.
+// empty).
 func runTool(t *testing.T, dir, bin string, args ...string) toolResult {
 	t.Helper()
 	cmd := exec.CommandContext(t.Context(), bin, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+t.TempDir())
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
