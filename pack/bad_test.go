@@ -3,6 +3,7 @@ package pack_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -82,6 +83,9 @@ type badCase struct {
 	field string
 	// file, if set, is the component file the message must name.
 	file string
+	// looseField: a declaration error need only name field in its
+	// message (as cases.json asks), not have it as FieldError.Field.
+	looseField bool
 }
 
 // decl writes a declaration with the given text and files (path → bytes).
@@ -295,7 +299,10 @@ func checkBad(t *testing.T, err error, declPath string, tc badCase) {
 		if fe.File != declPath {
 			t.Errorf("FieldError.File = %q, want %q (error: %v)", fe.File, declPath, err)
 		}
-		if fe.Field != tc.field {
+		switch {
+		case tc.looseField && !strings.Contains(err.Error(), tc.field):
+			t.Errorf("error %q does not name the field %q", err, tc.field)
+		case !tc.looseField && fe.Field != tc.field:
 			t.Errorf("FieldError.Field = %q, want %q (error: %v)", fe.Field, tc.field, err)
 		}
 		return
@@ -398,6 +405,110 @@ func TestLoadAccepts(t *testing.T) {
 			}
 			if len(layoutIndex(t, layoutDir)) != 1 {
 				t.Errorf("layout index lists %d manifests, want 1", len(layoutIndex(t, layoutDir)))
+			}
+		})
+	}
+}
+
+// fixtureSentinels maps the sentinel names of
+// testdata/declarations/bad/cases.json to errors. "pack" cases are told
+// apart by path: only the packer, reading files, can reject them.
+var (
+	fixtureSentinels = map[string]error{
+		"ErrInvalidDeclaration":  spec.ErrInvalidDeclaration,
+		"ErrDeclarationTooLarge": spec.ErrDeclarationTooLarge,
+		"ErrMissingRole":         spec.ErrMissingRole,
+		"ErrUnknownRole":         spec.ErrUnknownRole,
+		"ErrInvalidName":         spec.ErrInvalidName,
+		"ErrDuplicateName":       spec.ErrDuplicateName,
+		"ErrInvalidJSON":         spec.ErrInvalidJSON,
+		"ErrInvalidFormat":       spec.ErrInvalidFormat,
+		"ErrUnsupportedVersion":  spec.ErrUnsupportedVersion,
+	}
+	fixturePackSentinels = map[string]error{
+		"missing-file/runid.yaml":      pack.ErrComponentFile,
+		"directory-as-file/runid.yaml": pack.ErrComponentFile,
+		"invalid-json-file/runid.yaml": spec.ErrInvalidJSON,
+	}
+)
+
+// TestLoadRejectsFixtures runs every bad declaration fixture through
+// pack.Load and a push to an OCI layout: each fails with its sentinel,
+// names its field (and line), and nothing is pushed.
+func TestLoadRejectsFixtures(t *testing.T) {
+	const dir = "../testdata/declarations/bad"
+	var cases []struct {
+		Path     string   `json:"path"`
+		Sentinel string   `json:"sentinel"`
+		Field    string   `json:"field"`
+		Line     int      `json:"line"`
+		Contains []string `json:"contains"`
+	}
+	if err := json.Unmarshal(readFile(t, filepath.Join(dir, "cases.json")), &cases); err != nil {
+		t.Fatalf("cases.json: %v", err)
+	}
+	packCases := 0
+	for _, tc := range cases {
+		t.Run(tc.Path, func(t *testing.T) {
+			want, ok := fixtureSentinels[tc.Sentinel]
+			if tc.Sentinel == "pack" {
+				packCases++
+				want, ok = fixturePackSentinels[tc.Path]
+			}
+			if !ok {
+				t.Fatalf("no sentinel known for %q (sentinel %q); add it to this test", tc.Path, tc.Sentinel)
+			}
+			declPath := filepath.Join(dir, filepath.FromSlash(tc.Path))
+			layoutDir := t.TempDir()
+			err := packAndPush(t.Context(), declPath, layoutDir)
+			checkBad(t, err, declPath, badCase{want: want, field: tc.Field, looseField: true})
+			assertLayoutEmpty(t, layoutDir)
+			var fe *spec.FieldError
+			if tc.Line > 0 && errors.As(err, &fe) && fe.Line != tc.Line {
+				t.Errorf("line %d, want %d (error: %v)", fe.Line, tc.Line, err)
+			}
+			for _, s := range tc.Contains {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error %q does not contain %q", err, s)
+				}
+			}
+		})
+	}
+	if packCases != len(fixturePackSentinels) {
+		t.Errorf("cases.json has %d pack cases, this test knows %d", packCases, len(fixturePackSentinels))
+	}
+}
+
+// TestBuildRejectsEscapingPaths gives pack.Build declarations that did not
+// come through the parser, with file paths outside the directory: Build
+// itself must refuse them.
+func TestBuildRejectsEscapingPaths(t *testing.T) {
+	base := t.TempDir()
+	dir := filepath.Join(base, "run")
+	writeFile(t, filepath.Join(base, "secret.txt"), []byte("outside"))
+	writeFile(t, filepath.Join(dir, "inside.md"), []byte("inside"))
+	for _, file := range []string{
+		"../secret.txt",
+		"docs/../../secret.txt",
+		filepath.Join(base, "secret.txt"),
+		filepath.Join(dir, "inside.md"),
+		"/etc/passwd",
+	} {
+		t.Run(file, func(t *testing.T) {
+			d, err := spec.ParseDeclaration("runid.yaml", []byte(declWith(contextFile("inside.md"), "")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range d.Roles {
+				for j := range d.Roles[i].Components {
+					if d.Roles[i].Components[j].File != "" {
+						d.Roles[i].Components[j].File = file
+					}
+				}
+			}
+			_, err = pack.Build(t.Context(), d, dir, pack.BuildOptions{})
+			if !errors.Is(err, pack.ErrComponentFile) {
+				t.Fatalf("error = %v, want %v", err, pack.ErrComponentFile)
 			}
 		})
 	}
