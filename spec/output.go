@@ -232,7 +232,7 @@ func ParseOutputRecord(manifestBytes, documentBytes []byte) (*OutputRecord, erro
 	}
 	rec := &OutputRecord{Manifest: m, ManifestBytes: manifestBytes, DocumentBytes: documentBytes}
 	checkConfigBytes(m, documentBytes, add)
-	checkSubject(m, add)
+	checkSubject(m, outputSubjectTypes, add)
 	if isEmptyLayers(m.Layers) {
 		if m.Layers[0].Digest != ocispec.DescriptorEmptyJSON.Digest || m.Layers[0].Size != ocispec.DescriptorEmptyJSON.Size {
 			add("layer-empty", "", "the empty layer must have digest %s and size 2", ocispec.DescriptorEmptyJSON.Digest)
@@ -435,7 +435,7 @@ func ParseLink(manifestBytes, documentBytes []byte) (*Link, error) {
 	}
 	l := &Link{Manifest: m, ManifestBytes: manifestBytes, DocumentBytes: documentBytes}
 	checkConfigBytes(m, documentBytes, add)
-	checkSubject(m, add)
+	checkSubject(m, linkSubjectTypes, add)
 	doc, warnings, err := ParseLinkDocument(documentBytes)
 	l.Warnings = warnings
 	if err != nil {
@@ -541,13 +541,22 @@ func checkConfigBytes(m ocispec.Manifest, documentBytes []byte, add func(check, 
 	}
 }
 
-func checkSubject(m ocispec.Manifest, add func(check, subject, format string, a ...any)) {
+// Media types a subject may have: an output record's subject is an identity
+// (an OCI image manifest); a link's subject is any manifest or index,
+// including Docker schema 2 container images.
+var (
+	outputSubjectTypes = []string{ocispec.MediaTypeImageManifest}
+	linkSubjectTypes   = []string{ocispec.MediaTypeImageManifest, ocispec.MediaTypeImageIndex,
+		"application/vnd.docker.distribution.manifest.v2+json", "application/vnd.docker.distribution.manifest.list.v2+json"}
+)
+
+func checkSubject(m ocispec.Manifest, allowed []string, add func(check, subject, format string, a ...any)) {
 	s := m.Subject
 	switch {
 	case s == nil:
 		add("subject", "", "no subject; it must be the descriptor of the artifact it refers to")
-	case s.MediaType != ocispec.MediaTypeImageManifest && s.MediaType != ocispec.MediaTypeImageIndex:
-		add("subject", "", "subject media type %q is not an OCI image manifest or index", s.MediaType)
+	case !slices.Contains(allowed, s.MediaType):
+		add("subject", "", "subject media type %q is not one of %s", s.MediaType, strings.Join(allowed, ", "))
 	case s.Digest.Validate() != nil:
 		add("subject", "", "subject digest %q is not valid", s.Digest)
 	case s.Size <= 0:
