@@ -1,6 +1,10 @@
 package pack
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/runid/runid-oci/internal/cosignsig"
+)
 
 // Sentinel errors of the write side. Errors returned by this package wrap
 // one of them, or a sentinel of package spec for format violations; test
@@ -20,4 +24,20 @@ var (
 	// ErrWithheldUnsupported: a declaration withholds a component but no
 	// withholding secret was given.
 	ErrWithheldUnsupported = errors.New("withheld component needs a secret")
+)
+
+// Sentinels of signing (sign.go).
+var (
+	// ErrSignSubject: the reference to sign does not name a manifest that
+	// can be read and hashed.
+	ErrSignSubject = errors.New("cannot sign")
+	// ErrSignatureFormat: an unknown signature format, or a signature tag
+	// that holds something other than cosign signatures.
+	ErrSignatureFormat = errors.New("signature format")
+	// ErrKey: a key file cannot be read or parsed, or holds an
+	// unsupported key.
+	ErrKey = cosignsig.ErrKey
+	// ErrKeyPassword: an encrypted private key cannot be decrypted with
+	// the password given.
+	ErrKeyPassword = cosignsig.ErrKeyPassword
 )

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/runid/runid-oci/internal/cosignsig"
 	"github.com/runid/runid-oci/spec"
 )
 
@@ -26,6 +27,10 @@ var (
 	// ErrInvalidReference: the reference is empty, or a digest that is not
 	// a valid sha256 digest.
 	ErrInvalidReference = errors.New("invalid reference")
+	// ErrNoKey: a signature check was asked without a public key.
+	ErrNoKey = errors.New("no public key to verify signatures with")
+	// ErrKey: a public key file cannot be read or parsed.
+	ErrKey = cosignsig.ErrKey
 )
 
 // VerificationError reports that an identity was read but does not verify:

@@ -1,0 +1,359 @@
+package pack
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/sigstore/sigstore/pkg/signature"
+	sigopts "github.com/sigstore/sigstore/pkg/signature/options"
+	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/errdef"
+	"oras.land/oras-go/v2/registry"
+	"oras.land/oras-go/v2/registry/remote"
+
+	"github.com/runid/runid-oci/internal/cosignsig"
+)
+
+// GenerateKeyPair makes a cosign key pair, exactly as "cosign
+// generate-key-pair" does: an ECDSA P-256 private key encrypted with
+// password in an "ENCRYPTED SIGSTORE PRIVATE KEY" PEM block (cosign.key),
+// and the PEM public key (cosign.pub).
+func GenerateKeyPair(password []byte) (privatePEM, publicPEM []byte, err error) {
+	return cosignsig.GenerateKeyPair(password)
+}
+
+// LoadPrivateKey decrypts a cosign private key file's bytes (from
+// GenerateKeyPair or "cosign generate-key-pair") with password, for Sign.
+// A wrong password gives an error wrapping ErrKeyPassword; an unusable key
+// ErrKey.
+func LoadPrivateKey(privatePEM, password []byte) (signature.SignerVerifier, error) {
+	return cosignsig.LoadPrivateKey(privatePEM, password)
+}
+
+// SignatureFormat says how a signature is stored.
+type SignatureFormat string
+
+// Signature formats.
+const (
+	// SignatureFormatTag is cosign's tag format, the default: a manifest
+	// tagged "sha256-<hex>.sig" holding simple-signing payloads, with the
+	// signed manifest as its subject so referrer-aware tools carry it.
+	SignatureFormatTag SignatureFormat = "tag"
+	// SignatureFormatBundle is the OCI 1.1 referrers format with a Sigstore
+	// bundle, as "cosign sign --new-bundle-format" writes it.
+	SignatureFormatBundle SignatureFormat = "bundle"
+)
+
+// DefaultDockerReference is the identity.docker-reference that a
+// tag-format payload claims when the target is not a remote repository
+// (an OCI layout has no repository name) and SignOptions.DockerReference is
+// empty. Verification does not depend on it.
+const DefaultDockerReference = "localhost/oci-layout"
+
+// MaxSignedManifestSize caps the manifest that Sign reads to hash: 4 MiB.
+const MaxSignedManifestSize = 4 << 20
+
+// SignOptions configure Sign. The zero value is valid.
+type SignOptions struct {
+	// Format is how the signature is stored. Default: SignatureFormatTag.
+	Format SignatureFormat
+	// DockerReference is the repository that a tag-format payload claims
+	// (critical.identity.docker-reference). Default: the repository of a
+	// *remote.Repository target, as cosign writes it, else
+	// DefaultDockerReference.
+	DockerReference string
+	// Created is the creation time recorded on a bundle-format signature
+	// manifest, as cosign records it. Default: now.
+	Created time.Time
+	// Logger receives debug logs. Default: discard.
+	Logger *slog.Logger
+}
+
+// SignResult reports a signature.
+type SignResult struct {
+	// Subject is the signed manifest; its digest was computed from the
+	// manifest bytes.
+	Subject ocispec.Descriptor `json:"subject"`
+	// Format is how the signature is stored.
+	Format SignatureFormat `json:"format"`
+	// Signature is the signature manifest now in the target.
+	Signature ocispec.Descriptor `json:"signature"`
+	// Tag is the signature tag ("sha256-<hex>.sig") of the tag format.
+	Tag string `json:"tag,omitempty"`
+	// Signatures is how many signatures the tag-format manifest now holds
+	// (1 for the bundle format).
+	Signatures int `json:"signatures"`
+	// KeyID names the signing key: "sha256:" and the hex SHA-256 of its
+	// public key's DER encoding.
+	KeyID string `json:"keyID"`
+	// AlreadySigned is true when the tag-format manifest already held a
+	// valid signature by this key over the same payload: none was added.
+	AlreadySigned bool `json:"alreadySigned,omitempty"`
+}
+
+// Sign signs the manifest that ref (a tag or a digest) names in target,
+// an identity or an output record or any other manifest, with signer, and
+// stores the signature in target in opts.Format.
+//
+// The manifest is read (at most MaxSignedManifestSize bytes) and hashed
+// here; what is signed is that digest, never one a registry claims. In the
+// tag format the signature is appended to an existing "sha256-<hex>.sig"
+// manifest (several signers), as cosign does; signing twice with the same
+// key adds nothing. The superseded signature manifest is deleted when the
+// target can delete, so that referrer listings do not keep stale copies.
+// Two signers appending at the same moment may lose one signature, as
+// with cosign.
+func Sign(ctx context.Context, target oras.Target, ref string, signer signature.SignerVerifier, opts SignOptions) (SignResult, error) {
+	if opts.Format == "" {
+		opts.Format = SignatureFormatTag
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Created.IsZero() {
+		opts.Created = time.Now()
+	}
+	if opts.DockerReference == "" {
+		opts.DockerReference = DefaultDockerReference
+		if r, ok := target.(*remote.Repository); ok {
+			opts.DockerReference = r.Reference.Registry + "/" + r.Reference.Repository
+		}
+	}
+	subject, err := resolveSubject(ctx, target, ref)
+	if err != nil {
+		return SignResult{}, err
+	}
+	keyID, err := cosignsig.VerifierKeyID(signer)
+	if err != nil {
+		return SignResult{}, fmt.Errorf("sign: %w", err)
+	}
+	res := SignResult{Subject: subject, Format: opts.Format, KeyID: keyID}
+	switch opts.Format {
+	case SignatureFormatTag:
+		err = signTag(ctx, target, signer, opts, &res)
+	case SignatureFormatBundle:
+		err = signBundle(ctx, target, signer, opts, &res)
+	default:
+		return SignResult{}, fmt.Errorf("sign: %w: %q (want %q or %q)", ErrSignatureFormat, opts.Format, SignatureFormatTag, SignatureFormatBundle)
+	}
+	if err != nil {
+		return SignResult{}, err
+	}
+	opts.Logger.Debug("signed", "subject", subject.Digest, "format", res.Format, "signature", res.Signature.Digest, "key", keyID)
+	return res, nil
+}
+
+// resolveSubject fetches the manifest ref names and describes it by the
+// digest of its bytes.
+func resolveSubject(ctx context.Context, target oras.ReadOnlyTarget, ref string) (ocispec.Descriptor, error) {
+	data, claimed, err := fetchSignedManifest(ctx, target, ref, MaxSignedManifestSize)
+	if err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("sign %q: %w: %w", ref, ErrSignSubject, err)
+	}
+	got := digest.FromBytes(data)
+	if strings.Contains(ref, ":") && digest.Digest(ref) != got {
+		return ocispec.Descriptor{}, fmt.Errorf("sign %q: %w: the target served bytes that hash to %s", ref, ErrSignSubject, got)
+	}
+	if claimed.Digest != "" && claimed.Digest != got {
+		return ocispec.Descriptor{}, fmt.Errorf("sign %q: %w: the target says %s but the bytes hash to %s", ref, ErrSignSubject, claimed.Digest, got)
+	}
+	m, err := cosignsig.ParseManifest(data)
+	if err != nil || (m.MediaType != ocispec.MediaTypeImageManifest && m.MediaType != ocispec.MediaTypeImageIndex) {
+		return ocispec.Descriptor{}, fmt.Errorf("sign %q: %w: not an OCI image manifest or index", ref, ErrSignSubject)
+	}
+	return ocispec.Descriptor{MediaType: m.MediaType, ArtifactType: m.ArtifactType, Digest: got, Size: int64(len(data))}, nil
+}
+
+// fetchSignedManifest reads the manifest that ref names, at most limit bytes.
+func fetchSignedManifest(ctx context.Context, src oras.ReadOnlyTarget, ref string, limit int64) ([]byte, ocispec.Descriptor, error) {
+	var desc ocispec.Descriptor
+	var rc io.ReadCloser
+	var err error
+	if rf, ok := src.(registry.ReferenceFetcher); ok {
+		desc, rc, err = rf.FetchReference(ctx, ref)
+	} else if desc, err = src.Resolve(ctx, ref); err == nil {
+		if desc.Size > limit {
+			return nil, desc, fmt.Errorf("manifest of %d bytes, over %d", desc.Size, limit)
+		}
+		rc, err = src.Fetch(ctx, desc)
+	}
+	if err != nil {
+		return nil, desc, err
+	}
+	defer rc.Close()
+	if desc.Size > limit {
+		return nil, desc, fmt.Errorf("manifest of %d bytes, over %d", desc.Size, limit)
+	}
+	data, err := io.ReadAll(io.LimitReader(rc, limit+1))
+	if err != nil {
+		return nil, desc, err
+	}
+	if int64(len(data)) > limit {
+		return nil, desc, fmt.Errorf("manifest over %d bytes", limit)
+	}
+	return data, desc, nil
+}
+
+func signTag(ctx context.Context, target oras.Target, signer signature.SignerVerifier, opts SignOptions, res *SignResult) error {
+	d := res.Subject.Digest
+	tag, err := cosignsig.SignatureTag(d)
+	if err != nil {
+		return err
+	}
+	res.Tag = tag
+	payload, err := cosignsig.SimpleSigningPayload(d, opts.DockerReference)
+	if err != nil {
+		return fmt.Errorf("sign: %w", err)
+	}
+
+	// The existing signature manifest, if any.
+	var layers []ocispec.Descriptor
+	var old ocispec.Descriptor
+	oldHasSubject := false
+	data, oldDesc, err := fetchSignedManifest(ctx, target, tag, cosignsig.MaxManifestSize)
+	switch {
+	case errors.Is(err, errdef.ErrNotFound):
+	case err != nil:
+		return fmt.Errorf("sign: read %s: %w", tag, err)
+	default:
+		m, err := cosignsig.ParseManifest(data)
+		if err != nil {
+			return fmt.Errorf("sign: existing %s: %w", tag, err)
+		}
+		if cosignsig.KindOf(m) != cosignsig.KindTag {
+			return fmt.Errorf("sign: %w: tag %s holds something other than cosign signatures", ErrSignatureFormat, tag)
+		}
+		old = ocispec.Descriptor{MediaType: oldDesc.MediaType, Digest: digest.FromBytes(data), Size: int64(len(data))}
+		oldHasSubject = m.Subject != nil && m.Subject.Digest == d
+		layers = m.Layers
+	}
+
+	payloadDigest := digest.FromBytes(payload)
+	for _, l := range layers {
+		if l.MediaType == cosignsig.SimpleSigningMediaType && l.Digest == payloadDigest &&
+			alreadySignedBy(ctx, target, l, signer) {
+			res.AlreadySigned = true
+			break
+		}
+	}
+	if res.AlreadySigned && oldHasSubject {
+		res.Signature, res.Signatures = old, len(layers)
+		return nil
+	}
+	if !res.AlreadySigned {
+		sig, err := signer.SignMessage(bytes.NewReader(payload), sigopts.WithContext(ctx))
+		if err != nil {
+			return fmt.Errorf("sign: %w", err)
+		}
+		layer := cosignsig.SignatureLayer(payload, base64.StdEncoding.EncodeToString(sig))
+		if err := pushSigBlob(ctx, target, layer, payload); err != nil {
+			return err
+		}
+		layers = append(layers, layer)
+	}
+	subject := res.Subject
+	built, err := cosignsig.BuildTagManifest(layers, &subject)
+	if err != nil {
+		return fmt.Errorf("sign: %w", err)
+	}
+	if err := pushSigBlob(ctx, target, built.ConfigDesc, built.Config); err != nil {
+		return err
+	}
+	if err := pushSigManifest(ctx, target, built, tag); err != nil {
+		return err
+	}
+	res.Signature, res.Signatures = built.Descriptor, len(layers)
+	if old.Digest != "" && old.Digest != built.Descriptor.Digest && oldHasSubject {
+		if del, ok := target.(content.Deleter); ok {
+			if err := del.Delete(ctx, old); err != nil {
+				opts.Logger.Debug("could not delete the superseded signature manifest", "digest", old.Digest, "error", err)
+			}
+		}
+	}
+	return nil
+}
+
+// alreadySignedBy reports whether layer's signature verifies with v over
+// its payload: signing again would only duplicate it.
+func alreadySignedBy(ctx context.Context, target oras.ReadOnlyTarget, layer ocispec.Descriptor, v signature.Verifier) bool {
+	if layer.Size > cosignsig.MaxArtifactSize {
+		return false
+	}
+	payload, err := content.FetchAll(ctx, target, layer)
+	if err != nil {
+		return false
+	}
+	sig, err := cosignsig.DecodeSignature(layer.Annotations[cosignsig.SignatureAnnotation])
+	if err != nil {
+		return false
+	}
+	return v.VerifySignature(bytes.NewReader(sig), bytes.NewReader(payload)) == nil
+}
+
+func signBundle(ctx context.Context, target oras.Target, signer signature.SignerVerifier, opts SignOptions, res *SignResult) error {
+	b, err := cosignsig.NewBundle(ctx, signer, res.Subject.Digest)
+	if err != nil {
+		return fmt.Errorf("sign: %w", err)
+	}
+	layer := ocispec.Descriptor{MediaType: cosignsig.BundleMediaType, Digest: digest.FromBytes(b), Size: int64(len(b))}
+	if err := pushSigBlob(ctx, target, layer, b); err != nil {
+		return err
+	}
+	built, err := cosignsig.BuildBundleManifest(layer, res.Subject, opts.Created)
+	if err != nil {
+		return fmt.Errorf("sign: %w", err)
+	}
+	if err := pushSigBlob(ctx, target, built.ConfigDesc, built.Config); err != nil {
+		return err
+	}
+	if err := pushSigManifest(ctx, target, built, ""); err != nil {
+		return err
+	}
+	res.Signature, res.Signatures = built.Descriptor, 1
+	return nil
+}
+
+func pushSigBlob(ctx context.Context, target oras.Target, desc ocispec.Descriptor, data []byte) error {
+	desc = ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size}
+	ok, err := target.Exists(ctx, desc)
+	if err != nil {
+		return fmt.Errorf("sign: %w: check blob %s: %w", ErrPush, desc.Digest, err)
+	}
+	if ok {
+		return nil
+	}
+	if err := target.Push(ctx, desc, bytes.NewReader(data)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
+		return fmt.Errorf("sign: %w: blob %s: %w", ErrPush, desc.Digest, err)
+	}
+	return nil
+}
+
+// pushSigManifest pushes a signature manifest and, when tag is set, tags it.
+func pushSigManifest(ctx context.Context, target oras.Target, b cosignsig.Built, tag string) error {
+	desc := ocispec.Descriptor{MediaType: b.Descriptor.MediaType, Digest: b.Descriptor.Digest, Size: b.Descriptor.Size}
+	if rp, ok := target.(registry.ReferencePusher); ok && tag != "" {
+		if err := rp.PushReference(ctx, desc, bytes.NewReader(b.Manifest), tag); err != nil {
+			return fmt.Errorf("sign: %w: signature manifest %s: %w", ErrPush, tag, err)
+		}
+		return nil
+	}
+	if err := target.Push(ctx, desc, bytes.NewReader(b.Manifest)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
+		return fmt.Errorf("sign: %w: signature manifest: %w", ErrPush, err)
+	}
+	if tag != "" {
+		if err := target.Tag(ctx, desc, tag); err != nil {
+			return fmt.Errorf("sign: %w: tag %s: %w", ErrPush, tag, err)
+		}
+	}
+	return nil
+}
