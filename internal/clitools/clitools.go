@@ -1,5 +1,6 @@
 // Package clitools provides the real oras and cosign command-line tools, at
-// pinned versions, for interoperability tests.
+// pinned versions, for interoperability tests, and the CNCF Distribution
+// registry server for the benchmarks (bench/).
 //
 // The tools are built with "go install <pkg>@<version>" (through the Go
 // module proxy) into a cache outside the clone, laid out as
@@ -33,6 +34,10 @@ const (
 	ToolOras Tool = "oras"
 	// ToolCosign is the cosign CLI, github.com/sigstore/cosign/v2/cmd/cosign@v2.6.5.
 	ToolCosign Tool = "cosign"
+	// ToolRegistry is the CNCF Distribution registry server,
+	// github.com/distribution/distribution/v3/cmd/registry@v3.0.0, run as a
+	// separate process by the benchmarks (bench/).
+	ToolRegistry Tool = "registry"
 )
 
 // CacheEnv is the environment variable that overrides the cache directory.
@@ -46,11 +51,14 @@ type toolSpec struct {
 var pinned = map[Tool]toolSpec{
 	ToolOras:   {pkg: "oras.land/oras/cmd/oras", version: "v1.3.6"},
 	ToolCosign: {pkg: "github.com/sigstore/cosign/v2/cmd/cosign", version: "v2.6.5"},
+	// The same Distribution version as the in-process test registry
+	// (internal/testregistry, go.mod).
+	ToolRegistry: {pkg: "github.com/distribution/distribution/v3/cmd/registry", version: "v3.0.0"},
 }
 
 // Tools returns every pinned tool.
 func Tools() []Tool {
-	return []Tool{ToolOras, ToolCosign}
+	return []Tool{ToolOras, ToolCosign, ToolRegistry}
 }
 
 // Version returns the pinned version of the tool (e.g. "v1.3.6"), or "" for
@@ -209,6 +217,13 @@ func Oras(t testing.TB) string {
 func Cosign(t testing.TB) string {
 	t.Helper()
 	return need(t, ToolCosign)
+}
+
+// Registry returns the path of the pinned Distribution registry binary,
+// building it if needed. It fails the test if the build fails.
+func Registry(t testing.TB) string {
+	t.Helper()
+	return need(t, ToolRegistry)
 }
 
 func need(t testing.TB, tool Tool) string {

@@ -18,10 +18,12 @@ func TestPinnedVersions(t *testing.T) {
 		name string
 		bin  func(testing.TB) string
 		tool Tool
+		args []string // what prints the version
 		want string
 	}{
-		{name: "oras", bin: Oras, tool: ToolOras, want: "Version:    1.3.6"},
-		{name: "cosign", bin: Cosign, tool: ToolCosign, want: "GitVersion:    v2.6.5"},
+		{name: "oras", bin: Oras, tool: ToolOras, args: []string{"version"}, want: "Version:    1.3.6"},
+		{name: "cosign", bin: Cosign, tool: ToolCosign, args: []string{"version"}, want: "GitVersion:    v2.6.5"},
+		{name: "registry", bin: Registry, tool: ToolRegistry, args: []string{"--version"}, want: "github.com/distribution/distribution/v3 v3.0.0"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -33,7 +35,7 @@ func TestPinnedVersions(t *testing.T) {
 			if bin != want {
 				t.Errorf("binary path = %s, want cache layout path %s", bin, want)
 			}
-			out, err := exec.CommandContext(t.Context(), bin, "version").CombinedOutput()
+			out, err := exec.CommandContext(t.Context(), bin, tc.args...).CombinedOutput()
 			if err != nil {
 				t.Fatalf("%s version: %v\n%s", tc.name, err, out)
 			}
