@@ -45,6 +45,14 @@ type BuildOptions struct {
 	// MaxStructuredSize caps json and yaml components, which are parsed in
 	// memory. Default: DefaultMaxStructuredSize.
 	MaxStructuredSize int64
+	// WithholdSecret is the owner's secret from which the salts of
+	// withheld components are derived (spec/SPEC.md §7.2); it must be at
+	// least spec.MinWithholdSecretSize bytes. It is needed only when the
+	// declaration withholds a component, and then the same secret always
+	// gives the same identity. Default: none, and a declaration with a
+	// withheld component fails with ErrNoWithholdSecret. See
+	// ReadWithholdSecret.
+	WithholdSecret []byte
 	// Logger receives debug logs. Default: discard.
 	Logger *slog.Logger
 }
@@ -70,6 +78,9 @@ type Composition struct {
 	Identity *spec.Identity
 	// Components are in identity (layer) order.
 	Components []Component
+	// Reveals holds one reveal per withheld component, in identity order
+	// (spec/SPEC.md §7.3). They are never pushed; see WriteReveals.
+	Reveals []spec.Reveal
 }
 
 // Digest is the identity digest: the digest of the manifest bytes.
@@ -83,12 +94,16 @@ type Component struct {
 	Source string
 
 	path string // absolute path of a file-backed component
-	data []byte // bytes of an in-memory component (inline, text, json)
+	data []byte // bytes of an in-memory component (inline, text, json), or the commitment document of a withheld one
+
+	reveal *spec.Reveal // set for a withheld component
 }
 
 // Open returns the component's bytes. A file-backed component is read from
 // its file again; the reader fails with ErrComponentChanged at the end if
-// the bytes no longer match the digest.
+// the bytes no longer match the digest. For a withheld component Open
+// returns the commitment document, which is what the layer holds; the
+// content is never read again.
 func (c Component) Open() (io.ReadCloser, error) {
 	if c.path == "" {
 		return io.NopCloser(bytes.NewReader(c.data)), nil
@@ -157,10 +172,8 @@ func readCapped(path string, limit int64) ([]byte, error) {
 func Build(ctx context.Context, decl *spec.Declaration, dir string, opts BuildOptions) (*Composition, error) {
 	opts = opts.withDefaults()
 	decls := decl.Components()
-	for _, d := range decls {
-		if d.Withheld {
-			return nil, fmt.Errorf("component %q: %w", d.Name, ErrWithheldUnsupported)
-		}
+	if err := checkWithholdSecret(decls, opts.WithholdSecret); err != nil {
+		return nil, err
 	}
 	var root *os.Root
 	if dir != "" {
@@ -180,6 +193,9 @@ func Build(ctx context.Context, decl *spec.Declaration, dir string, opts BuildOp
 				return err
 			}
 			c, err := buildComponent(root, dir, d, opts)
+			if err == nil && d.Withheld {
+				c, err = withhold(c, opts.WithholdSecret)
+			}
 			if err != nil {
 				return err
 			}
@@ -191,7 +207,12 @@ func Build(ctx context.Context, decl *spec.Declaration, dir string, opts BuildOp
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	return assemble(decl, comps)
+	c, err := assemble(decl, comps)
+	if err != nil {
+		return nil, err
+	}
+	c.Reveals = reveals(comps)
+	return c, nil
 }
 
 func assemble(decl *spec.Declaration, comps []Component) (*Composition, error) {

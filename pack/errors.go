@@ -21,9 +21,11 @@ var (
 	ErrComponentChanged = errors.New("component changed since it was hashed")
 	// ErrPush: the target refused or failed a push.
 	ErrPush = errors.New("push failed")
-	// ErrWithheldUnsupported: a declaration withholds a component but no
-	// withholding secret was given.
-	ErrWithheldUnsupported = errors.New("withheld component needs a secret")
+	// ErrNoWithholdSecret: a declaration withholds a component but no
+	// withhold secret (BuildOptions.WithholdSecret, at least
+	// spec.MinWithholdSecretSize bytes) was given, or the secret file
+	// cannot be read.
+	ErrNoWithholdSecret = errors.New("withheld component needs a withhold secret")
 )
 
 // Sentinels of signing (sign.go).
@@ -40,4 +42,11 @@ var (
 	// ErrKeyPassword: an encrypted private key cannot be decrypted with
 	// the password given.
 	ErrKeyPassword = cosignsig.ErrKeyPassword
+)
+
+// Sentinels of credential scanning (secrets.go).
+var (
+	// ErrSecretFound: a disclosed component looks like it holds a
+	// credential; the error is a *SecretsError listing the findings.
+	ErrSecretFound = errors.New("credential found in a disclosed component")
 )

@@ -53,6 +53,18 @@ type PushOptions struct {
 	// Progress, if set, receives events; it may be called from several
 	// goroutines at once.
 	Progress func(Event)
+	// AllowSecrets skips the credential scan. By default Push first scans
+	// every disclosed text, yaml and json component (see Scan) and, if it
+	// finds what looks like a credential, uploads nothing and fails with a
+	// *SecretsError (ErrSecretFound) that names the component, the line
+	// and the kind, never the credential.
+	AllowSecrets bool
+	// RevealDir, if set, is where the reveals of withheld components are
+	// written, before anything is uploaded: WriteReveals(c,
+	// filepath.Join(RevealDir, <identity digest hex>)). Default: none is
+	// written (they stay in Composition.Reveals, and the owner can rebuild
+	// them from the declaration and the withhold secret).
+	RevealDir string
 	// Logger receives debug logs. Default: discard.
 	Logger *slog.Logger
 }
@@ -70,6 +82,8 @@ type PushResult struct {
 	BlobsSkipped  int
 	// BytesUploaded is the total size of the blobs uploaded.
 	BytesUploaded int64
+	// Reveals lists the reveal files written under PushOptions.RevealDir.
+	Reveals []string
 }
 
 // Push uploads a composition to target: every blob first (concurrently,
@@ -87,6 +101,10 @@ func Push(ctx context.Context, target oras.Target, c *Composition, opts PushOpti
 		if opts.Progress != nil {
 			opts.Progress(e)
 		}
+	}
+	revealFiles, err := beforePush(ctx, c, opts)
+	if err != nil {
+		return PushResult{Tag: opts.Tag}, err
 	}
 	id := c.Identity
 	type blob struct {
@@ -106,7 +124,7 @@ func Push(ctx context.Context, target oras.Target, c *Composition, opts PushOpti
 		blobs = append(blobs, blob{name: comp.Name, desc: comp.Descriptor(), open: comp.Open})
 	}
 
-	res := PushResult{Tag: opts.Tag}
+	res := PushResult{Tag: opts.Tag, Reveals: revealFiles}
 	var uploaded, skipped atomic.Int64
 	var bytesUp atomic.Int64
 	g, gctx := errgroup.WithContext(ctx)

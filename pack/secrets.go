@@ -1,0 +1,468 @@
+package pack
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/runid/runid-oci/mediatype"
+)
+
+// Credential scanning (spec/SPEC.md §11.3). Push refuses a composition
+// whose disclosed components look like they hold credentials, because a
+// pushed blob is content-addressed, replicated and hard to revoke.
+//
+// What is scanned: every component that is not withheld, of format text,
+// yaml or json. Text and yaml are streamed line by line (a line longer than
+// scanChunk bytes is scanned in overlapping windows); json is streamed token
+// by token and every string is scanned together with its member name, so
+// that a finding names the JSON Pointer (RFC 6901) of the value (member
+// names are scanned too). Binary
+// components are not scanned: they have no lines, and model weights or
+// archives would make the scan slow and noisy. Withheld components are not
+// scanned: nothing of them is pushed.
+//
+// A finding never carries the matched text, so that reporting or logging
+// it discloses nothing.
+
+// SecretKind names a kind of credential that Scan detects.
+type SecretKind string
+
+// The kinds of credential Scan detects.
+const (
+	// SecretAWSAccessKeyID: an AWS access key ID (AKIA or ASIA and 16
+	// upper-case letters or digits).
+	SecretAWSAccessKeyID SecretKind = "aws-access-key-id"
+	// SecretAWSSecretAccessKey: 40 base64 characters assigned to a name
+	// that says AWS and secret (aws_secret_access_key = ...).
+	SecretAWSSecretAccessKey SecretKind = "aws-secret-access-key"
+	// SecretOpenAIKey: an OpenAI API key (sk-..., sk-proj-..., sk-svcacct-...).
+	SecretOpenAIKey SecretKind = "openai-api-key"
+	// SecretAnthropicKey: an Anthropic API key (sk-ant-...).
+	SecretAnthropicKey SecretKind = "anthropic-api-key"
+	// SecretGitHubToken: a GitHub token (ghp_, gho_, ghs_, ghu_, ghr_,
+	// github_pat_).
+	SecretGitHubToken SecretKind = "github-token"
+	// SecretSlackToken: a Slack token (xoxa-, xoxb-, xoxp-, xoxr-, xoxs-).
+	SecretSlackToken SecretKind = "slack-token"
+	// SecretGoogleAPIKey: a Google API key (AIza and 35 characters).
+	SecretGoogleAPIKey SecretKind = "google-api-key"
+	// SecretStripeKey: a live Stripe secret or restricted key (sk_live_,
+	// rk_live_).
+	SecretStripeKey SecretKind = "stripe-live-key"
+	// SecretPrivateKey: a PEM private key (-----BEGIN ... PRIVATE KEY-----).
+	SecretPrivateKey SecretKind = "private-key"
+	// SecretJWT: a JSON Web Token (three base64url parts, the first two
+	// JSON objects).
+	SecretJWT SecretKind = "jwt"
+	// SecretBearerToken: a bearer token, as in "Authorization: Bearer ...".
+	SecretBearerToken SecretKind = "bearer-token"
+	// SecretConnectionPassword: a password in a connection string
+	// (scheme://user:password@host, or Password=... next to Server=/Host=).
+	// Placeholders such as ${DB_PASSWORD}, $DB_PASSWORD, <password>,
+	// {{password}}, *** or "password" are not findings.
+	SecretConnectionPassword SecretKind = "connection-string-password"
+)
+
+// SecretKinds returns every kind Scan detects, in a fixed order.
+func SecretKinds() []SecretKind {
+	out := make([]SecretKind, len(detectors))
+	for i, d := range detectors {
+		out[i] = d.kind
+	}
+	return out
+}
+
+// Finding is one credential-like string in a component. It locates the
+// string and says what it looks like; it never holds the string.
+type Finding struct {
+	// Component is the component's logical name.
+	Component string `json:"component"`
+	// Line is the 1-based line in a text or yaml component (0 for json).
+	Line int `json:"line,omitempty"`
+	// Pointer is the JSON Pointer (RFC 6901) of the string in a json
+	// component ("" for text and yaml, and for the whole document).
+	Pointer string `json:"pointer,omitempty"`
+	// Kind is what the string looks like.
+	Kind SecretKind `json:"kind"`
+}
+
+// String describes the finding, e.g. `config/agent.yaml line 12: slack-token`
+// or `input/messages.json at "/headers/Authorization": bearer-token`.
+func (f Finding) String() string {
+	if f.Line > 0 {
+		return fmt.Sprintf("%s line %d: %s", f.Component, f.Line, f.Kind)
+	}
+	return fmt.Sprintf("%s at %s: %s", f.Component, strconv.Quote(f.Pointer), f.Kind)
+}
+
+// SecretsError is returned by Push when disclosed components look like
+// they hold credentials. It wraps ErrSecretFound. Its message lists the
+// findings (component, line or JSON pointer, kind), never the credentials.
+type SecretsError struct {
+	// Findings lists every finding, in component order.
+	Findings []Finding
+}
+
+func (e *SecretsError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%v: %d finding(s)", ErrSecretFound, len(e.Findings))
+	for i, f := range e.Findings {
+		if i == 20 {
+			fmt.Fprintf(&b, "; and %d more", len(e.Findings)-i)
+			break
+		}
+		b.WriteString("; ")
+		b.WriteString(f.String())
+	}
+	b.WriteString(". Remove the credential (record the name of a secret, not its value), withhold the component (withheld: true), or override with --allow-secrets (PushOptions.AllowSecrets)")
+	return b.String()
+}
+
+// Unwrap returns ErrSecretFound.
+func (e *SecretsError) Unwrap() error { return ErrSecretFound }
+
+// ScanOptions configure Scan. The zero value is valid.
+type ScanOptions struct {
+	// MaxFindings stops the scan once that many findings are made.
+	// Default: DefaultMaxFindings.
+	MaxFindings int
+	// Logger receives debug logs (component names, lines and kinds,
+	// never matched text). Default: discard.
+	Logger *slog.Logger
+}
+
+// DefaultMaxFindings is how many findings Scan reports at most by default.
+const DefaultMaxFindings = 100
+
+// Scan looks for credentials in every disclosed text, yaml and json
+// component of c (see the package notes above for what is scanned) and
+// returns the findings in component order; none means none was found. The
+// error is not nil only when a component could not be read (for example
+// ErrComponentChanged) or ctx ended.
+func Scan(ctx context.Context, c *Composition, opts ScanOptions) ([]Finding, error) {
+	if opts.MaxFindings <= 0 {
+		opts.MaxFindings = DefaultMaxFindings
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	var out []Finding
+	for _, comp := range c.Components {
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		if comp.Withheld() {
+			continue
+		}
+		_, format, ok := mediatype.ParseComponent(comp.MediaType)
+		if !ok || format == mediatype.FormatBinary {
+			opts.Logger.Debug("not scanned for credentials", "name", comp.Name, "mediaType", comp.MediaType)
+			continue
+		}
+		rc, err := comp.Open()
+		if err != nil {
+			return out, err
+		}
+		fs, err := ScanReader(rc, comp.Name, format)
+		rc.Close()
+		if err != nil {
+			return out, fmt.Errorf("scan component %q: %w", comp.Name, err)
+		}
+		for _, f := range fs {
+			opts.Logger.Debug("credential found", "name", f.Component, "line", f.Line, "pointer", f.Pointer, "kind", f.Kind)
+		}
+		out = append(out, fs...)
+		if len(out) >= opts.MaxFindings {
+			return out[:opts.MaxFindings], nil
+		}
+	}
+	return out, nil
+}
+
+// ScanReader scans one component's bytes, read as a stream from r, for
+// credentials. name is used in the findings. format is the component's
+// format: json is tokenized, text and yaml are read line by line, binary
+// is not scanned (no findings).
+func ScanReader(r io.Reader, name string, format mediatype.Format) ([]Finding, error) {
+	switch format {
+	case mediatype.FormatJSON:
+		return scanJSON(r, name)
+	case mediatype.FormatText, mediatype.FormatYAML:
+		return scanLines(r, name)
+	}
+	return nil, nil
+}
+
+// scanChunk is the longest piece of a line scanned at once; longer lines
+// are scanned in windows that overlap by scanOverlap bytes, so that a
+// credential shorter than scanOverlap is never cut in two.
+const (
+	scanChunk   = 64 << 10
+	scanOverlap = 1 << 10
+)
+
+func scanLines(r io.Reader, name string) ([]Finding, error) {
+	br := bufio.NewReaderSize(r, scanChunk)
+	var out []Finding
+	var window, lower []byte
+	seen := map[SecretKind]bool{}
+	line := 1
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(chunk) > 0 {
+			window = append(window, chunk...)
+			lower = asciiLower(lower, window)
+			for _, k := range detect(window, lower) {
+				if !seen[k] {
+					seen[k] = true
+					out = append(out, Finding{Component: name, Line: line, Kind: k})
+				}
+			}
+		}
+		switch {
+		case errors.Is(err, bufio.ErrBufferFull):
+			// The line goes on: keep its tail to scan with what follows.
+			keep := min(len(window), scanOverlap)
+			window = append(window[:0], window[len(window)-keep:]...)
+			continue
+		case err == nil:
+			line++
+			window = window[:0]
+			clear(seen)
+		case errors.Is(err, io.EOF):
+			return out, nil
+		default:
+			return out, err
+		}
+	}
+}
+
+// scanJSON walks a JSON text token by token. Each string is scanned as
+// "<member name>: <value>" when it is a member value (so that a name such as
+// aws_secret_access_key gives the value its context), and alone otherwise.
+func scanJSON(r io.Reader, name string) ([]Finding, error) {
+	dec := json.NewDecoder(r)
+	dec.UseNumber()
+	type frame struct {
+		object bool
+		key    string // current member name (object)
+		wantK  bool   // next string is a member name (object)
+		index  int    // next element index (array)
+	}
+	var stack []frame
+	var out []Finding
+	seen := map[string]bool{}
+	var lower []byte
+	pointer := func() string {
+		var b strings.Builder
+		for _, f := range stack {
+			b.WriteByte('/')
+			if f.object {
+				b.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(f.key))
+			} else {
+				b.WriteString(strconv.Itoa(f.index))
+			}
+		}
+		return b.String()
+	}
+	// value is called after a complete value at the top of the stack.
+	value := func() {
+		if n := len(stack); n > 0 {
+			if stack[n-1].object {
+				stack[n-1].wantK = true
+			} else {
+				stack[n-1].index++
+			}
+		}
+	}
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return out, fmt.Errorf("read JSON: %w", err)
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{':
+				stack = append(stack, frame{object: true, wantK: true})
+			case '[':
+				stack = append(stack, frame{})
+			default:
+				stack = stack[:len(stack)-1]
+				value()
+			}
+		case string:
+			n := len(stack)
+			if n > 0 && stack[n-1].object && stack[n-1].wantK {
+				stack[n-1].key, stack[n-1].wantK = t, false
+				text := []byte(t)
+				lower = asciiLower(lower, text)
+				for _, k := range detect(text, lower) {
+					out = addJSONFinding(out, seen, name, pointer(), k)
+				}
+				continue
+			}
+			text := []byte(t)
+			if n > 0 && stack[n-1].object {
+				text = []byte(stack[n-1].key + ": " + t)
+			}
+			lower = asciiLower(lower, text)
+			for _, k := range detect(text, lower) {
+				out = addJSONFinding(out, seen, name, pointer(), k)
+			}
+			value()
+		default:
+			value()
+		}
+	}
+}
+
+func addJSONFinding(out []Finding, seen map[string]bool, name, ptr string, k SecretKind) []Finding {
+	key := ptr + "\x00" + string(k)
+	if seen[key] {
+		return out
+	}
+	seen[key] = true
+	return append(out, Finding{Component: name, Pointer: ptr, Kind: k})
+}
+
+// asciiLower returns src with ASCII letters lower-cased, in dst's storage.
+func asciiLower(dst, src []byte) []byte {
+	dst = append(dst[:0], src...)
+	for i, c := range dst {
+		if 'A' <= c && c <= 'Z' {
+			dst[i] = c + 'a' - 'A'
+		}
+	}
+	return dst
+}
+
+// detector finds one kind of credential. A line is matched against re
+// only if its lower-cased form contains one of the keywords, and context
+// (if set) matches it; accept, if set, vets each match (submatches as re
+// gives them).
+type detector struct {
+	kind     SecretKind
+	keywords []string
+	context  *regexp.Regexp
+	re       *regexp.Regexp
+	accept   func(m [][]byte) bool
+}
+
+var detectors = []detector{
+	{kind: SecretAWSAccessKeyID, keywords: []string{"akia", "asia"},
+		re: regexp.MustCompile(`\b(?:AKIA|ASIA)[0-9A-Z]{16}\b`)},
+	{kind: SecretAWSSecretAccessKey, keywords: []string{"aws"},
+		re:     regexp.MustCompile(`(?i)aws[a-z0-9_.\-]{0,20}secret[a-z0-9_.\-]{0,20}["']?\s*[:=]\s*["']?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)`),
+		accept: func(m [][]byte) bool { return hasDigit(m[1]) && hasLetter(m[1]) }},
+	{kind: SecretAnthropicKey, keywords: []string{"sk-ant-"},
+		re: regexp.MustCompile(`\bsk-ant-[A-Za-z0-9_\-]{32,}`)},
+	{kind: SecretOpenAIKey, keywords: []string{"sk-"},
+		re: regexp.MustCompile(`\bsk-((?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{32,})`),
+		accept: func(m [][]byte) bool {
+			return !bytes.HasPrefix(m[1], []byte("ant-")) && hasDigit(m[1]) && hasLetter(m[1])
+		}},
+	{kind: SecretGitHubToken, keywords: []string{"ghp_", "gho_", "ghs_", "ghu_", "ghr_", "github_pat_"},
+		re: regexp.MustCompile(`\b(?:(?:ghp|gho|ghs|ghu|ghr)_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{50,})\b`)},
+	{kind: SecretSlackToken, keywords: []string{"xox"},
+		re:     regexp.MustCompile(`\bxox[abprs]-[A-Za-z0-9\-]{10,}`),
+		accept: func(m [][]byte) bool { return hasDigit(m[0][5:]) }},
+	{kind: SecretGoogleAPIKey, keywords: []string{"aiza"},
+		re: regexp.MustCompile(`\bAIza[0-9A-Za-z_\-]{35}(?:[^0-9A-Za-z_\-]|$)`)},
+	{kind: SecretStripeKey, keywords: []string{"_live_"},
+		re: regexp.MustCompile(`\b(?:sk|rk)_live_[0-9A-Za-z]{20,}`)},
+	{kind: SecretPrivateKey, keywords: []string{"private key"},
+		re: regexp.MustCompile(`-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----`)},
+	{kind: SecretJWT, keywords: []string{"eyj"},
+		re: regexp.MustCompile(`\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*`)},
+	{kind: SecretBearerToken, keywords: []string{"bearer"},
+		re:     regexp.MustCompile(`(?i)\bbearer\s+([A-Za-z0-9._~+/=\-]{16,})`),
+		accept: func(m [][]byte) bool { return hasDigit(m[1]) && hasLetter(m[1]) && !placeholder(m[1]) }},
+	{kind: SecretConnectionPassword, keywords: []string{"://"},
+		re:     regexp.MustCompile(`\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@"'<>]+:([^\s/@"'<>]+)@[^\s/@"'<>]+`),
+		accept: func(m [][]byte) bool { return !placeholder(m[1]) }},
+	{kind: SecretConnectionPassword, keywords: []string{"password", "pwd"},
+		// ADO.NET / ODBC style: Server=...;User Id=...;Password=...;
+		context: regexp.MustCompile(`(?i)(?:^|[;\s"'])(?:server|host|data source|address|addr)\s*=`),
+		re:      regexp.MustCompile(`(?i)(?:^|[;\s"'])(?:password|pwd)\s*=\s*([^;\s"']+)`),
+		accept:  func(m [][]byte) bool { return !placeholder(m[1]) }},
+}
+
+// detect returns the kinds of credential on line (lower is line
+// lower-cased), each once.
+func detect(line, lower []byte) []SecretKind {
+	var out []SecretKind
+	for _, d := range detectors {
+		if len(out) > 0 && out[len(out)-1] == d.kind {
+			continue
+		}
+		if !containsAny(lower, d.keywords) {
+			continue
+		}
+		if d.context != nil && !d.context.Match(line) {
+			continue
+		}
+		for _, m := range d.re.FindAllSubmatch(line, -1) {
+			if d.accept == nil || d.accept(m) {
+				out = append(out, d.kind)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func containsAny(s []byte, words []string) bool {
+	for _, w := range words {
+		if bytes.Contains(s, []byte(w)) {
+			return true
+		}
+	}
+	return false
+}
+
+func hasDigit(b []byte) bool {
+	return bytes.ContainsFunc(b, func(r rune) bool { return '0' <= r && r <= '9' })
+}
+
+func hasLetter(b []byte) bool {
+	return bytes.ContainsFunc(b, func(r rune) bool { return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' })
+}
+
+// placeholder reports whether a password or token is an obvious stand-in:
+// a variable (${X}, $X, $(X), {{x}}, %(x)s, %s), a masked value (***,
+// xxxx, ...), or a word such as "password" or "changeme".
+func placeholder(b []byte) bool {
+	s := strings.Trim(string(b), `"'`)
+	l := strings.ToLower(s)
+	switch {
+	case s == "":
+		return true
+	case strings.HasPrefix(s, "${"), strings.HasPrefix(s, "$("), strings.HasPrefix(s, "{{"),
+		strings.HasPrefix(s, "%("), strings.HasPrefix(s, "<"), s == "%s", strings.HasPrefix(s, "#{"):
+		return true
+	case s[0] == '$' && strings.Trim(s[1:], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") == "":
+		return true
+	case strings.Trim(l, "*x.•-_") == "":
+		return true
+	}
+	for _, w := range []string{"password", "passwd", "pass", "pwd", "secret", "changeme", "redacted",
+		"example", "placeholder", "your_password", "your-password", "yourpassword", "mypassword", "token", "your_token", "your-token"} {
+		if l == w {
+			return true
+		}
+	}
+	return strings.Contains(l, "your_") || strings.Contains(l, "your-") || strings.Contains(l, "example") || strings.Contains(l, "placeholder") || strings.Contains(l, "redacted")
+}
