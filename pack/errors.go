@@ -42,13 +42,6 @@ var (
 	// ErrKeyPassword: an encrypted private key cannot be decrypted with
 	// the password given.
 	ErrKeyPassword = cosignsig.ErrKeyPassword
-	// ErrCopy: Copy could not read the source or write the destination.
-	// A source reference that does not exist also wraps
-	// errdef.ErrNotFound.
-	ErrCopy = errors.New("copy failed")
-	// ErrTooManyReferrers: Copy met more referrers than
-	// CopyOptions.MaxReferrers.
-	ErrTooManyReferrers = errors.New("too many referrers")
 )
 
 // Sentinels of credential scanning (secrets.go).
@@ -56,4 +49,21 @@ var (
 	// ErrSecretFound: a disclosed component looks like it holds a
 	// credential; the error is a *SecretsError listing the findings.
 	ErrSecretFound = errors.New("credential found in a disclosed component")
+)
+
+// Sentinels of attaching output records and links (spec/SPEC.md §8).
+var (
+	// ErrNotFound: the identity or artifact to attach to does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrNotIdentity: the subject of an output record, or the identity a
+	// link names, is not a well-formed run identity.
+	ErrNotIdentity = errors.New("not a run identity")
+	// ErrOutputFile: an output file is missing, unreadable or not a
+	// regular file.
+	ErrOutputFile = errors.New("output file")
+	// ErrTooLarge: a manifest read to check a subject is over the size cap.
+	ErrTooLarge = errors.New("over the size cap")
+	// ErrReferrersIndex: a pushed referrer is still not listed by its
+	// subject after IndexOptions.Attempts pushes.
+	ErrReferrersIndex = errors.New("referrer not listed by its subject")
 )

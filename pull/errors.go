@@ -59,3 +59,7 @@ func (e *VerificationError) Error() string {
 
 // Unwrap returns ErrVerification.
 func (e *VerificationError) Unwrap() error { return ErrVerification }
+
+// ErrReferrers: the referrers of a manifest cannot be listed (the source
+// has no way to list them, or the listing failed).
+var ErrReferrers = errors.New("cannot list referrers")
