@@ -19,7 +19,8 @@ import (
 // Check is one check of a verification, passed or failed. Check is a
 // stable identifier: manifest-digest, manifest-size, structure, the checks
 // of spec.ParseIdentity (role-accounted, layers-match, media-type...),
-// blob-digest, blob-size, blob-missing, declaration. Subject names what it
+// blob-digest, blob-size, blob-missing, withheld-commitment, reveal,
+// declaration. Subject names what it
 // concerns: a reference, a component name, "identity document".
 type Check struct {
 	Check   string `json:"check"`
@@ -174,7 +175,9 @@ func plain(d ocispec.Descriptor) ocispec.Descriptor {
 
 // verifyBlobs fetches every distinct blob of id concurrently into the sink
 // that sinkFor gives, and records blob checks for every component in
-// layer order. It returns an error only when a blob could not be checked.
+// layer order, then the withheld-commitment check of every withheld
+// component (reveal.go). It returns an error only when a blob could not be
+// checked.
 func verifyBlobs(ctx context.Context, src oras.ReadOnlyTarget, id *Identity, opts Options, rep *Report, sinkFor func(blobJob) (sink, error)) error {
 	jobs := blobJobs(id)
 	results := make(map[digest.Digest]*blobProblem, len(jobs))
@@ -229,7 +232,7 @@ func verifyBlobs(ctx context.Context, src oras.ReadOnlyTarget, id *Identity, opt
 		rep.pass("blob-digest", c.Name, c.Digest.String())
 		rep.pass("blob-size", c.Name, fmt.Sprintf("%d bytes", c.Size))
 	}
-	return nil
+	return checkCommitments(ctx, src, id, opts, rep, results)
 }
 
 // compareDeclaration builds opts.Declaration and compares its digest, and
