@@ -42,6 +42,13 @@ var (
 	// ErrKeyPassword: an encrypted private key cannot be decrypted with
 	// the password given.
 	ErrKeyPassword = cosignsig.ErrKeyPassword
+	// ErrCopy: Copy could not read the source or write the destination.
+	// A source reference that does not exist also wraps
+	// errdef.ErrNotFound.
+	ErrCopy = errors.New("copy failed")
+	// ErrTooManyReferrers: Copy met more referrers than
+	// CopyOptions.MaxReferrers.
+	ErrTooManyReferrers = errors.New("too many referrers")
 )
 
 // Sentinels of credential scanning (secrets.go).
