@@ -63,3 +63,7 @@ func (e *VerificationError) Unwrap() error { return ErrVerification }
 // ErrReferrers: the referrers of a manifest cannot be listed (the source
 // has no way to list them, or the listing failed).
 var ErrReferrers = errors.New("cannot list referrers")
+
+// ErrInvalidSide: a comparison side names neither an identity (a store)
+// nor a declaration, or both.
+var ErrInvalidSide = errors.New("invalid comparison side")
