@@ -65,9 +65,9 @@ func cmpWrite(t testing.TB, dir, rel string, data []byte) {
 }
 
 const (
-	cmpDecl04 = "    - name: context/04-account-security.md\n      file: context/04-account-security.md\n"
-	cmpDecl01 = "    - name: context/01-refund-policy.md\n      file: context/01-refund-policy.md\n"
-	cmpDecl02 = "    - name: context/02-shipping-times.md\n      file: context/02-shipping-times.md\n"
+	cmpDecl04      = "    - name: context/04-account-security.md\n      file: context/04-account-security.md\n"
+	cmpDecl01      = "    - name: context/01-refund-policy.md\n      file: context/01-refund-policy.md\n"
+	cmpDecl02      = "    - name: context/02-shipping-times.md\n      file: context/02-shipping-times.md\n"
 	cmpLastMessage = "Ok. Also, I got an email saying someone signed in to my account from another country yesterday. That wasn't me. What should I do?"
 )
 
@@ -137,9 +137,11 @@ var cmpCases = []cmpCase{
 				"\n+_Last updated: 2024-11-02 · Article KB-1113_\n"}}},
 	},
 	{
-		name:   "context document added",
-		change: func(t testing.TB, dir string) { cmpAddContext(t, dir, "context/05-returns-faq.md", []byte("# Returns FAQ\n")) },
-		want:   []cmpWant{{role: "context", name: "context/05-returns-faq.md", change: "added", kind: "text"}},
+		name: "context document added",
+		change: func(t testing.TB, dir string) {
+			cmpAddContext(t, dir, "context/05-returns-faq.md", []byte("# Returns FAQ\n"))
+		},
+		want: []cmpWant{{role: "context", name: "context/05-returns-faq.md", change: "added", kind: "text"}},
 	},
 	{
 		name:   "context document removed",
@@ -147,8 +149,10 @@ var cmpCases = []cmpCase{
 		want:   []cmpWant{{role: "context", name: "context/04-account-security.md", change: "removed", kind: "text"}},
 	},
 	{
-		name:      "context documents reordered",
-		change:    func(t testing.TB, dir string) { cmpEdit(t, dir, "runid.yaml", cmpDecl01+cmpDecl02, cmpDecl02+cmpDecl01) },
+		name: "context documents reordered",
+		change: func(t testing.TB, dir string) {
+			cmpEdit(t, dir, "runid.yaml", cmpDecl01+cmpDecl02, cmpDecl02+cmpDecl01)
+		},
 		want:      []cmpWant{{role: "context", name: "context/01-refund-policy.md", change: "moved", kind: "text"}},
 		reordered: []string{"context"},
 	},
@@ -170,10 +174,14 @@ var cmpCases = []cmpCase{
 			text: []string{"-- Be warm and direct. Do not apologise more than once per conversation.\n+- Be warm and direct. Never apologise.\n"}}},
 	},
 	{
-		name:   "binary component changed",
-		base:   func(t testing.TB, dir string) { cmpAddContext(t, dir, "context/05-diagram.bin", []byte{0, 1, 2, 0xff, 0xfe}) },
-		change: func(t testing.TB, dir string) { cmpWrite(t, dir, "context/05-diagram.bin", []byte{0, 1, 2, 3, 0xff, 0xfe}) },
-		want:   []cmpWant{{role: "context", name: "context/05-diagram.bin", change: "changed", kind: "binary"}},
+		name: "binary component changed",
+		base: func(t testing.TB, dir string) {
+			cmpAddContext(t, dir, "context/05-diagram.bin", []byte{0, 1, 2, 0xff, 0xfe})
+		},
+		change: func(t testing.TB, dir string) {
+			cmpWrite(t, dir, "context/05-diagram.bin", []byte{0, 1, 2, 3, 0xff, 0xfe})
+		},
+		want: []cmpWant{{role: "context", name: "context/05-diagram.bin", change: "changed", kind: "binary"}},
 	},
 	{
 		name:   "YAML config key changed",
