@@ -10,15 +10,21 @@ import (
 )
 
 func newDigestCmd(a *app) *cobra.Command {
-	return &cobra.Command{
+	var wf withholdFlags
+	cmd := &cobra.Command{
 		Use:   "digest DECLARATION",
 		Short: "Print the identity digest of a declaration (no network, no store)",
 		Long: `Print the identity digest of a declaration: the digest that push would
-report for it, computed locally without a network or a store.`,
+report for it, computed locally without a network or a store. A declaration
+with withheld components needs the same --withhold-secret-file as push.`,
 		Example: `  runid-oci digest runid.yaml`,
 		Args:    exactArgs("DECLARATION"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, err := pack.Digest(cmd.Context(), args[0], pack.BuildOptions{Logger: a.logger()})
+			secret, err := wf.secret()
+			if err != nil {
+				return err
+			}
+			d, err := pack.Digest(cmd.Context(), args[0], pack.BuildOptions{Logger: a.logger(), WithholdSecret: secret})
 			if err != nil {
 				return err
 			}
@@ -28,4 +34,6 @@ report for it, computed locally without a network or a store.`,
 			})
 		},
 	}
+	wf.addTo(cmd.Flags())
+	return cmd
 }

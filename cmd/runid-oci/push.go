@@ -21,10 +21,14 @@ type pushResult struct {
 	BlobsUploaded int           `json:"blobsUploaded"`
 	BlobsSkipped  int           `json:"blobsSkipped"`
 	BytesUploaded int64         `json:"bytesUploaded"`
+	Reveals       []string      `json:"reveals,omitempty"`
 }
 
 func newPushCmd(a *app) *cobra.Command {
 	var tf targetFlags
+	var wf withholdFlags
+	var revealDir string
+	var allowSecrets bool
 	cmd := &cobra.Command{
 		Use:   "push TARGET DECLARATION",
 		Short: "Pack a declaration into an identity and push it",
@@ -32,13 +36,29 @@ func newPushCmd(a *app) *cobra.Command {
 to TARGET: registry/repository[:tag], or with --oci-layout an OCI image
 layout directory DIR[:tag] (created if missing). Prints the identity digest.
 
-TARGET may name a digest (repo@sha256:...) only if it equals the computed one.`,
+TARGET may name a digest (repo@sha256:...) only if it equals the computed one.
+
+Components declared "withheld: true" are pushed as salted commitments, never
+their content; they need --withhold-secret-file (the same file always gives
+the same identity). Their reveals are written, mode 0600 and never pushed, to
+REVEAL-DIR/<identity digest hex>/<component name>.reveal.json; give one,
+with the component's file, to an auditor ("runid-oci verify --reveal").
+
+Disclosed text, yaml and json components are scanned for credentials (API
+keys, private keys, bearer tokens, passwords in connection strings): push
+refuses, naming the component, the line and the kind (never the value),
+unless the component is withheld or --allow-secrets is given.`,
 		Example: `  runid-oci push localhost:5000/runs:v1 runid.yaml --plain-http
-  runid-oci push --oci-layout ./runs:v1 runid.yaml`,
+  runid-oci push --oci-layout ./runs:v1 runid.yaml
+  runid-oci push --oci-layout ./runs:v1 runid.yaml --withhold-secret-file withhold.secret`,
 		Args: exactArgs("TARGET", "DECLARATION"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, log := cmd.Context(), a.logger()
-			comp, err := pack.Load(ctx, args[1], pack.BuildOptions{Logger: log})
+			secret, err := wf.secret()
+			if err != nil {
+				return err
+			}
+			comp, err := pack.Load(ctx, args[1], pack.BuildOptions{Logger: log, WithholdSecret: secret})
 			if err != nil {
 				return err
 			}
@@ -58,7 +78,7 @@ TARGET may name a digest (repo@sha256:...) only if it equals the computed one.`,
 			if err != nil {
 				return err
 			}
-			opts := pack.PushOptions{Tag: tag, Logger: log}
+			opts := pack.PushOptions{Tag: tag, Logger: log, AllowSecrets: allowSecrets, RevealDir: revealDir}
 			if p := a.progress(); p != nil {
 				opts.Progress = func(e pack.Event) { p("%s", pushEventLine(e)) }
 			}
@@ -70,7 +90,9 @@ TARGET may name a digest (repo@sha256:...) only if it equals the computed one.`,
 				Digest: res.Descriptor.Digest, Reference: pushedReference(t.Display, tag, res.Descriptor.Digest, t.LayoutPath != ""),
 				MediaType: res.Descriptor.MediaType, ArtifactType: res.Descriptor.ArtifactType, Size: res.Descriptor.Size,
 				Tag: res.Tag, BlobsUploaded: res.BlobsUploaded, BlobsSkipped: res.BlobsSkipped, BytesUploaded: res.BytesUploaded,
+				Reveals: res.Reveals,
 			}
+			a.writeRevealNote(res.Reveals)
 			log.Info("pushed identity", "reference", out.Reference, "uploaded", out.BlobsUploaded, "skipped", out.BlobsSkipped)
 			return a.render(out, func(w io.Writer) error {
 				_, err := fmt.Fprintln(w, out.Digest)
@@ -78,6 +100,9 @@ TARGET may name a digest (repo@sha256:...) only if it equals the computed one.`,
 			})
 		},
 	}
+	wf.addTo(cmd.Flags())
+	cmd.Flags().StringVar(&revealDir, "reveal-dir", defaultRevealDir, "directory where the reveals of withheld components are written, in a folder per identity")
+	cmd.Flags().BoolVar(&allowSecrets, "allow-secrets", false, "push even if a disclosed component looks like it holds a credential")
 	tf.addTo(cmd.Flags())
 	return cmd
 }

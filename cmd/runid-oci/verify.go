@@ -16,34 +16,55 @@ import (
 func newVerifyCmd(a *app) *cobra.Command {
 	var tf targetFlags
 	var decl string
+	var wf withholdFlags
+	var rf revealFlags
 	cmd := &cobra.Command{
-		Use:   "verify TARGET [--declaration runid.yaml]",
+		Use:   "verify TARGET [--declaration runid.yaml | --reveal FILE --component FILE]",
 		Short: "Check every rule of an identity, and optionally its declaration",
 		Long: `Verify the identity at TARGET: hash the manifest, check it against every rule
 of the Run Identity spec and hash every blob. With --declaration, also check
 that packing the declaration (with its local files) gives the same identity,
-and list the components that differ.
+and list the components that differ (a declaration with withheld components
+needs --withhold-secret-file). With --reveal and --component, also prove that
+the file given is exactly the withheld component that the reveal opens.
 
 Exit code 0: verified. 3: does not verify (each failed check is named).
 1: could not check (network, authentication, missing reference...).`,
 		Example: `  runid-oci verify localhost:5000/runs:v1 --plain-http
-  runid-oci verify --oci-layout ./runs:v1 --declaration runid.yaml -o json`,
+  runid-oci verify --oci-layout ./runs:v1 --declaration runid.yaml -o json
+  runid-oci verify --oci-layout ./runs:v1 --reveal system-prompt/agent.md.reveal.json --component agent.md`,
 		Args: exactArgs("TARGET"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, log := cmd.Context(), a.logger()
+			if err := rf.check(decl); err != nil {
+				return err
+			}
+			var secret []byte
+			if decl != "" {
+				s, err := wf.secret()
+				if err != nil {
+					return err
+				}
+				secret = s
+			}
 			t, err := tf.open(ctx, args[0], true)
 			if err != nil {
 				return err
 			}
-			opts := pull.VerifyOptions{Options: pull.Options{Logger: log}, Declaration: decl, Build: pack.BuildOptions{Logger: log}}
+			opts := pull.VerifyOptions{Options: pull.Options{Logger: log}, Declaration: decl, Build: pack.BuildOptions{Logger: log, WithholdSecret: secret}}
 			if p := a.progress(); p != nil {
 				opts.Progress = func(e pull.Event) { p("%s", pullEventLine(e)) }
+			}
+			if rf.reveal != "" {
+				return a.verifyReveal(ctx, t.Store, t.Reference, t.String(), rf, opts.Options)
 			}
 			rep, err := pull.Verify(ctx, t.Store, t.Reference, opts)
 			return a.report(rep, rep, err, t.String(), func(w io.Writer) error { return writeReport(w, rep, decl) })
 		},
 	}
 	cmd.Flags().StringVar(&decl, "declaration", "", "also check the identity against this declaration (runid.yaml)")
+	wf.addTo(cmd.Flags())
+	rf.addTo(cmd.Flags())
 	tf.addTo(cmd.Flags())
 	return cmd
 }
