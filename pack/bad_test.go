@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -509,6 +510,31 @@ func TestBuildRejectsEscapingPaths(t *testing.T) {
 			_, err = pack.Build(t.Context(), d, dir, pack.BuildOptions{})
 			if !errors.Is(err, pack.ErrComponentFile) {
 				t.Fatalf("error = %v, want %v", err, pack.ErrComponentFile)
+			}
+		})
+	}
+}
+
+// TestLoadDeclarationSizeCap checks the edge of spec.MaxDeclarationSize: a
+// declaration of exactly the cap loads, one byte more does not.
+func TestLoadDeclarationSizeCap(t *testing.T) {
+	for _, tc := range []struct {
+		size int
+		want error
+	}{
+		{spec.MaxDeclarationSize - 1, nil},
+		{spec.MaxDeclarationSize, nil},
+		{spec.MaxDeclarationSize + 1, spec.ErrDeclarationTooLarge},
+	} {
+		t.Run(strconv.Itoa(tc.size), func(t *testing.T) {
+			d := declWith("none", "")
+			text := d + "#" + strings.Repeat("x", tc.size-len(d)-2) + "\n"
+			if len(text) != tc.size {
+				t.Fatalf("built %d bytes, want %d", len(text), tc.size)
+			}
+			_, err := pack.Load(t.Context(), decl(text, nil)(t, t.TempDir()), pack.BuildOptions{})
+			if !errors.Is(err, tc.want) {
+				t.Errorf("error = %v, want %v", err, tc.want)
 			}
 		})
 	}
