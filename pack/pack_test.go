@@ -238,6 +238,8 @@ roles:
 		{"parameters keys reordered", tool, `{ max_tokens: 100, temperature: 0.5 }`},
 		{"parameters block style", tool, "\n    max_tokens: 100\n    temperature: 0.50"},
 		{"parameters as JSON", tool, `{"max_tokens": 1.0e+2, "temperature": 0.50}`},
+		{"parameters with bare exponents", tool, `{"max_tokens": 1e2, "temperature": 5e-1}`},
+		{"parameters in hex and octal", tool, `{"max_tokens": 0x64, "temperature": 0.5}`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
