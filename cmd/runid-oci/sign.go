@@ -1,0 +1,166 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/opencontainers/go-digest"
+	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/runid/runid-oci/internal/cosignsig"
+	"github.com/runid/runid-oci/pack"
+)
+
+// signOutput is the output of sign (and the signature part of push --sign).
+type signOutput struct {
+	Subject       digest.Digest `json:"subject"`
+	Reference     string        `json:"reference"`
+	Format        string        `json:"format"`
+	Signature     digest.Digest `json:"signature"`
+	Tag           string        `json:"tag,omitempty"`
+	Signatures    int           `json:"signatures"`
+	KeyID         string        `json:"keyID"`
+	AlreadySigned bool          `json:"alreadySigned,omitempty"`
+}
+
+func newSignOutput(ref string, r pack.SignResult) signOutput {
+	return signOutput{Subject: r.Subject.Digest, Reference: ref, Format: string(r.Format), Signature: r.Signature.Digest,
+		Tag: r.Tag, Signatures: r.Signatures, KeyID: r.KeyID, AlreadySigned: r.AlreadySigned}
+}
+
+func (s signOutput) text(w io.Writer) error {
+	where := "referrer " + s.Signature.String()
+	if s.Tag != "" {
+		where = "tag " + s.Tag
+	}
+	note := ""
+	if s.AlreadySigned {
+		note = " (already signed by this key)"
+	}
+	_, err := fmt.Fprintf(w, "Signed %s with key %s: %s-format signature in %s%s\n", s.Subject, s.KeyID, s.Format, where, note)
+	return err
+}
+
+// signFlags are the key flags of sign, and of push and attach with --sign.
+type signFlags struct {
+	sign   bool // push/attach only
+	key    string
+	bundle bool
+}
+
+// addTo registers --key and --new-bundle-format, and --sign when withSign.
+func (s *signFlags) addTo(fs *pflag.FlagSet, withSign bool) {
+	if withSign {
+		fs.BoolVar(&s.sign, "sign", false, "also sign the pushed manifest (needs --key)")
+	}
+	fs.StringVar(&s.key, "key", "", "cosign private key file (cosign.key); its password comes from COSIGN_PASSWORD or a prompt on a terminal")
+	fs.BoolVar(&s.bundle, "new-bundle-format", false, "store the signature as a Sigstore bundle in an OCI 1.1 referrer (cosign's --new-bundle-format) instead of cosign's sha256-<hex>.sig tag")
+}
+
+// check validates the flags of push/attach: --key and --new-bundle-format
+// only with --sign, and --sign only with --key.
+func (s *signFlags) check() error {
+	switch {
+	case s.sign && s.key == "":
+		return usageErrorf("--sign needs --key cosign.key")
+	case !s.sign && (s.key != "" || s.bundle):
+		return usageErrorf("--key and --new-bundle-format need --sign")
+	}
+	return nil
+}
+
+func (s *signFlags) options(a *app) pack.SignOptions {
+	o := pack.SignOptions{Logger: a.logger()}
+	if s.bundle {
+		o.Format = pack.SignatureFormatBundle
+	}
+	return o
+}
+
+// loadSigner reads and decrypts the cosign private key at path. The
+// password comes from COSIGN_PASSWORD, or a prompt when stdin is a
+// terminal, as cosign does.
+func (a *app) loadSigner(path string) (signature.SignerVerifier, error) {
+	b, err := cosignsig.ReadKeyFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pw, err := a.password(false)
+	if err != nil {
+		return nil, err
+	}
+	sv, err := pack.LoadPrivateKey(b, pw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return sv, nil
+}
+
+// password reads a key password as cosign does (COSIGN_PASSWORD, or a
+// terminal prompt on stderr), twice when confirm.
+func (a *app) password(confirm bool) ([]byte, error) {
+	var tty cosignsig.Terminal
+	if f, ok := a.stdin.(*os.File); ok {
+		tty = cosignsig.FileTerminal{In: f, Prompt: a.stderr}
+	}
+	return cosignsig.PasswordReader(nil, tty)(confirm)
+}
+
+func newSignCmd(a *app) *cobra.Command {
+	var tf targetFlags
+	var sf signFlags
+	cmd := &cobra.Command{
+		Use:   "sign TARGET --key cosign.key",
+		Short: "Sign an identity or an output record with a cosign key",
+		Long: `Sign the manifest at TARGET (an identity, an output record, any manifest) by
+its digest, computed here from the manifest bytes, with a cosign private key.
+
+The signature is stored the way cosign stores it, so that "cosign verify
+--key cosign.pub" accepts it: by default in cosign's tag format (a manifest
+tagged sha256-<hex>.sig holding a simple-signing payload, appended to any
+signatures already there), which runid-oci also gives the signed manifest as
+subject so that referrer-aware copies ("oras cp -r", runid-oci copy) carry
+it; with --new-bundle-format as a Sigstore bundle in an OCI 1.1 referrer.
+
+Keys are cosign key files: made by "runid-oci key generate" or "cosign
+generate-key-pair". The password comes from COSIGN_PASSWORD, or a prompt when
+stdin is a terminal. Nothing is sent to a transparency log.`,
+		Example: `  runid-oci sign localhost:5000/runs:v1 --key cosign.key --plain-http
+  COSIGN_PASSWORD=... runid-oci sign --oci-layout ./runs:v1 --key cosign.key --new-bundle-format`,
+		Args: exactArgs("TARGET"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if sf.key == "" {
+				return usageErrorf("--key is required: a cosign private key file (cosign.key)")
+			}
+			t, err := tf.open(ctx, args[0], false)
+			if err != nil {
+				return err
+			}
+			if t.Reference == "" {
+				return usageErrorf("TARGET %s names no tag or digest to sign", args[0])
+			}
+			store, err := t.Writable()
+			if err != nil {
+				return err
+			}
+			signer, err := a.loadSigner(sf.key)
+			if err != nil {
+				return err
+			}
+			res, err := pack.Sign(ctx, store, t.Reference, signer, sf.options(a))
+			if err != nil {
+				return err
+			}
+			out := newSignOutput(t.String(), res)
+			a.logger().Info("signed", "subject", out.Subject, "format", out.Format, "signature", out.Signature)
+			return a.render(out, out.text)
+		},
+	}
+	sf.addTo(cmd.Flags(), false)
+	tf.addTo(cmd.Flags())
+	return cmd
+}
