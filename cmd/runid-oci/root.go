@@ -37,10 +37,6 @@ var commands = []func(*app) *cobra.Command{
 	newSignCmd,
 	newKeyCmd,
 	newCopyCmd,
-	newAttachCmd,
-	newLinkCmd,
-	newDiscoverCmd,
-	newDiffCmd,
 }
 
 const rootLong = `runid-oci gives every AI run a verifiable identity.
@@ -79,9 +75,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
-	}
-	if code, ok := handleExitStatus(stderr, err); ok {
-		return code
 	}
 	code := exitCode(err)
 	fmt.Fprintf(stderr, "runid-oci: %v\n", err)
