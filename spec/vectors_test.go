@@ -23,6 +23,7 @@ import (
 var vectorCases = []string{
 	"all-none", "binary", "duplicate-content", "empty-text", "extension-role",
 	"json-canonicalization", "local-weights", "minimal", "rag-agent", "unicode",
+	"withheld",
 }
 
 // TestVectors re-derives every test vector from its declaration and
@@ -67,8 +68,11 @@ func TestVectors(t *testing.T) {
 			// elsewhere with other times and modes.
 			copyDir := filepath.Join(t.TempDir(), "elsewhere")
 			copyVector(t, dir, copyDir)
+			// A case with withheld components has its owner's secret in
+			// secret.hex (see withheld_vectors_test.go for its reveals).
+			opts := pack.BuildOptions{WithholdSecret: vectorSecret(t, dir)}
 			for _, path := range []string{decl, filepath.Join(copyDir, "runid.yaml")} {
-				c, err := pack.Load(t.Context(), path, pack.BuildOptions{})
+				c, err := pack.Load(t.Context(), path, opts)
 				if err != nil {
 					t.Fatalf("load %s: %v", path, err)
 				}

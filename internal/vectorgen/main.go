@@ -2,7 +2,9 @@
 // spec/vectors: for every case directory holding a runid.yaml, it packs the
 // declaration with pack.Load and writes manifest.json (the identity
 // manifest bytes), identity.json (the identity document bytes) and
-// digest.txt (the identity digest and a newline).
+// digest.txt (the identity digest and a newline). A case with withheld
+// components holds its owner's secret in secret.hex (hex, one line); its
+// reveals are written below reveals/, as pack.WriteReveals names them.
 //
 // Run it from the module root after adding or deliberately changing a case:
 //
@@ -19,11 +21,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/runid/runid-oci/pack"
 	"github.com/runid/runid-oci/spec"
@@ -34,6 +40,11 @@ const (
 	ManifestFile = "manifest.json"
 	IdentityFile = "identity.json"
 	DigestFile   = "digest.txt"
+	// SecretFile holds the hex withhold secret of a case with withheld
+	// components (input).
+	SecretFile = "secret.hex"
+	// RevealsDir holds the reveals of a case's withheld components.
+	RevealsDir = "reveals"
 )
 
 func main() {
@@ -58,7 +69,11 @@ func run(ctx context.Context, dir string, check bool) error {
 	var stale []string
 	for _, decl := range decls {
 		caseDir := filepath.Dir(decl)
-		c, err := pack.Load(ctx, decl, pack.BuildOptions{})
+		secret, err := readSecret(caseDir)
+		if err != nil {
+			return err
+		}
+		c, err := pack.Load(ctx, decl, pack.BuildOptions{WithholdSecret: secret})
 		if err != nil {
 			return err
 		}
@@ -71,7 +86,17 @@ func run(ctx context.Context, dir string, check bool) error {
 			IdentityFile: c.Identity.DocumentBytes,
 			DigestFile:   []byte(c.Digest().String() + "\n"),
 		}
-		for _, name := range []string{ManifestFile, IdentityFile, DigestFile} {
+		names := []string{ManifestFile, IdentityFile, DigestFile}
+		reveals, err := revealFiles(c)
+		if err != nil {
+			return err
+		}
+		for name, data := range reveals {
+			outputs[name] = data
+			names = append(names, name)
+		}
+		slices.Sort(names[3:])
+		for _, name := range names {
 			path := filepath.Join(caseDir, name)
 			old, err := os.ReadFile(path)
 			if err == nil && bytes.Equal(old, outputs[name]) {
@@ -80,6 +105,9 @@ func run(ctx context.Context, dir string, check bool) error {
 			if check {
 				stale = append(stale, path)
 				continue
+			}
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				return err
 			}
 			if err := os.WriteFile(path, outputs[name], 0o644); err != nil {
 				return err
@@ -92,4 +120,51 @@ func run(ctx context.Context, dir string, check bool) error {
 		return fmt.Errorf("%d outputs differ from what the packer produces: %v", len(stale), stale)
 	}
 	return nil
+}
+
+// readSecret returns the withhold secret of a case (secret.hex), or nil
+// when it has none.
+func readSecret(caseDir string) ([]byte, error) {
+	data, err := os.ReadFile(filepath.Join(caseDir, SecretFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	secret, err := hex.DecodeString(strings.TrimSpace(string(data)))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(caseDir, SecretFile), err)
+	}
+	return secret, nil
+}
+
+// revealFiles returns the reveal files of c's withheld components, by
+// slash path below the case directory (RevealsDir/<name>.reveal.json).
+func revealFiles(c *pack.Composition) (map[string][]byte, error) {
+	if len(c.Reveals) == 0 {
+		return nil, nil
+	}
+	tmp, err := os.MkdirTemp("", "vectorgen-reveals-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	paths, err := pack.WriteReveals(c, tmp)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]byte{}
+	for _, p := range paths {
+		rel, err := filepath.Rel(tmp, p)
+		if err != nil {
+			return nil, err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		out[filepath.ToSlash(filepath.Join(RevealsDir, rel))] = data
+	}
+	return out, nil
 }
