@@ -539,3 +539,36 @@ func TestLoadDeclarationSizeCap(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadStructuredSizeCap checks BuildOptions.MaxStructuredSize: a JSON
+// component file of exactly the cap loads, one byte more fails with
+// ErrComponentTooLarge; text files are not bounded by it.
+func TestLoadStructuredSizeCap(t *testing.T) {
+	const limit = 64
+	tool := func(size int) []byte {
+		head := `{"type":"function","pad":"`
+		return []byte(head + strings.Repeat("p", size-len(head)-2) + `"}`)
+	}
+	for _, tc := range []struct {
+		name   string
+		format string
+		data   []byte
+		want   error
+	}{
+		{"json at the cap", "", tool(limit), nil},
+		{"json over the cap", "", tool(limit + 1), pack.ErrComponentTooLarge},
+		{"text over the cap", "\n      format: text", bytes.Repeat([]byte("t"), 10*limit), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.format == "" && len(tc.data) != limit && len(tc.data) != limit+1 {
+				t.Fatalf("built %d bytes", len(tc.data))
+			}
+			text := declWith("none", "\n  com.example.blob:\n    - name: blob.json\n      file: blob.json"+tc.format+"\n")
+			path := decl(text, map[string][]byte{"blob.json": tc.data})(t, t.TempDir())
+			_, err := pack.Load(t.Context(), path, pack.BuildOptions{MaxStructuredSize: limit})
+			if !errors.Is(err, tc.want) {
+				t.Errorf("error = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
