@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/goccy/go-yaml"
@@ -170,6 +171,12 @@ func readCapped(path string, limit int64) ([]byte, error) {
 // files outside it (through "..", absolute paths or symbolic links) are
 // rejected. Files are hashed concurrently as streams.
 func Build(ctx context.Context, decl *spec.Declaration, dir string, opts BuildOptions) (*Composition, error) {
+	return build(ctx, decl, dir, nil, opts)
+}
+
+// build is Build with mem: the bytes of yaml and binary components that
+// Run.Compose holds in memory, by declared file path.
+func build(ctx context.Context, decl *spec.Declaration, dir string, mem map[string][]byte, opts BuildOptions) (*Composition, error) {
 	opts = opts.withDefaults()
 	decls := decl.Components()
 	if err := checkWithholdSecret(decls, opts.WithholdSecret); err != nil {
@@ -192,7 +199,7 @@ func Build(ctx context.Context, decl *spec.Declaration, dir string, opts BuildOp
 			if err := gctx.Err(); err != nil {
 				return err
 			}
-			c, err := buildComponent(root, dir, d, opts)
+			c, err := buildComponent(root, dir, mem, d, opts)
 			if err == nil && d.Withheld {
 				c, err = withhold(c, opts.WithholdSecret)
 			}
@@ -231,7 +238,7 @@ func assemble(decl *spec.Declaration, comps []Component) (*Composition, error) {
 	return &Composition{Identity: id, Components: comps}, nil
 }
 
-func buildComponent(root *os.Root, dir string, d spec.ComponentDeclaration, opts BuildOptions) (Component, error) {
+func buildComponent(root *os.Root, dir string, mem map[string][]byte, d spec.ComponentDeclaration, opts BuildOptions) (Component, error) {
 	c := Component{Source: d.Source()}
 	c.Role, c.Name = d.Role, d.Name
 	c.MediaType = mediatype.Component(d.Role, d.Format)
@@ -242,6 +249,7 @@ func buildComponent(root *os.Root, dir string, d spec.ComponentDeclaration, opts
 		}
 		return Component{}, fmt.Errorf("component %q at %s: %w: %s", d.Name, where, err, fmt.Sprintf(format, a...))
 	}
+	data, inMemory := mem[d.File]
 	switch {
 	case d.Inline != nil:
 		c.data = d.Inline
@@ -250,6 +258,17 @@ func buildComponent(root *os.Root, dir string, d spec.ComponentDeclaration, opts
 		if !utf8.Valid(c.data) {
 			return fail(spec.ErrInvalidFormat, "text is not valid UTF-8")
 		}
+	case inMemory: // a yaml or binary part of a Run
+		if d.Format == mediatype.FormatYAML {
+			if int64(len(data)) > opts.MaxStructuredSize {
+				return fail(ErrComponentTooLarge, "over %d bytes; declare it as text or binary, or raise the limit", opts.MaxStructuredSize)
+			}
+			var v any
+			if err := yaml.Unmarshal(data, &v); err != nil {
+				return fail(spec.ErrInvalidFormat, "not valid YAML: %s", firstLine(err.Error()))
+			}
+		}
+		c.data = data
 	default:
 		if root == nil {
 			return fail(ErrComponentFile, "no directory to resolve files against")
@@ -325,11 +344,22 @@ func firstLine(s string) string {
 // hashBufSize is the read size when hashing files.
 const hashBufSize = 1 << 20
 
+// hashBufs recycles hashStream's buffers. Build hashes every file of a
+// composition; allocating (and zeroing) a fresh buffer for each file cost
+// far more than hashing the file itself when there are thousands of small
+// ones.
+var hashBufs = sync.Pool{New: func() any {
+	b := make([]byte, hashBufSize+utf8.UTFMax)
+	return &b
+}}
+
 // hashStream hashes r with SHA-256; if text, it also checks that the bytes
 // are valid UTF-8, carrying at most one incomplete rune between reads.
 func hashStream(r io.Reader, text bool) (digest.Digest, int64, error) {
 	h := sha256.New()
-	buf := make([]byte, hashBufSize+utf8.UTFMax)
+	bp := hashBufs.Get().(*[]byte)
+	defer hashBufs.Put(bp)
+	buf := *bp
 	carry := 0 // bytes of an incomplete rune kept at the front of buf
 	var n int64
 	for {
