@@ -34,9 +34,7 @@ var commands = []func(*app) *cobra.Command{
 	newVerifyCmd,
 	newPullCmd,
 	newVersionCmd,
-	newSignCmd,
-	newKeyCmd,
-	newCopyCmd,
+	newDiffCmd,
 }
 
 const rootLong = `runid-oci gives every AI run a verifiable identity.
@@ -75,6 +73,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
+	}
+	if code, ok := handleExitStatus(stderr, err); ok {
+		return code
 	}
 	code := exitCode(err)
 	fmt.Fprintf(stderr, "runid-oci: %v\n", err)
