@@ -34,6 +34,9 @@ var commands = []func(*app) *cobra.Command{
 	newVerifyCmd,
 	newPullCmd,
 	newVersionCmd,
+	newSignCmd,
+	newKeyCmd,
+	newCopyCmd,
 	newDiffCmd,
 }
 
