@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -84,8 +85,8 @@ func fetchCommitment(ctx context.Context, src oras.ReadOnlyTarget, layer ocispec
 
 // ReadReveal reads a reveal file, as pack.WriteReveals writes it
 // (spec/SPEC.md §7.3). It must be a JSON object of at most
-// MaxRevealFileSize bytes with the members of spec.Reveal and no others;
-// role, name, salt and commitment are required. Errors wrap
+// MaxRevealFileSize bytes with the members of spec.Reveal and no others,
+// all of them given (spec/SPEC.md §7.3). Errors wrap
 // spec.ErrCommitment, or are the error of opening the file.
 func ReadReveal(path string) (spec.Reveal, error) {
 	f, err := os.Open(path)
@@ -110,16 +111,20 @@ func ReadReveal(path string) (spec.Reveal, error) {
 		return spec.Reveal{}, fmt.Errorf("reveal %s: %w: data after the JSON object", path, spec.ErrCommitment)
 	}
 	var missing []string
-	for field, v := range map[string]string{"role": rv.Role, "name": rv.Name, "salt": rv.Salt, "commitment": rv.Commitment.String()} {
+	for field, v := range map[string]string{"role": rv.Role, "name": rv.Name, "mediaType": rv.MediaType,
+		"contentDigest": rv.ContentDigest.String(), "salt": rv.Salt, "commitment": rv.Commitment.String()} {
 		if v == "" {
 			missing = append(missing, field)
 		}
 	}
 	if len(missing) > 0 {
+		slices.Sort(missing)
 		return spec.Reveal{}, fmt.Errorf("reveal %s: %w: missing %v", path, spec.ErrCommitment, missing)
 	}
-	if err := rv.Commitment.Validate(); err != nil {
-		return spec.Reveal{}, fmt.Errorf("reveal %s: %w: commitment: %v", path, spec.ErrCommitment, err)
+	for field, d := range map[string]digest.Digest{"commitment": rv.Commitment, "contentDigest": rv.ContentDigest} {
+		if err := d.Validate(); err != nil {
+			return spec.Reveal{}, fmt.Errorf("reveal %s: %w: %s: %v", path, spec.ErrCommitment, field, err)
+		}
 	}
 	return rv, nil
 }
