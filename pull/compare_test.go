@@ -851,3 +851,72 @@ roles:
 	// -Answer briefly.
 	// +Answer briefly, in French.
 }
+
+// TestCompareWithheldDeclaration compares a declaration that withholds its
+// system prompt with the identity pushed from it and with other
+// declarations: by commitment only.
+func TestCompareWithheldDeclaration(t *testing.T) {
+	secret := []byte("0123456789abcdef0123456789abcdef-secret")
+	const name = "system-prompt/support-agent.md"
+	withhold := func(t testing.TB, dir string) {
+		cmpEdit(t, dir, "runid.yaml", "      file: prompts/system.md\n", "      file: prompts/system.md\n      withheld: true\n")
+	}
+	plain, withheld, other := cmpCopyRagAgent(t), cmpCopyRagAgent(t), cmpCopyRagAgent(t)
+	withhold(t, withheld)
+	withhold(t, other)
+	cmpEdit(t, other, "prompts/system.md", "Be warm and direct.", "Be brief.")
+	decl := func(dir string) pull.Side { return pull.DeclarationSide(filepath.Join(dir, "runid.yaml")) }
+
+	s, _ := newLayout(t)
+	c, err := pack.Load(t.Context(), filepath.Join(withheld, "runid.yaml"), pack.BuildOptions{WithholdSecret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pack.Push(t.Context(), s, c, pack.PushOptions{Tag: "w"}); err != nil {
+		t.Fatal(err)
+	}
+	opts := pull.CompareOptions{Build: pack.BuildOptions{WithholdSecret: secret}}
+
+	tests := []struct {
+		name   string
+		a, b   pull.Side
+		change string // "" for identical
+		note   string
+	}{
+		{name: "identity and its declaration", a: pull.IdentitySide(s, "w"), b: decl(withheld)},
+		{name: "other content", a: decl(withheld), b: decl(other), change: "changed", note: "withheld: commitments differ, cannot look inside"},
+		{name: "disclosed and withheld", a: decl(plain), b: pull.IdentitySide(s, "w"), change: "changed", note: "disclosed in A, withheld in B"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmp, err := pull.Compare(t.Context(), tt.a, tt.b, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.change == "" {
+				if !cmp.Identical || len(cmp.Roles) != 0 {
+					t.Errorf("identical=%v roles=%+v", cmp.Identical, cmp.Roles)
+				}
+				return
+			}
+			if len(cmp.Roles) != 1 || len(cmp.Roles[0].Components) != 1 {
+				t.Fatalf("roles %+v, want only the system prompt", cmp.Roles)
+			}
+			got := cmp.Roles[0].Components[0]
+			if got.Name != name || got.Change != tt.change || got.Kind != "withheld" || !strings.Contains(got.Note, tt.note) {
+				t.Errorf("got %s %s/%s note %q; want %s/withheld note %q", got.Name, got.Change, got.Kind, got.Note, tt.change, tt.note)
+			}
+			if got.TextDiff != "" || got.Paths != nil || strings.Contains(string(cmpJSON(t, cmp)), "Be brief") {
+				t.Errorf("looked inside a withheld component: %+v", got)
+			}
+		})
+	}
+
+	t.Run("no secret", func(t *testing.T) {
+		_, err := pull.Compare(t.Context(), decl(plain), decl(withheld), pull.CompareOptions{})
+		var se *pull.SideError
+		if !errors.As(err, &se) || se.Side != "B" || !errors.Is(err, pack.ErrNoWithholdSecret) {
+			t.Errorf("error = %v, want a *pull.SideError for B wrapping pack.ErrNoWithholdSecret", err)
+		}
+	})
+}

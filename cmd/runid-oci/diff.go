@@ -56,14 +56,16 @@ A and B are each an identity (registry/repository:tag or @digest; with
 PATH@digest) or a declaration: an existing .yaml, .yml or .json file, or a
 directory holding runid.yaml that is not an OCI layout. Both sides are fully
 verified before they are compared (every blob of an identity hashed, a
-declaration built from its files); a component's content is read once by
-digest, even when both sides have it.
+declaration built from its files, with --withhold-secret-file when it
+withholds components); a component's content is read once by digest, even
+when both sides have it.
 
 Exit code, as diff(1): 0 identical, 1 different, 2 trouble (a side cannot be
 read, does not verify, or bad arguments).`
 
 func newDiffCmd(a *app) *cobra.Command {
 	var tf targetFlags
+	var wf withholdFlags
 	var stat, all bool
 	var contextLines int
 	var maxSize int64
@@ -88,9 +90,15 @@ func newDiffCmd(a *app) *cobra.Command {
 			if err != nil {
 				return exitStatus{code: diffTrouble, err: err}
 			}
+			var secret []byte
+			if sa.Declaration != "" || sb.Declaration != "" {
+				if secret, err = wf.secret(); err != nil {
+					return exitStatus{code: diffTrouble, err: err}
+				}
+			}
 			opts := pull.CompareOptions{
 				Options:      pull.Options{Logger: log},
-				Build:        pack.BuildOptions{Logger: log},
+				Build:        pack.BuildOptions{Logger: log, WithholdSecret: secret},
 				MaxDiffSize:  maxSize,
 				ContextLines: contextLines,
 				All:          all,
@@ -121,6 +129,7 @@ func newDiffCmd(a *app) *cobra.Command {
 	f.IntVarP(&contextLines, "context", "U", pull.DefaultContextLines, "lines of context around each change of a text diff")
 	f.Int64Var(&maxSize, "max-diff-size", pull.DefaultMaxDiffSize, "largest component (bytes) compared by content; a larger one is reported changed, too large to diff")
 	tf.addTo(f)
+	wf.addTo(f)
 	return cmd
 }
 

@@ -213,3 +213,32 @@ func TestDiffOptions(t *testing.T) {
 		t.Errorf("--max-diff-size 100:\n%s", r.stdout)
 	}
 }
+
+// TestDiffWithheld: a declaration that withholds its system prompt needs
+// the withhold secret; with it, it is identical to the identity pushed from
+// it, and another prompt is reported as differing commitments.
+func TestDiffWithheld(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secret, []byte("0123456789abcdef0123456789abcdef-secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("RUNID_WITHHOLD_SECRET_FILE", "")
+	declA, declB := copyExample(t, "rag-agent"), copyExample(t, "rag-agent")
+	for _, d := range []string{declA, declB} {
+		diffEdit(t, d, "runid.yaml", "      file: prompts/system.md\n", "      file: prompts/system.md\n      withheld: true\n")
+	}
+	diffEdit(t, declB, "prompts/system.md", "Be warm and direct.", "Be brief.")
+	layout := filepath.Join(t.TempDir(), "layout")
+	mustRun(t, 0, "push", "--oci-layout", "--withhold-secret-file", secret, layout+":a", declA)
+
+	mustRun(t, diffSame, "diff", "--oci-layout", "--withhold-secret-file", secret, layout+":a", declA)
+	r := mustRun(t, diffDifferent, "diff", "--withhold-secret-file", secret, declA, declB)
+	want := "system-prompt\n  changed   system-prompt/support-agent.md\n    withheld: commitments differ, cannot look inside\n    sha256:"
+	if !strings.Contains(r.stdout, want) || strings.Contains(r.stdout, "Be brief") {
+		t.Errorf("stdout lacks %q or shows the withheld content:\n%s", want, r.stdout)
+	}
+	r = mustRun(t, diffTrouble, "diff", "--oci-layout", layout+":a", declA)
+	if !strings.Contains(r.stderr, "B (") || !strings.Contains(r.stderr, "secret") {
+		t.Errorf("stderr:\n%s", r.stderr)
+	}
+}
