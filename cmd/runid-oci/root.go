@@ -38,6 +38,7 @@ var commands = []func(*app) *cobra.Command{
 	newKeyCmd,
 	newCopyCmd,
 	newDiffCmd,
+	newImportCmd,
 }
 
 const rootLong = `runid-oci gives every AI run a verifiable identity.
