@@ -112,6 +112,8 @@ type SecretsError struct {
 	Findings []Finding
 }
 
+// Error lists the findings (at most 20) and says how to proceed; it never
+// holds a credential.
 func (e *SecretsError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%v: %d finding(s)", ErrSecretFound, len(e.Findings))
