@@ -380,7 +380,8 @@ func TestComposeWithheld(t *testing.T) {
 	secret := bytes.Repeat([]byte("s"), spec.MinWithholdSecretSize)
 	opts := pack.BuildOptions{WithholdSecret: secret}
 	run := composeMinimalRun(func(r *pack.Run) {
-		r.Add(mediatype.RoleContext, pack.Text("context/contract.md", "Confidential terms.\n").Withhold())
+		r.Add(mediatype.RoleContext, pack.Text("context/contract.md", "Confidential terms.\n").Withhold(),
+			pack.JSON("context/account.json", map[string]string{"tier": "gold"}).Withhold())
 	})
 	mem, err := run.Compose(t.Context(), opts)
 	if err != nil {
@@ -399,6 +400,10 @@ func TestComposeWithheld(t *testing.T) {
 	}
 	if files != mem.Digest() {
 		t.Errorf("from files %s, from memory %s", files, mem.Digest())
+	}
+	// The files hold the content; the identity, its commitments.
+	if got := string(composeReadFile(t, filepath.Join(filepath.Dir(res.Declaration), "context", "account.json"))); got != "{\n  \"tier\": \"gold\"\n}\n" {
+		t.Errorf("account.json written as %q", got)
 	}
 	other, err := run.Compose(t.Context(), pack.BuildOptions{WithholdSecret: bytes.Repeat([]byte("t"), spec.MinWithholdSecretSize)})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/runid/runid-oci/mediatype"
+	"github.com/runid/runid-oci/spec"
 )
 
 // WriteOptions configure Run.WriteDir. The zero value is valid.
@@ -69,8 +70,15 @@ func (r *Run) WriteDir(ctx context.Context, dir string, opts WriteOptions) (Writ
 	for i, p := range d.paths {
 		data := d.parts[i].Data
 		if d.parts[i].Format == mediatype.FormatJSON {
+			// The canonical form, indented: Compose accepted it, so it
+			// canonicalizes; the component of a withheld part holds its
+			// commitment, not its content.
+			canon, err := spec.Canonicalize(data)
+			if err != nil {
+				return WriteResult{}, fmt.Errorf("component %q: %w", d.parts[i].Name, err)
+			}
 			var b bytes.Buffer
-			if err := json.Indent(&b, comp.Components[i].data, "", "  "); err != nil {
+			if err := json.Indent(&b, canon, "", "  "); err != nil {
 				return WriteResult{}, fmt.Errorf("component %q: %w", d.parts[i].Name, err)
 			}
 			b.WriteByte('\n')
