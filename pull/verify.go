@@ -8,6 +8,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/sigstore/sigstore/pkg/signature"
 	"golang.org/x/sync/errgroup"
 	"oras.land/oras-go/v2"
 
@@ -59,6 +60,13 @@ type Report struct {
 	Differences []ComponentDifference `json:"differences,omitempty"`
 	// Identity is the identity read, when its structure checked.
 	Identity *Identity `json:"-"`
+	// Signatures is the signature check of the verified manifest (the
+	// output record, for a chain), when VerifyOptions.Key or IdentityKey
+	// is set.
+	Signatures *SignatureReport `json:"signatures,omitempty"`
+	// Chain lists the manifests of a chain when the reference names an
+	// output record: the record, then its identity.
+	Chain []ChainLink `json:"chain,omitempty"`
 }
 
 func newReport(ref string) *Report { return &Report{Reference: ref, Checks: []Check{}} }
@@ -112,6 +120,18 @@ type VerifyOptions struct {
 	Declaration string
 	// Build configures building Declaration.
 	Build pack.BuildOptions
+	// Key, if set, also requires a cosign signature of the manifest that
+	// verifies with it (VerifySignatures), after the content checks. For an
+	// output record it is the key of the record's signature.
+	Key signature.Verifier
+	// IdentityKey, if set, is the key of the identity's signature, when it
+	// differs from Key (the producer of outputs and the declarer of the run
+	// are different parties). Default: Key.
+	IdentityKey signature.Verifier
+	// Signature bounds the signature checks.
+	Signature SignatureOptions
+
+	noChain bool // verifying the identity of a chain
 }
 
 // Verify checks the identity that ref names in src completely: the manifest
@@ -121,12 +141,22 @@ type VerifyOptions struct {
 // that declaration and requires the same digest, listing the component
 // differences when it is not.
 //
+// With opts.Key (or opts.IdentityKey) it then checks the manifest's cosign
+// signatures (VerifySignatures): at least one must verify. When ref names
+// an output record, Verify verifies the chain: the record (its structure,
+// output document and files, and its signature with opts.Key), then the
+// identity that is its subject in full (its signature with
+// opts.IdentityKey, default opts.Key); Report.Chain lists both.
+//
 // Verify returns the report and, when any check failed, a
 // *VerificationError (which wraps ErrVerification) listing the failures.
 // Any other error means the identity could not be checked (not found,
 // network, authentication, over a cap, an unreadable declaration); the
 // report is then nil.
 func Verify(ctx context.Context, src oras.ReadOnlyTarget, ref string, opts VerifyOptions) (*Report, error) {
+	if rep, ok, err := verifyChain(ctx, src, ref, opts); ok {
+		return rep, err
+	}
 	o := opts.Options.withDefaults()
 	rep := newReport(ref)
 	id, err := inspect(ctx, src, ref, o, rep)
@@ -135,6 +165,15 @@ func Verify(ctx context.Context, src oras.ReadOnlyTarget, ref string, opts Verif
 	}
 	if id != nil {
 		if err := verifyBlobs(ctx, src, id, o, rep, func(blobJob) (sink, error) { return discardSink{}, nil }); err != nil {
+			return nil, err
+		}
+	}
+	if key := opts.identityKey(); key != nil && rep.Digest != "" {
+		subject := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: rep.Digest}
+		if id != nil {
+			subject = id.Descriptor
+		}
+		if rep.Signatures, err = verifySignatureStep(ctx, src, rep, subject, key, opts.Signature, ""); err != nil {
 			return nil, err
 		}
 	}
