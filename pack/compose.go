@@ -24,9 +24,9 @@ type Part struct {
 	// Format is one of mediatype.FormatJSON, FormatYAML, FormatText and
 	// FormatBinary; the role must allow it (spec/SPEC.md §3.1).
 	Format mediatype.Format
-	// Data is the component's content: for json a JSON text, stored in its
-	// RFC 8785 canonical form (spec/SPEC.md §4.4); for the other formats
-	// the exact bytes.
+	// Data is the component's content: for json a JSON text, whose RFC
+	// 8785 canonical form (spec/SPEC.md §4.4) is the component (JSON
+	// stores that form already); for the other formats the exact bytes.
 	Data []byte
 	// Withheld records a salted commitment instead of the content
 	// (spec/SPEC.md §7); composing then needs BuildOptions.WithholdSecret.
