@@ -199,8 +199,9 @@ type ComponentDiff struct {
 	LinesAdded   int `json:"linesAdded,omitempty"`
 	LinesRemoved int `json:"linesRemoved,omitempty"`
 	// Label is the root of Paths: the role ("parameters") when the role
-	// has this one component, else "role[label]" where label is a tool's
-	// function name (tools role) or the logical name.
+	// has this one component, else "role[label]" where label is the
+	// logical name; in the tools role, always "tools[label]" where label is
+	// the tool's function.name or name when it has one.
 	Label string `json:"label,omitempty"`
 	// Paths lists what changed in a structured component, by path.
 	Paths []PathChange `json:"paths,omitempty"`
@@ -255,7 +256,7 @@ func (e *SideError) Unwrap() error { return e.Err }
 //
 //   - text: a unified diff;
 //   - json or yaml: the changes by path ("parameters.temperature"), from
-//     and to;
+//     and to (and a text diff when only comments or layout differ);
 //   - binary: both digests and sizes;
 //   - withheld: unchanged only when both commitments are the same blob;
 //     the content is never visible.
@@ -573,13 +574,24 @@ func (c *comparer) comparePair(ctx context.Context, a, b *side, rp rolePlan, p p
 	if p.kind == KindStructured {
 		va, erra := structuredValue(format(p.a), ba, c.opts.MaxDiffSize)
 		vb, errb := structuredValue(format(p.b), bb, c.opts.MaxDiffSize)
-		if erra == nil && errb == nil {
+		switch {
+		case erra != nil || errb != nil:
+			d.Kind = KindText
+			d.Note = joinNote(d.Note, "compared as text: "+firstErr(erra, errb).Error())
+		default:
 			d.Label = c.label(rp, p, va, vb)
 			d.Paths, d.PathsOmitted = diffValues(d.Label, va, vb, c.opts.MaxPaths)
-			return d, nil
+			if len(d.Paths) > 0 || d.PathsOmitted > 0 {
+				return d, nil
+			}
+			if format(p.a) != format(p.b) {
+				d.Note = joinNote(d.Note, "same values")
+				return d, nil
+			}
+			// Same values in other text: comments, layout, key order.
+			d.Kind, d.Label = KindText, ""
+			d.Note = joinNote(d.Note, "same values, other text")
 		}
-		d.Kind = KindText
-		d.Note = joinNote(d.Note, "compared as text: "+firstErr(erra, errb).Error())
 	}
 	d.TextDiff, d.LinesAdded, d.LinesRemoved = unifiedDiff(p.a.Name, p.b.Name, ba, bb, c.opts.ContextLines)
 	return d, nil
@@ -615,9 +627,11 @@ func (c *comparer) compareWithheld(ctx context.Context, a, b *side, p pairPlan, 
 	return d, nil
 }
 
-// label is the root of a structured pair's paths.
+// label is the root of a structured pair's paths: the role when it has
+// this one component, else role[name]. Tools are always labelled by their
+// function name (or logical name), even alone.
 func (c *comparer) label(rp rolePlan, p pairPlan, va, vb any) string {
-	if rp.single {
+	if rp.single && rp.role != mediatype.RoleTools {
 		return rp.role
 	}
 	name := p.b.Name

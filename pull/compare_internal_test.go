@@ -217,3 +217,34 @@ func TestPairKind(t *testing.T) {
 		})
 	}
 }
+
+func TestLabel(t *testing.T) {
+	tool := map[string]any{"type": "function", "function": map[string]any{"name": "search"}}
+	plainTool := map[string]any{"name": "lookup"}
+	entry := &spec.ComponentEntry{Name: "tools/search.json"}
+	tests := []struct {
+		name   string
+		role   string
+		single bool
+		a, b   any
+		want   string
+	}{
+		{name: "single component", role: "parameters", single: true, want: "parameters"},
+		{name: "one of several", role: "context", want: "context[tools/search.json]"},
+		{name: "function name", role: "tools", a: tool, b: tool, want: "tools[search]"},
+		{name: "single tool keeps its name", role: "tools", single: true, a: tool, b: tool, want: "tools[search]"},
+		{name: "name", role: "tools", a: plainTool, b: plainTool, want: "tools[lookup]"},
+		{name: "only B names it", role: "tools", a: "x", b: tool, want: "tools[search]"},
+		{name: "no name", role: "tools", a: []any{}, b: map[string]any{"function": map[string]any{}}, want: "tools[tools/search.json]"},
+	}
+	c := newComparer(CompareOptions{}.withDefaults())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rp := rolePlan{role: tt.role, single: tt.single}
+			p := pairPlan{alignedComponent: alignedComponent{a: entry, b: entry}}
+			if got := c.label(rp, p, tt.a, tt.b); got != tt.want {
+				t.Errorf("label = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -101,6 +101,9 @@ type cmpCase struct {
 	want      []cmpWant
 	states    map[string][2]string // role → stateA, stateB, for roles whose state differs
 	reordered []string
+	// registry also runs the case against a registry (the other modes use
+	// OCI layouts and declarations, which are cheaper).
+	registry bool
 }
 
 func cmpPath(p pull.PathChange) string {
@@ -122,13 +125,15 @@ func cmpQuote(s string) string {
 var cmpCases = []cmpCase{
 	{name: "identical"},
 	{
-		name:   "temperature",
-		change: func(t testing.TB, dir string) { cmpEdit(t, dir, "runid.yaml", "temperature: 0.2", "temperature: 0.7") },
+		name:     "temperature",
+		registry: true,
+		change:   func(t testing.TB, dir string) { cmpEdit(t, dir, "runid.yaml", "temperature: 0.2", "temperature: 0.7") },
 		want: []cmpWant{{role: "parameters", name: "parameters.json", change: "changed", kind: "structured",
 			paths: []string{"parameters.temperature changed 0.2 -> 0.7"}}},
 	},
 	{
-		name: "context document changed",
+		name:     "context document changed",
+		registry: true,
 		change: func(t testing.TB, dir string) {
 			cmpEdit(t, dir, "context/03-warranty.md", "_Last updated: 2024-05-30 · Article KB-1113_", "_Last updated: 2024-11-02 · Article KB-1113_")
 		},
@@ -149,7 +154,8 @@ var cmpCases = []cmpCase{
 		want:   []cmpWant{{role: "context", name: "context/04-account-security.md", change: "removed", kind: "text"}},
 	},
 	{
-		name: "context documents reordered",
+		name:     "context documents reordered",
+		registry: true,
 		change: func(t testing.TB, dir string) {
 			cmpEdit(t, dir, "runid.yaml", cmpDecl01+cmpDecl02, cmpDecl02+cmpDecl01)
 		},
@@ -174,7 +180,8 @@ var cmpCases = []cmpCase{
 			text: []string{"-- Be warm and direct. Do not apologise more than once per conversation.\n+- Be warm and direct. Never apologise.\n"}}},
 	},
 	{
-		name: "binary component changed",
+		name:     "binary component changed",
+		registry: true,
 		base: func(t testing.TB, dir string) {
 			cmpAddContext(t, dir, "context/05-diagram.bin", []byte{0, 1, 2, 0xff, 0xfe})
 		},
@@ -184,8 +191,9 @@ var cmpCases = []cmpCase{
 		want: []cmpWant{{role: "context", name: "context/05-diagram.bin", change: "changed", kind: "binary"}},
 	},
 	{
-		name:   "YAML config key changed",
-		change: func(t testing.TB, dir string) { cmpEdit(t, dir, "config/agent.yaml", "top_k: 20", "top_k: 30") },
+		name:     "YAML config key changed",
+		registry: true,
+		change:   func(t testing.TB, dir string) { cmpEdit(t, dir, "config/agent.yaml", "top_k: 20", "top_k: 30") },
 		want: []cmpWant{{role: "config", name: "config/agent.yaml", change: "changed", kind: "structured",
 			paths: []string{"config.retriever.top_k changed 20 -> 30"}}},
 	},
@@ -224,6 +232,14 @@ var cmpCases = []cmpCase{
 			tooLarge: true, note: "too large to diff"}},
 	},
 	{
+		name: "YAML config comment changed",
+		change: func(t testing.TB, dir string) {
+			cmpEdit(t, dir, "config/agent.yaml", "# Agent configuration for the Northwind support agent.", "# Agent configuration (reviewed).")
+		},
+		want: []cmpWant{{role: "config", name: "config/agent.yaml", change: "changed", kind: "text", note: "same values, other text",
+			text: []string{"-# Agent configuration for the Northwind support agent.\n+# Agent configuration (reviewed).\n"}}},
+	},
+	{
 		name: "YAML config rewritten as JSON",
 		change: func(t testing.TB, dir string) {
 			y, err := os.ReadFile(filepath.Join(dir, "config/agent.yaml"))
@@ -238,7 +254,7 @@ var cmpCases = []cmpCase{
 			cmpEdit(t, dir, "runid.yaml", "      file: config/agent.yaml\n", "      file: config/agent.json\n      format: json\n")
 		},
 		want: []cmpWant{{role: "config", name: "config/agent.yaml", change: "changed", kind: "structured",
-			note: "media type application/vnd.runid.config.v1+yaml -> application/vnd.runid.config.v1+json"}},
+			note: "media type application/vnd.runid.config.v1+yaml -> application/vnd.runid.config.v1+json; same values"}},
 	},
 	{
 		name: "moved and changed",
@@ -254,7 +270,8 @@ var cmpCases = []cmpCase{
 
 // sides are the ways a comparison's two sides are given.
 type cmpSideMode struct {
-	name string
+	name     string
+	registry bool
 	// sides returns the sides for the declarations in dirA and dirB.
 	sides func(t *testing.T, dirA, dirB string) (pull.Side, pull.Side)
 	kinds [2]string
@@ -288,7 +305,7 @@ func cmpSideModes(t *testing.T) []cmpSideMode {
 				cmpPush(t, s, b, "b")
 				return pull.IdentitySide(s, "a"), pull.IdentitySide(s, "b")
 			}},
-		{name: "identity-identity registry", kinds: [2]string{"identity", "identity"},
+		{name: "identity-identity registry", registry: true, kinds: [2]string{"identity", "identity"},
 			sides: func(t *testing.T, a, b string) (pull.Side, pull.Side) {
 				n++
 				repo := testregistry.Repository(t, reg, fmt.Sprintf("runs/%d", n))
@@ -327,6 +344,9 @@ func TestCompare(t *testing.T) {
 			digestB := cmpDigest(t, dirB)
 			var first []byte
 			for _, m := range modes {
+				if m.registry && !tc.registry {
+					continue
+				}
 				t.Run(m.name, func(t *testing.T) {
 					a, b := m.sides(t, dirA, dirB)
 					cmp, err := pull.Compare(t.Context(), a, b, tc.opts)
