@@ -229,7 +229,7 @@ func TestDiffWithheld(t *testing.T) {
 	}
 	diffEdit(t, declB, "prompts/system.md", "Be warm and direct.", "Be brief.")
 	layout := filepath.Join(t.TempDir(), "layout")
-	mustRun(t, 0, "push", "--oci-layout", "--withhold-secret-file", secret, layout+":a", declA)
+	mustRun(t, 0, "push", "--oci-layout", "--withhold-secret-file", secret, "--reveal-dir", filepath.Join(t.TempDir(), "reveals"), layout+":a", declA)
 
 	mustRun(t, diffSame, "diff", "--oci-layout", "--withhold-secret-file", secret, layout+":a", declA)
 	r := mustRun(t, diffDifferent, "diff", "--withhold-secret-file", secret, declA, declB)
