@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	ggcr "github.com/google/go-containerregistry/pkg/registry"
 	"github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -70,8 +73,17 @@ func attachStores() []attachStore {
 			}
 		}},
 		{name: "ggcr-referrers-api", open: remote(testregistry.StartGGCR)},
+		{name: "ggcr-raw", open: remote(startRawGGCR)},
 		{name: "distribution-tag-schema", open: remote(testregistry.StartDistribution), tagSchema: true},
 	}
+}
+
+// startRawGGCR serves go-containerregistry's registry with referrers on but
+// without testregistry's conformance fixes: no OCI-Subject header on pushes,
+// the config media type as artifactType in listings, no artifactType
+// filter.
+func startRawGGCR(t testing.TB) *testregistry.Registry {
+	return testregistry.Serve(t, ggcr.New(ggcr.WithReferrersSupport(true), ggcr.Logger(log.New(io.Discard, "", 0))))
 }
 
 // pushIdentity pushes the minimal example identity and returns its

@@ -270,7 +270,7 @@ func ParseOutputRecord(manifestBytes, documentBytes []byte) (*OutputRecord, erro
 	doc, warnings, err := ParseOutputDocument(documentBytes)
 	rec.Warnings = warnings
 	if err != nil {
-		return nil, mergeRecordError(err, probs)
+		return nil, mergeRecordError(err, ErrInvalidOutput, probs)
 	}
 	rec.Document = *doc
 	if m.Subject != nil && doc.Identity != m.Subject.Digest {
@@ -439,7 +439,7 @@ func ParseLink(manifestBytes, documentBytes []byte) (*Link, error) {
 	doc, warnings, err := ParseLinkDocument(documentBytes)
 	l.Warnings = warnings
 	if err != nil {
-		return nil, mergeRecordError(err, probs)
+		return nil, mergeRecordError(err, ErrInvalidLink, probs)
 	}
 	l.Document = *doc
 	if got := m.Annotations[mediatype.AnnotationIdentity]; got != doc.Identity.Digest.String() {
@@ -601,13 +601,18 @@ func versioned(data []byte, what string, sentinel error, known ...string) ([]byt
 	return data, warnings, nil
 }
 
-// mergeRecordError prepends earlier problems to a document error.
-func mergeRecordError(err error, probs []Problem) error {
+// mergeRecordError prepends earlier problems to a document error. An
+// unsupported version is the sentinel only when it is the only cause.
+func mergeRecordError(err, sentinel error, probs []Problem) error {
 	var re *RecordError
 	if !errors.As(err, &re) {
 		return err
 	}
-	return &RecordError{Err: re.Err, Problems: append(probs, re.Problems...)}
+	out := &RecordError{Err: re.Err, Problems: append(probs, re.Problems...)}
+	if len(probs) > 0 {
+		out.Err = sentinel
+	}
+	return out
 }
 
 // leafSchemaDetail reduces a schema validation error to its deepest leaf, so that a

@@ -162,6 +162,14 @@ func TestParseOutputRecordRejects(t *testing.T) {
 		}, want: "layer-empty"},
 		{name: "layer without media type", mutate: func(m *ocispec.Manifest, _ map[string]any) { m.Layers[0].MediaType = "" }, want: "layer-media-type"},
 		{name: "negative layer size", mutate: func(m *ocispec.Manifest, _ map[string]any) { m.Layers[0].Size = -1 }, want: "layer-size"},
+		{name: "empty config as oras attach makes it", raw: func() ([]byte, []byte) {
+			var m ocispec.Manifest
+			if err := json.Unmarshal(good.ManifestBytes, &m); err != nil {
+				t.Fatal(err)
+			}
+			m.Config.MediaType = ocispec.MediaTypeEmptyJSON
+			return rebuild(t, m, []byte("{}"), false)
+		}, want: "config-media-type"},
 		{name: "document schema", mutate: func(_ *ocispec.Manifest, d map[string]any) { d["extra"] = true }, want: "document-schema"},
 	}
 	for _, tc := range cases {

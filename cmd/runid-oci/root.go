@@ -37,6 +37,9 @@ var commands = []func(*app) *cobra.Command{
 	newSignCmd,
 	newKeyCmd,
 	newCopyCmd,
+	newAttachCmd,
+	newLinkCmd,
+	newDiscoverCmd,
 	newDiffCmd,
 	newImportCmd,
 }

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/opencontainers/go-digest"
+	"github.com/spf13/cobra"
+
+	"github.com/runid/runid-oci/pack"
+	"github.com/runid/runid-oci/spec"
+)
+
+// linkResult is the output of link.
+type linkResult struct {
+	Digest        digest.Digest       `json:"digest"`
+	Reference     string              `json:"reference"`
+	MediaType     string              `json:"mediaType"`
+	ArtifactType  string              `json:"artifactType"`
+	Size          int64               `json:"size"`
+	Subject       subjectRef          `json:"subject"`
+	Identity      spec.LinkedIdentity `json:"identity"`
+	IndexAttempts int                 `json:"indexAttempts"`
+}
+
+func newLinkCmd(a *app) *cobra.Command {
+	var tf targetFlags
+	var identity, identityRepo string
+	cmd := &cobra.Command{
+		Use:   "link ARTIFACT --identity IDENTITY",
+		Short: "Link an existing artifact to the run identity that produced it",
+		Long: `Attach to ARTIFACT (a container image, a model, a dataset: any manifest or
+index) a link naming the run identity IDENTITY that produced it (spec/SPEC.md
+§8.2). The link is a small artifact of type application/vnd.runid.link.v1
+whose subject is ARTIFACT and which records the identity's digest and
+repository, so the identity may live in another repository or registry.
+"runid-oci discover ARTIFACT" then shows the identities linked to it.
+
+IDENTITY must exist and be a well-formed run identity; a tag is resolved to
+the digest the link records. The repository recorded is IDENTITY's
+registry/repository (or layout path), or --identity-repository. Linking the
+same artifact to the same identity again changes nothing. Prints the link's
+digest.
+
+ARTIFACT and IDENTITY are registry/repository:tag or @digest; with
+--oci-layout, OCI image layout directories PATH:tag or PATH@digest. Both are
+opened with the same flags.`,
+		Example: `  runid-oci link localhost:5000/images/agent:1.0 --identity localhost:5000/runs@sha256:... --plain-http
+  runid-oci link --oci-layout ./images:agent --identity ./runs:v1`,
+		Args: exactArgs("ARTIFACT"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, log := cmd.Context(), a.logger()
+			if identity == "" {
+				return usageErrorf("--identity is required: the identity that produced %s", args[0])
+			}
+			at, err := tf.open(ctx, args[0], false)
+			if err != nil {
+				return err
+			}
+			if at.Reference == "" {
+				return usageErrorf("ARTIFACT %s names no tag or digest", args[0])
+			}
+			it, err := tf.open(ctx, identity, true)
+			if err != nil {
+				return err
+			}
+			if it.Reference == "" {
+				return usageErrorf("--identity %s names no tag or digest", identity)
+			}
+			store, err := at.Writable()
+			if err != nil {
+				return err
+			}
+			repo := it.Display
+			if identityRepo != "" {
+				repo = identityRepo
+			}
+			res, err := pack.Link(ctx, store, at.Reference, pack.IdentityRef{Reference: it.Reference, Repository: repo},
+				pack.LinkOptions{IdentityStore: it.Store, Logger: log})
+			if err != nil {
+				return err
+			}
+			out := linkResult{
+				Digest: res.Descriptor.Digest, Reference: at.Display + "@" + res.Descriptor.Digest.String(),
+				MediaType: res.Descriptor.MediaType, ArtifactType: res.Descriptor.ArtifactType, Size: res.Descriptor.Size,
+				Subject:       subjectRef{Digest: res.Subject.Digest, Reference: at.Display + "@" + res.Subject.Digest.String()},
+				Identity:      res.Identity,
+				IndexAttempts: res.IndexAttempts,
+			}
+			log.Info("linked", "link", out.Reference, "artifact", out.Subject.Digest, "identity", out.Identity.String())
+			return a.render(out, func(w io.Writer) error {
+				_, err := fmt.Fprintln(w, out.Digest)
+				return err
+			})
+		},
+	}
+	f := cmd.Flags()
+	tf.addTo(f)
+	f.StringVar(&identity, "identity", "", "the run identity that produced ARTIFACT (required)")
+	f.StringVar(&identityRepo, "identity-repository", "", "repository to record for the identity, when readers fetch it elsewhere than IDENTITY (default: IDENTITY's repository)")
+	return cmd
+}
