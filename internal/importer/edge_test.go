@@ -56,6 +56,9 @@ func TestRoundTripEdgeCases(t *testing.T) {
 		{name: "chat tools with repeated, odd and missing names", format: "openai-chat",
 			body:  `{"model":"m","messages":[],"tools":[{"type":"function","function":{"name":"Get"}},{"type":"function","function":{"name":"get"}},{"type":"function","function":{"name":"a/b:c ..."}},{"type":"function","function":{}},"not an object",{"type":"function","function":{"name":"..."}}]}`,
 			roles: map[string]string{"tools": "tools/Get.json tools/get-2.json tools/a_b_c_.json tools/function.json tools/tool-5.json tools/tool-6.json"}},
+		{name: "tools named like Windows devices", format: "anthropic-messages",
+			body:  `{"tools":[{"name":"con"},{"name":"aux.x"},{"name":"COM1"},{"name":"console"}]}`,
+			roles: map[string]string{"tools": "tools/_con.json tools/_aux.x.json tools/_COM1.json tools/console.json"}},
 		{name: "chat long tool name", format: "openai-chat",
 			body:  `{"model":"m","messages":[],"tools":[{"type":"function","function":{"name":"` + strings.Repeat("x", 300) + `"}}]}`,
 			roles: map[string]string{"tools": "tools/" + strings.Repeat("x", 100) + ".json"}},
@@ -158,6 +161,8 @@ func TestImportErrors(t *testing.T) {
 		{"nested duplicate keys", "openai-chat", `{"messages":[{"role":"user","role":"system"}]}`, importer.ErrInvalidRequest},
 		{"trailing data", "openai-chat", `{"model":"m"} {}`, importer.ErrInvalidRequest},
 		{"lone surrogate", "openai-chat", `{"model":"\ud800"}`, importer.ErrInvalidRequest},
+		{"invalid UTF-8 in a string", "anthropic-messages", "{\"system\":\"a\xffb\"}", importer.ErrInvalidRequest},
+		{"invalid UTF-8 in a key", "openai-chat", "{\"x\xff\":1}", importer.ErrInvalidRequest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -39,7 +39,8 @@
 //     the order offered; <name> is the tool's name (or its type, for
 //     built-in tools), with characters other than letters, digits, ".",
 //     "_" and "-" replaced by "_", and "-2", "-3"... added to repeated
-//     names. openai-chat's deprecated functions are
+//     names ("_" goes before a name that is a Windows device name, such
+//     as con). openai-chat's deprecated functions are
 //     tools/functions/<name>.json. none if the request offers no tools; an
 //     empty tools array is kept in config.
 //   - context: none. A request has no separate retrieved material:
@@ -91,6 +92,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/runid/runid-oci/mediatype"
 	"github.com/runid/runid-oci/pack"
@@ -218,11 +220,15 @@ var formats = map[string]format{
 // it, and checks that the composition rebuilds the request (ErrRoundTrip
 // otherwise). body is only read. An unknown format fails with
 // ErrUnknownFormat, a body that is not one JSON object with
-// ErrInvalidRequest; composing fails as pack.Run.Compose does.
+// ErrInvalidRequest (also for a body that is not UTF-8); composing fails
+// as pack.Run.Compose does.
 func Import(ctx context.Context, format string, body []byte, opts Options) (*Imported, error) {
 	f, ok := formats[format]
 	if !ok {
 		return nil, fmt.Errorf("%w %q: want one of %s", ErrUnknownFormat, format, strings.Join(Formats(), ", "))
+	}
+	if !utf8.Valid(body) {
+		return nil, fmt.Errorf("%w: not valid UTF-8 (RFC 8259 §8.1)", ErrInvalidRequest)
 	}
 	if _, err := spec.Canonicalize(body); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidRequest, err)
@@ -354,6 +360,9 @@ func toolName(dir string, tool json.RawMessage, i int, used map[string]bool) str
 	name = sanitize(name)
 	if name == "" {
 		name = "tool-" + strconv.Itoa(i+1)
+	}
+	if spec.ValidateName(dir+name+".json") != nil {
+		name = "_" + name // a Windows device name, such as con or aux.x
 	}
 	base := dir + name
 	out := base + ".json"
