@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/gowebpki/jcs"
 )
@@ -14,6 +15,9 @@ import (
 // trailing data are errors wrapping ErrInvalidJSON, with the line and column
 // of a syntax error where the decoder gives it.
 func Canonicalize(data []byte) ([]byte, error) {
+	if !utf8.Valid(data) {
+		return nil, fmt.Errorf("%w: not valid UTF-8", ErrInvalidJSON)
+	}
 	if err := checkJSON(data); err != nil {
 		return nil, err
 	}

@@ -53,7 +53,7 @@ func TestCanonicalize(t *testing.T) {
 			t.Errorf("Canonicalize(%s) = %s, %v; want %s", tc.in, got, err, tc.want)
 		}
 	}
-	for _, bad := range []string{``, `{`, `{"a":1,"a":2}`, `{} {}`, `[1,]`, `nul`} {
+	for _, bad := range []string{``, "\"\xff\"", `{`, `{"a":1,"a":2}`, `{} {}`, `[1,]`, `nul`} {
 		if _, err := spec.Canonicalize([]byte(bad)); !errors.Is(err, spec.ErrInvalidJSON) {
 			t.Errorf("Canonicalize(%q): got %v, want ErrInvalidJSON", bad, err)
 		}
