@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/opencontainers/go-digest"
+	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/spf13/cobra"
 
 	"github.com/runid/runid-oci/pack"
@@ -22,6 +23,7 @@ type pushResult struct {
 	BlobsSkipped  int           `json:"blobsSkipped"`
 	BytesUploaded int64         `json:"bytesUploaded"`
 	Reveals       []string      `json:"reveals,omitempty"`
+	Signature     *signOutput   `json:"signature,omitempty"`
 }
 
 func newPushCmd(a *app) *cobra.Command {
@@ -29,6 +31,7 @@ func newPushCmd(a *app) *cobra.Command {
 	var wf withholdFlags
 	var revealDir string
 	var allowSecrets bool
+	var sf signFlags
 	cmd := &cobra.Command{
 		Use:   "push TARGET DECLARATION",
 		Short: "Pack a declaration into an identity and push it",
@@ -47,13 +50,20 @@ with the component's file, to an auditor ("runid-oci verify --reveal").
 Disclosed text, yaml and json components are scanned for credentials (API
 keys, private keys, bearer tokens, passwords in connection strings): push
 refuses, naming the component, the line and the kind (never the value),
-unless the component is withheld or --allow-secrets is given.`,
+unless the component is withheld or --allow-secrets is given.
+
+With --sign --key cosign.key the identity is signed in the same step, as
+"runid-oci sign" does (--new-bundle-format for a Sigstore bundle).`,
 		Example: `  runid-oci push localhost:5000/runs:v1 runid.yaml --plain-http
   runid-oci push --oci-layout ./runs:v1 runid.yaml
+  runid-oci push localhost:5000/runs:v1 runid.yaml --plain-http --sign --key cosign.key
   runid-oci push --oci-layout ./runs:v1 runid.yaml --withhold-secret-file withhold.secret`,
 		Args: exactArgs("TARGET", "DECLARATION"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, log := cmd.Context(), a.logger()
+			if err := sf.check(); err != nil {
+				return err
+			}
 			secret, err := wf.secret()
 			if err != nil {
 				return err
@@ -78,6 +88,13 @@ unless the component is withheld or --allow-secrets is given.`,
 			if err != nil {
 				return err
 			}
+			var signer signature.SignerVerifier
+			if sf.sign {
+				// The key is opened first: a wrong password pushes nothing.
+				if signer, err = a.loadSigner(sf.key); err != nil {
+					return err
+				}
+			}
 			opts := pack.PushOptions{Tag: tag, Logger: log, AllowSecrets: allowSecrets, RevealDir: revealDir}
 			if p := a.progress(); p != nil {
 				opts.Progress = func(e pack.Event) { p("%s", pushEventLine(e)) }
@@ -93,6 +110,19 @@ unless the component is withheld or --allow-secrets is given.`,
 				Reveals: res.Reveals,
 			}
 			a.writeRevealNote(res.Reveals)
+			if signer != nil {
+				sr, err := pack.Sign(ctx, store, res.Descriptor.Digest.String(), signer, sf.options(a))
+				if err != nil {
+					return fmt.Errorf("pushed %s but could not sign it: %w", out.Reference, err)
+				}
+				so := newSignOutput(out.Reference, sr)
+				out.Signature = &so
+				if !a.json() {
+					if err := so.text(a.stderr); err != nil {
+						return err
+					}
+				}
+			}
 			log.Info("pushed identity", "reference", out.Reference, "uploaded", out.BlobsUploaded, "skipped", out.BlobsSkipped)
 			return a.render(out, func(w io.Writer) error {
 				_, err := fmt.Fprintln(w, out.Digest)
@@ -103,6 +133,7 @@ unless the component is withheld or --allow-secrets is given.`,
 	wf.addTo(cmd.Flags())
 	cmd.Flags().StringVar(&revealDir, "reveal-dir", defaultRevealDir, "directory where the reveals of withheld components are written, in a folder per identity")
 	cmd.Flags().BoolVar(&allowSecrets, "allow-secrets", false, "push even if a disclosed component looks like it holds a credential")
+	sf.addTo(cmd.Flags(), true)
 	tf.addTo(cmd.Flags())
 	return cmd
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/runid/runid-oci/internal/cosignsig"
 	"github.com/runid/runid-oci/pack"
+	"github.com/runid/runid-oci/pull"
 )
 
 // signOutput is the output of sign (and the signature part of push --sign).
@@ -163,4 +164,60 @@ stdin is a terminal. Nothing is sent to a transparency log.`,
 	sf.addTo(cmd.Flags(), false)
 	tf.addTo(cmd.Flags())
 	return cmd
+}
+
+// verifyKeyFlags are the public-key flags of verify.
+type verifyKeyFlags struct {
+	key         string
+	identityKey string
+}
+
+func (k *verifyKeyFlags) addTo(fs *pflag.FlagSet) {
+	fs.StringVar(&k.key, "key", "", "also verify the cosign signatures with this public key (cosign.pub); on an output record, the record's key")
+	fs.StringVar(&k.identityKey, "identity-key", "", "public key of the identity's signature when it differs from --key (default: --key)")
+}
+
+// apply loads the keys into opts.
+func (k *verifyKeyFlags) apply(opts *pull.VerifyOptions) error {
+	for _, f := range []struct {
+		path string
+		dst  *signature.Verifier
+	}{{k.key, &opts.Key}, {k.identityKey, &opts.IdentityKey}} {
+		if f.path == "" {
+			continue
+		}
+		v, err := pull.LoadPublicKeyFile(f.path)
+		if err != nil {
+			return err
+		}
+		*f.dst = v
+	}
+	return nil
+}
+
+// writeSignatureSummary writes the signature and chain lines of a
+// verification report, if any.
+func writeSignatureSummary(w io.Writer, rep *pull.Report) error {
+	sigLine := func(sr *pull.SignatureReport) string {
+		if sr == nil {
+			return "signatures not checked"
+		}
+		return fmt.Sprintf("%d of %d signature(s) verify with key %s", sr.Verified, len(sr.Signatures), sr.KeyID)
+	}
+	if len(rep.Chain) > 0 {
+		fmt.Fprintln(w, "Chain:")
+		for _, l := range rep.Chain {
+			state := "verified"
+			if !l.Verified {
+				state = "DOES NOT VERIFY"
+			}
+			fmt.Fprintf(w, "  %-13s %s  %s; %s\n", l.Kind, l.Digest, state, sigLine(l.Signatures))
+		}
+		return nil
+	}
+	if rep.Signatures != nil {
+		_, err := fmt.Fprintf(w, "Signatures: %s\n", sigLine(rep.Signatures))
+		return err
+	}
+	return nil
 }

@@ -8,10 +8,12 @@ import (
 	"testing"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2/content/oci"
 
 	"github.com/runid/runid-oci/internal/clitools"
 	"github.com/runid/runid-oci/internal/cosignsig"
 	"github.com/runid/runid-oci/internal/testregistry"
+	"github.com/runid/runid-oci/pack"
 	"github.com/runid/runid-oci/pull"
 )
 
@@ -141,5 +143,174 @@ func TestSignCommandCosignVerifies(t *testing.T) {
 	subject := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: other.Digest(), Size: int64(len(other.Identity.ManifestBytes))}
 	if _, err := pull.VerifySignatures(t.Context(), repo, subject, pubKey, pull.SignatureOptions{}); err != nil {
 		t.Errorf("runid-oci does not verify cosign's signature: %v", err)
+	}
+}
+
+// TestPushSignAndVerifyKey: push --sign --key signs in the same step, and
+// verify --key checks the signature after the content (exit 0), failing
+// with exit 3 and the reason for another's key, an unsigned identity and a
+// moved signature, on a layout, both registries and a layout tar.
+func TestPushSignAndVerifyKey(t *testing.T) {
+	priv, pub := newCLIKey(t)
+	_, otherPub := newCLIKey(t)
+	t.Setenv(cosignsig.PasswordEnv, cliKeyPassword)
+	for _, st := range stores(t) {
+		for _, bundle := range []bool{false, true} {
+			format, extra := "tag", []string{"--sign", "--key", priv}
+			if bundle {
+				format, extra = "bundle", append(extra, "--new-bundle-format")
+			}
+			t.Run(st.name+"/"+format, func(t *testing.T) {
+				repo := "pushsign/" + format
+				r := mustRun(t, 0, args("push", append(append([]string{"-o", "json"}, st.flags...), extra...), st.ref(repo, "v1"), exampleDecl("rag-agent"))...)
+				out := decodeJSON[pushResult](t, r.stdout)
+				if out.Signature == nil || out.Signature.Subject != out.Digest || out.Signature.Format != format {
+					t.Fatalf("push output %+v", out)
+				}
+				r = mustRun(t, 0, args("verify", append([]string{"-o", "json"}, st.flags...), "--key", pub, st.ref(repo, "v1"))...)
+				rep := decodeJSON[pull.Report](t, r.stdout)
+				if !rep.Verified || rep.Signatures == nil || rep.Signatures.Verified != 1 || rep.Signatures.Signatures[0].Format != format {
+					t.Errorf("verify report %+v", rep)
+				}
+				r = mustRun(t, 0, args("verify", st.flags, "--key", pub, st.ref(repo, "v1"))...)
+				if !strings.Contains(r.stdout, "Signatures: 1 of 1 signature(s) verify with key") {
+					t.Errorf("text report:\n%s", r.stdout)
+				}
+				r = mustRun(t, exitNotVerify, args("verify", st.flags, "--key", otherPub, st.ref(repo, "v1"))...)
+				if !strings.Contains(r.stdout, cosignsig.ErrBadSignature.Error()) {
+					t.Errorf("another's key: stdout\n%s", r.stdout)
+				}
+				// An identity pushed without --sign does not verify with --key.
+				mustRun(t, 0, args("push", st.flags, st.ref(repo, "unsigned"), exampleDecl("minimal"))...)
+				r = mustRun(t, exitNotVerify, args("verify", st.flags, "--key", pub, st.ref(repo, "unsigned"))...)
+				if !strings.Contains(r.stdout, "no signatures found") {
+					t.Errorf("unsigned: stdout\n%s", r.stdout)
+				}
+			})
+		}
+	}
+}
+
+// TestVerifyKeyMovedSignature: a signature moved onto another identity
+// does not verify (exit 3, the claim named).
+func TestVerifyKeyMovedSignature(t *testing.T) {
+	priv, pub := newCLIKey(t)
+	layout := filepath.Join(t.TempDir(), "runs")
+	r := mustRun(t, 0, "push", "--oci-layout", "-o", "json", "--sign", "--key", priv, layout+":signed", exampleDecl("rag-agent"))
+	signed := decodeJSON[pushResult](t, r.stdout)
+	r = mustRun(t, 0, "push", "--oci-layout", "-o", "json", layout+":victim", exampleDecl("minimal"))
+	victim := decodeJSON[pushResult](t, r.stdout)
+	store, err := oci.NewWithContext(t.Context(), layout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := store.Resolve(t.Context(), signed.Signature.Tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	victimTag, _ := cosignsig.SignatureTag(victim.Digest)
+	if err := store.Tag(t.Context(), sig, victimTag); err != nil {
+		t.Fatal(err)
+	}
+	r = mustRun(t, exitNotVerify, "verify", "--oci-layout", "--key", pub, layout+":victim")
+	if !strings.Contains(r.stdout, cosignsig.ErrClaimMismatch.Error()) || !strings.Contains(r.stdout, signed.Digest.String()) {
+		t.Errorf("stdout:\n%s", r.stdout)
+	}
+	mustRun(t, 0, "verify", "--oci-layout", "--key", pub, layout+":signed")
+}
+
+// TestVerifyKeyLayoutTarOffline: sign in an OCI layout, export it as a tar,
+// verify the tar with the public key alone.
+func TestVerifyKeyLayoutTarOffline(t *testing.T) {
+	priv, pub := newCLIKey(t)
+	dir := t.TempDir()
+	layout := filepath.Join(dir, "runs")
+	mustRun(t, 0, "push", "--oci-layout", "--sign", "--key", priv, layout+":v1", exampleDecl("local-weights"))
+	mustRun(t, 0, "sign", "--oci-layout", "--key", priv, "--new-bundle-format", layout+":v1")
+	tarFile := filepath.Join(dir, "runs.tar")
+	tarDir(t, layout, tarFile)
+	r := mustRun(t, 0, "verify", "--oci-layout", "-o", "json", "--key", pub, tarFile+":v1")
+	rep := decodeJSON[pull.Report](t, r.stdout)
+	if rep.Signatures == nil || rep.Signatures.Verified != 2 {
+		t.Errorf("signatures in the tar: %+v", rep.Signatures)
+	}
+}
+
+// TestVerifyKeyChainCommand: verify OUTPUT --key --identity-key follows an
+// output record to its identity and reports the chain.
+func TestVerifyKeyChainCommand(t *testing.T) {
+	producerKey, producerPub := newCLIKey(t)
+	declarerKey, declarerPub := newCLIKey(t)
+	dir := t.TempDir()
+	layout := filepath.Join(dir, "runs")
+	r := mustRun(t, 0, "push", "--oci-layout", "-o", "json", "--sign", "--key", declarerKey, layout+":v1", exampleDecl("minimal"))
+	identity := decodeJSON[pushResult](t, r.stdout)
+	store, err := oci.NewWithContext(t.Context(), layout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outFile := filepath.Join(dir, "answer.txt")
+	if err := os.WriteFile(outFile, []byte("42\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := pack.Attach(t.Context(), store, identity.Digest.String(), []pack.OutputFile{{Path: outFile}}, pack.AttachOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recRef := layout + "@" + rec.Descriptor.Digest.String()
+	mustRun(t, 0, "sign", "--oci-layout", "--key", producerKey, recRef)
+
+	r = mustRun(t, 0, "verify", "--oci-layout", "-o", "json", "--key", producerPub, "--identity-key", declarerPub, recRef)
+	rep := decodeJSON[pull.Report](t, r.stdout)
+	if len(rep.Chain) != 2 || rep.Chain[0].Kind != pull.ChainOutputRecord || rep.Chain[1].Digest != identity.Digest || !rep.Chain[1].Verified {
+		t.Errorf("chain %+v", rep.Chain)
+	}
+	r = mustRun(t, 0, "verify", "--oci-layout", "--key", producerPub, "--identity-key", declarerPub, recRef)
+	if !strings.Contains(r.stdout, "Chain:") || !strings.Contains(r.stdout, identity.Digest.String()) {
+		t.Errorf("text:\n%s", r.stdout)
+	}
+	// The identity was signed with another key than the record's.
+	r = mustRun(t, exitNotVerify, "verify", "--oci-layout", "--key", producerPub, recRef)
+	if !strings.Contains(r.stdout, "identity") || !strings.Contains(r.stdout, "DOES NOT VERIFY") {
+		t.Errorf("text:\n%s", r.stdout)
+	}
+	// A missing key file could not be checked: exit 1.
+	mustRun(t, exitError, "verify", "--oci-layout", "--key", filepath.Join(dir, "missing.pub"), recRef)
+}
+
+// TestVerifyKeyCosignSignatures: runid-oci verify --key accepts signatures
+// made by "cosign sign --key --tlog-upload=false", in the tag format and
+// with --new-bundle-format.
+func TestVerifyKeyCosignSignatures(t *testing.T) {
+	priv, pub := newCLIKey(t)
+	home := t.TempDir()
+	for _, bundle := range []bool{false, true} {
+		name := "tag-format"
+		if bundle {
+			name = "new-bundle-format"
+		}
+		t.Run(name, func(t *testing.T) {
+			reg := testregistry.StartGGCR(t)
+			st := store{name: "ggcr", flags: []string{"--plain-http"}, ref: reg.Ref}
+			comp := pushExample(t, st, "minimal", "runs/cosigned", "v1")
+			cargs := []string{"sign", "--key", priv, "--tlog-upload=false", "-y", "--allow-http-registry", "--allow-insecure-registry"}
+			if bundle {
+				cargs = append(cargs, "--new-bundle-format")
+			}
+			cmd := exec.CommandContext(t.Context(), clitools.Cosign(t), append(cargs, reg.Ref("runs/cosigned", comp.Digest().String()))...)
+			cmd.Env = append(os.Environ(), "HOME="+home, "TUF_ROOT="+filepath.Join(home, ".sigstore"))
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("cosign sign: %v\n%s", err, out)
+			}
+			r := mustRun(t, 0, "verify", "--plain-http", "-o", "json", "--key", pub, reg.Ref("runs/cosigned", "v1"))
+			rep := decodeJSON[pull.Report](t, r.stdout)
+			want := pull.SignatureFormatTag
+			if bundle {
+				want = pull.SignatureFormatBundle
+			}
+			if rep.Signatures == nil || rep.Signatures.Verified != 1 || rep.Signatures.Signatures[0].Format != want {
+				t.Errorf("signatures %+v", rep.Signatures)
+			}
+		})
 	}
 }

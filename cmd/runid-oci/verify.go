@@ -18,6 +18,7 @@ func newVerifyCmd(a *app) *cobra.Command {
 	var decl string
 	var wf withholdFlags
 	var rf revealFlags
+	var kf verifyKeyFlags
 	cmd := &cobra.Command{
 		Use:   "verify TARGET [--declaration runid.yaml | --reveal FILE --component FILE]",
 		Short: "Check every rule of an identity, and optionally its declaration",
@@ -28,9 +29,19 @@ and list the components that differ (a declaration with withheld components
 needs --withhold-secret-file). With --reveal and --component, also prove that
 the file given is exactly the withheld component that the reveal opens.
 
+With --key cosign.pub, also check the cosign signatures (cosign's tag format
+and Sigstore bundles, offline): at least one must verify with the key and name
+this manifest; none, another's key, an altered payload, a malformed signature
+or a signature copied from another manifest does not verify. On an output
+record, verify the chain: the record and its signature, then its identity in
+full and the identity's signature (with --identity-key when the declarer of
+the run used another key than the producer of the outputs).
+
 Exit code 0: verified. 3: does not verify (each failed check is named).
 1: could not check (network, authentication, missing reference...).`,
 		Example: `  runid-oci verify localhost:5000/runs:v1 --plain-http
+  runid-oci verify localhost:5000/runs:v1 --plain-http --key cosign.pub
+  runid-oci verify localhost:5000/runs@sha256:... --key producer.pub --identity-key declarer.pub
   runid-oci verify --oci-layout ./runs:v1 --declaration runid.yaml -o json
   runid-oci verify --oci-layout ./runs:v1 --reveal system-prompt/agent.md.reveal.json --component agent.md`,
 		Args: exactArgs("TARGET"),
@@ -52,6 +63,9 @@ Exit code 0: verified. 3: does not verify (each failed check is named).
 				return err
 			}
 			opts := pull.VerifyOptions{Options: pull.Options{Logger: log}, Declaration: decl, Build: pack.BuildOptions{Logger: log, WithholdSecret: secret}}
+			if err := kf.apply(&opts); err != nil {
+				return err
+			}
 			if p := a.progress(); p != nil {
 				opts.Progress = func(e pull.Event) { p("%s", pullEventLine(e)) }
 			}
@@ -59,10 +73,16 @@ Exit code 0: verified. 3: does not verify (each failed check is named).
 				return a.verifyReveal(ctx, t.Store, t.Reference, t.String(), rf, opts.Options)
 			}
 			rep, err := pull.Verify(ctx, t.Store, t.Reference, opts)
-			return a.report(rep, rep, err, t.String(), func(w io.Writer) error { return writeReport(w, rep, decl) })
+			return a.report(rep, rep, err, t.String(), func(w io.Writer) error {
+				if err := writeReport(w, rep, decl); err != nil {
+					return err
+				}
+				return writeSignatureSummary(w, rep)
+			})
 		},
 	}
 	cmd.Flags().StringVar(&decl, "declaration", "", "also check the identity against this declaration (runid.yaml)")
+	kf.addTo(cmd.Flags())
 	wf.addTo(cmd.Flags())
 	rf.addTo(cmd.Flags())
 	tf.addTo(cmd.Flags())
