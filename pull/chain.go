@@ -144,7 +144,7 @@ func verifyChain(ctx context.Context, src oras.ReadOnlyTarget, ref string, opts 
 			}
 		}
 	}
-	if rec != nil {
+	if rec != nil && !opts.noRecordBlobs {
 		for _, l := range rec.Manifest.Layers {
 			if l.MediaType == ocispec.MediaTypeEmptyJSON {
 				continue

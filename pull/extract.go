@@ -40,6 +40,11 @@ type PullOptions struct {
 // created if it does not exist. Withheld components are verified but not
 // written. No archive is unpacked: each component is one file.
 //
+// When ref names an output record (spec/SPEC.md §8.1), Pull verifies the
+// record and its identity as Verify does, and writes the record's files at
+// their titles; Report.Identity then lists them as components of role
+// RoleOutput.
+//
 // Before anything is fetched, every name is checked again here (whatever
 // the structural checks said): it must pass spec.ValidateName, no existing
 // element of its path below dir may be a symbolic link or a non-directory
@@ -60,7 +65,7 @@ type PullOptions struct {
 func Pull(ctx context.Context, src oras.ReadOnlyTarget, ref, dir string, opts PullOptions) (rep *Report, err error) {
 	o := opts.Options.withDefaults()
 	rep = newReport(ref)
-	id, err := inspect(ctx, src, ref, o, rep)
+	id, err := inspectForPull(ctx, src, ref, opts, o, rep)
 	if err != nil {
 		return nil, err
 	}

@@ -131,7 +131,8 @@ type VerifyOptions struct {
 	// Signature bounds the signature checks.
 	Signature SignatureOptions
 
-	noChain bool // verifying the identity of a chain
+	noChain       bool // verifying the identity of a chain
+	noRecordBlobs bool // pulling an output record: Pull verifies its files as it extracts them
 }
 
 // Verify checks the identity that ref names in src completely: the manifest

@@ -199,3 +199,31 @@ func TestAttachTwentyProcesses(t *testing.T) {
 		t.Errorf("%d records discoverable, want %d", len(listed), n)
 	}
 }
+
+// TestPullAndVerifyOutputRecord: pull and verify of an output record check
+// the record and its identity; pull writes the record's files; a damaged
+// identity makes both report "does not verify".
+func TestPullAndVerifyOutputRecord(t *testing.T) {
+	st := stores(t)[0] // the OCI layout, so that a blob can be damaged
+	comp := pushExample(t, st, "minimal", "pv", "v1")
+	files := outputFiles(t, []string{"answer.md"}, map[string]string{"answer.md": "Canberra.\n"})
+	rec := strings.TrimSpace(mustRun(t, 0, args("attach", st.flags, st.ref("pv", "v1"), files[0], "--status", "succeeded")...).stdout)
+
+	mustRun(t, 0, args("verify", st.flags, st.ref("pv", rec))...)
+	dir := filepath.Join(t.TempDir(), "out")
+	r := mustRun(t, 0, args("pull", st.flags, st.ref("pv", rec), "--dir", dir)...)
+	if b, err := os.ReadFile(filepath.Join(dir, "answer.md")); err != nil || string(b) != "Canberra.\n" {
+		t.Fatalf("answer.md: %q, %v\n%s", b, err, r.stdout)
+	}
+	if !strings.Contains(r.stdout, filepath.Join(dir, "answer.md")) || !strings.Contains(r.stdout, "1 files") {
+		t.Errorf("pull output:\n%s", r.stdout)
+	}
+
+	layout := strings.TrimSuffix(st.ref("pv", ""), "/")
+	tamper(t, layout, comp.Identity.Manifest.Layers[0].Digest)
+	v := mustRun(t, exitNotVerify, args("verify", st.flags, st.ref("pv", rec))...)
+	if !strings.Contains(v.stdout+v.stderr, "identity") {
+		t.Errorf("verify of a record whose identity is damaged:\n%s\n%s", v.stdout, v.stderr)
+	}
+	mustRun(t, exitNotVerify, args("pull", st.flags, st.ref("pv", rec), "--dir", filepath.Join(t.TempDir(), "out2"))...)
+}
