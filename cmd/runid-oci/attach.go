@@ -9,6 +9,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/spf13/cobra"
 
 	"github.com/runid/runid-oci/mediatype"
@@ -27,6 +28,7 @@ type attachResult struct {
 	Created       string         `json:"created"`
 	Files         []attachedFile `json:"files"`
 	IndexAttempts int            `json:"indexAttempts"`
+	Signature     *signOutput    `json:"signature,omitempty"`
 }
 
 // subjectRef names the manifest a referrer refers to.
@@ -48,6 +50,7 @@ const maxFactsFile = 1 << 20
 
 func newAttachCmd(a *app) *cobra.Command {
 	var tf targetFlags
+	var sf signFlags
 	var (
 		instanceID, startedAt, endedAt, status, servedModel string
 		exitCode                                            int
@@ -71,6 +74,9 @@ API, the record is added to the identity's referrers tag-schema index
 (sha256-<hex>); concurrent attaches from other processes are detected and
 the record is pushed again until the index lists it.
 
+With --sign --key cosign.key the record is signed in the same step, as
+"runid-oci sign" does (--new-bundle-format for a Sigstore bundle).
+
 IDENTITY is registry/repository:tag or @digest; with --oci-layout, an OCI
 image layout directory PATH:tag or PATH@digest.`,
 		Example: `  runid-oci attach localhost:5000/runs@sha256:... answer.md report.csv:text/csv --plain-http \
@@ -84,6 +90,9 @@ image layout directory PATH:tag or PATH@digest.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, log := cmd.Context(), a.logger()
+			if err := sf.check(); err != nil {
+				return err
+			}
 			exec := map[string]any{}
 			if factsFile != "" {
 				if err := readJSONFile(factsFile, &exec); err != nil {
@@ -143,6 +152,13 @@ image layout directory PATH:tag or PATH@digest.`,
 			if err != nil {
 				return err
 			}
+			var signer signature.SignerVerifier
+			if sf.sign {
+				// The key is opened first: a wrong password attaches nothing.
+				if signer, err = a.loadSigner(sf.key); err != nil {
+					return err
+				}
+			}
 			if p := a.progress(); p != nil {
 				opts.Progress = func(e pack.Event) { p("%s", pushEventLine(e)) }
 			}
@@ -158,6 +174,19 @@ image layout directory PATH:tag or PATH@digest.`,
 				Files:         attachedFiles(res.Files),
 				IndexAttempts: res.IndexAttempts,
 			}
+			if signer != nil {
+				sr, err := pack.Sign(ctx, store, res.Descriptor.Digest.String(), signer, sf.options(a))
+				if err != nil {
+					return fmt.Errorf("attached %s but could not sign it: %w", out.Reference, err)
+				}
+				so := newSignOutput(out.Reference, sr)
+				out.Signature = &so
+				if !a.json() {
+					if err := so.text(a.stderr); err != nil {
+						return err
+					}
+				}
+			}
 			log.Info("attached output record", "reference", out.Reference, "identity", out.Subject.Digest, "files", len(out.Files), "indexAttempts", out.IndexAttempts)
 			return a.render(out, func(w io.Writer) error {
 				_, err := fmt.Fprintln(w, out.Digest)
@@ -167,6 +196,7 @@ image layout directory PATH:tag or PATH@digest.`,
 	}
 	f := cmd.Flags()
 	tf.addTo(f)
+	sf.addTo(f, true)
 	f.StringVar(&instanceID, "instance-id", "", "execution fact instanceId: an ID of this run instance")
 	f.StringVar(&startedAt, "started-at", "", "execution fact startedAt: RFC 3339 time the run started")
 	f.StringVar(&endedAt, "ended-at", "", "execution fact endedAt: RFC 3339 time the run ended")

@@ -13,7 +13,6 @@ import (
 	"github.com/runid/runid-oci/internal/clitools"
 	"github.com/runid/runid-oci/internal/cosignsig"
 	"github.com/runid/runid-oci/internal/testregistry"
-	"github.com/runid/runid-oci/pack"
 	"github.com/runid/runid-oci/pull"
 )
 
@@ -236,8 +235,9 @@ func TestVerifyKeyLayoutTarOffline(t *testing.T) {
 	}
 }
 
-// TestVerifyKeyChainCommand: verify OUTPUT --key --identity-key follows an
-// output record to its identity and reports the chain.
+// TestVerifyKeyChainCommand: attach --sign signs an output record, and
+// verify OUTPUT --key --identity-key follows it to its identity and reports
+// the chain.
 func TestVerifyKeyChainCommand(t *testing.T) {
 	producerKey, producerPub := newCLIKey(t)
 	declarerKey, declarerPub := newCLIKey(t)
@@ -245,20 +245,17 @@ func TestVerifyKeyChainCommand(t *testing.T) {
 	layout := filepath.Join(dir, "runs")
 	r := mustRun(t, 0, "push", "--oci-layout", "-o", "json", "--sign", "--key", declarerKey, layout+":v1", exampleDecl("minimal"))
 	identity := decodeJSON[pushResult](t, r.stdout)
-	store, err := oci.NewWithContext(t.Context(), layout)
-	if err != nil {
-		t.Fatal(err)
-	}
 	outFile := filepath.Join(dir, "answer.txt")
 	if err := os.WriteFile(outFile, []byte("42\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rec, err := pack.Attach(t.Context(), store, identity.Digest.String(), []pack.OutputFile{{Path: outFile}}, pack.AttachOptions{})
-	if err != nil {
-		t.Fatal(err)
+	// attach --sign signs the record in the same step.
+	r = mustRun(t, 0, "attach", "--oci-layout", "-o", "json", "--sign", "--key", producerKey, layout+":v1", outFile, "--status", "succeeded")
+	rec := decodeJSON[attachResult](t, r.stdout)
+	if rec.Signature == nil || rec.Signature.Subject != rec.Digest || rec.Subject.Digest != identity.Digest {
+		t.Fatalf("attach output %+v", rec)
 	}
-	recRef := layout + "@" + rec.Descriptor.Digest.String()
-	mustRun(t, 0, "sign", "--oci-layout", "--key", producerKey, recRef)
+	recRef := layout + "@" + rec.Digest.String()
 
 	r = mustRun(t, 0, "verify", "--oci-layout", "-o", "json", "--key", producerPub, "--identity-key", declarerPub, recRef)
 	rep := decodeJSON[pull.Report](t, r.stdout)
