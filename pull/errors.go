@@ -43,6 +43,7 @@ type VerificationError struct {
 	Problems []spec.Problem
 }
 
+// Error names the reference and its first three problems.
 func (e *VerificationError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s does not verify", e.Reference)
