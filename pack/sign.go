@@ -75,6 +75,11 @@ type SignOptions struct {
 	// Created is the creation time recorded on a bundle-format signature
 	// manifest, as cosign records it. Default: now.
 	Created time.Time
+	// Index configures the check that the signed manifest's referrers list
+	// the signature manifest (see IndexOptions): on a registry without the
+	// referrers API, a concurrent writer can lose it from the tag-schema
+	// index, and it is then pushed again.
+	Index IndexOptions
 	// Logger receives debug logs. Default: discard.
 	Logger *slog.Logger
 }
@@ -269,7 +274,7 @@ func signTag(ctx context.Context, target oras.Target, signer signature.SignerVer
 	if err := pushSigBlob(ctx, target, built.ConfigDesc, built.Config); err != nil {
 		return err
 	}
-	if err := pushSigManifest(ctx, target, built, tag); err != nil {
+	if err := pushSigManifest(ctx, target, built, res.Subject, tag, opts); err != nil {
 		return err
 	}
 	res.Signature, res.Signatures = built.Descriptor, len(layers)
@@ -316,7 +321,7 @@ func signBundle(ctx context.Context, target oras.Target, signer signature.Signer
 	if err := pushSigBlob(ctx, target, built.ConfigDesc, built.Config); err != nil {
 		return err
 	}
-	if err := pushSigManifest(ctx, target, built, ""); err != nil {
+	if err := pushSigManifest(ctx, target, built, res.Subject, "", opts); err != nil {
 		return err
 	}
 	res.Signature, res.Signatures = built.Descriptor, 1
@@ -338,17 +343,13 @@ func pushSigBlob(ctx context.Context, target oras.Target, desc ocispec.Descripto
 	return nil
 }
 
-// pushSigManifest pushes a signature manifest and, when tag is set, tags it.
-func pushSigManifest(ctx context.Context, target oras.Target, b cosignsig.Built, tag string) error {
+// pushSigManifest pushes a signature manifest, makes sure that subject's
+// referrers list it (pushReferrer), and, when tag is set, tags it.
+func pushSigManifest(ctx context.Context, target oras.Target, b cosignsig.Built, subject ocispec.Descriptor, tag string, opts SignOptions) error {
 	desc := ocispec.Descriptor{MediaType: b.Descriptor.MediaType, Digest: b.Descriptor.Digest, Size: b.Descriptor.Size}
-	if rp, ok := target.(registry.ReferencePusher); ok && tag != "" {
-		if err := rp.PushReference(ctx, desc, bytes.NewReader(b.Manifest), tag); err != nil {
-			return fmt.Errorf("sign: %w: signature manifest %s: %w", ErrPush, tag, err)
-		}
-		return nil
-	}
-	if err := target.Push(ctx, desc, bytes.NewReader(b.Manifest)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
-		return fmt.Errorf("sign: %w: signature manifest: %w", ErrPush, err)
+	subject = ocispec.Descriptor{MediaType: subject.MediaType, Digest: subject.Digest, Size: subject.Size}
+	if _, err := pushReferrer(ctx, target, subject, desc, b.Manifest, opts.Index, opts.Logger); err != nil {
+		return fmt.Errorf("sign: signature manifest: %w", err)
 	}
 	if tag != "" {
 		if err := target.Tag(ctx, desc, tag); err != nil {
