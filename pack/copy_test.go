@@ -1,13 +1,18 @@
 package pack_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"testing"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/content/oci"
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry"
 
@@ -183,4 +188,56 @@ func TestOrasCopyKeepsSignatures(t *testing.T) {
 			checkGraphAt(t, dst, g, k, false)
 		})
 	}
+}
+
+func ExampleCopy() {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "runid-copy")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	src, err := oci.NewWithContext(ctx, filepath.Join(dir, "src"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	dst, err := oci.NewWithContext(ctx, filepath.Join(dir, "dst"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	c, err := pack.Load(ctx, filepath.Join(examplesDir, "minimal", "runid.yaml"), pack.BuildOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if _, err := pack.Push(ctx, src, c, pack.PushOptions{Tag: "v1"}); err != nil {
+		fmt.Println(err)
+		return
+	}
+	privPEM, _, err := pack.GenerateKeyPair([]byte("password"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	signer, err := pack.LoadPrivateKey(privPEM, []byte("password"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if _, err := pack.Sign(ctx, src, "v1", signer, pack.SignOptions{}); err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	// The identity, its signature manifest (a referrer) and the .sig tag.
+	res, err := pack.Copy(ctx, src, "v1", dst, "", pack.CopyOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(res.Descriptor.Digest == c.Digest(), res.Tag, len(res.Referrers), len(res.SignatureTags))
+	// Output: true v1 1 1
 }

@@ -45,6 +45,16 @@ func (o VerifyOptions) identityKey() signature.Verifier {
 	return o.Key
 }
 
+// signatureOptions are the signature options, logging to the verification
+// logger unless they have their own.
+func (o VerifyOptions) signatureOptions() SignatureOptions {
+	s := o.Signature
+	if s.Logger == nil {
+		s.Logger = o.Logger
+	}
+	return s
+}
+
 // verifySignatureStep runs VerifySignatures on subject and records its
 // outcome in rep as "signature" checks whose subject starts with label:
 // one passed check per signature that verifies, or the failures when none
@@ -164,7 +174,7 @@ func verifyChain(ctx context.Context, src oras.ReadOnlyTarget, ref string, opts 
 	}
 	recLink := ChainLink{Kind: ChainOutputRecord, Digest: rep.Digest}
 	if opts.Key != nil {
-		sr, err := verifySignatureStep(ctx, src, rep, res.Descriptor, opts.Key, opts.Signature, label)
+		sr, err := verifySignatureStep(ctx, src, rep, res.Descriptor, opts.Key, opts.signatureOptions(), label)
 		if err != nil {
 			return nil, true, err
 		}

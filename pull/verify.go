@@ -174,7 +174,7 @@ func Verify(ctx context.Context, src oras.ReadOnlyTarget, ref string, opts Verif
 		if id != nil {
 			subject = id.Descriptor
 		}
-		if rep.Signatures, err = verifySignatureStep(ctx, src, rep, subject, key, opts.Signature, ""); err != nil {
+		if rep.Signatures, err = verifySignatureStep(ctx, src, rep, subject, key, opts.signatureOptions(), ""); err != nil {
 			return nil, err
 		}
 	}

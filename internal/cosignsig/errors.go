@@ -50,6 +50,7 @@ type ClaimError struct {
 	Want digest.Digest
 }
 
+// Error says which manifest the payload names and which was verified.
 func (e *ClaimError) Error() string {
 	if e.Claimed == "" {
 		return fmt.Sprintf("%v: it names no manifest digest, want %s", ErrClaimMismatch, e.Want)
