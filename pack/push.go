@@ -13,6 +13,8 @@ import (
 	"golang.org/x/sync/errgroup"
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/errdef"
+	"oras.land/oras-go/v2/registry"
+	"oras.land/oras-go/v2/registry/remote"
 )
 
 // DefaultPushConcurrency is how many blobs Push uploads at once by default.
@@ -125,56 +127,54 @@ func Push(ctx context.Context, target oras.Target, c *Composition, opts PushOpti
 	}
 
 	res := PushResult{Tag: opts.Tag, Reveals: revealFiles}
-	var uploaded, skipped atomic.Int64
-	var bytesUp atomic.Int64
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(opts.Concurrency)
-	for _, b := range blobs {
-		g.Go(func() error {
-			what := "identity document"
-			if b.name != "" {
-				what = fmt.Sprintf("component %q", b.name)
-			}
-			ok, err := target.Exists(gctx, b.desc)
-			if err != nil {
-				return fmt.Errorf("push %s: %w: check existence: %w", what, ErrPush, err)
-			}
-			if ok {
-				skipped.Add(1)
-				progress(Event{Kind: EventBlobSkipped, Name: b.name, Descriptor: b.desc})
-				return nil
-			}
-			progress(Event{Kind: EventBlobUploading, Name: b.name, Descriptor: b.desc})
-			rc, err := b.open()
-			if err != nil {
-				return fmt.Errorf("push %s: %w", what, err)
-			}
-			defer rc.Close()
-			if err := target.Push(gctx, b.desc, rc); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
-				if errors.Is(err, ErrComponentChanged) {
-					return fmt.Errorf("push %s: %w", what, err)
-				}
-				return fmt.Errorf("push %s: %w: %w", what, ErrPush, err)
-			}
-			uploaded.Add(1)
-			bytesUp.Add(b.desc.Size)
-			opts.Logger.Debug("uploaded blob", "name", b.name, "digest", b.desc.Digest, "size", b.desc.Size)
-			progress(Event{Kind: EventBlobUploaded, Name: b.name, Descriptor: b.desc})
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return res, err
-	}
-	res.BlobsUploaded, res.BlobsSkipped, res.BytesUploaded = int(uploaded.Load()), int(skipped.Load()), bytesUp.Load()
-
 	mdesc := id.Descriptor()
 	res.Descriptor = mdesc
-	exists, err := target.Exists(ctx, mdesc)
+	// An identity whose manifest the target already has is complete there
+	// (Push writes the manifest only after every blob, and a registry
+	// accepts a manifest only once it has its blobs), so pushing it again
+	// checks nothing else: one request instead of one per blob, as
+	// oras.Copy does for a graph whose root exists.
+	present, err := target.Exists(ctx, mdesc)
 	if err != nil {
 		return res, fmt.Errorf("push manifest: %w: check existence: %w", ErrPush, err)
 	}
-	if !exists {
+	if present {
+		for _, b := range blobs {
+			progress(Event{Kind: EventBlobSkipped, Name: b.name, Descriptor: b.desc})
+		}
+		res.BlobsSkipped = len(blobs)
+		opts.Logger.Debug("identity already present", "digest", mdesc.Digest, "blobs", len(blobs))
+	} else {
+		up := uploader{target: target, progress: progress, logger: opts.Logger}
+		up.mountRepo, up.mounter = mounterOf(target)
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(opts.Concurrency)
+		for _, b := range blobs {
+			g.Go(func() error {
+				what := "identity document"
+				if b.name != "" {
+					what = fmt.Sprintf("component %q", b.name)
+				}
+				return up.push(gctx, what, b.name, b.desc, b.open)
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return res, err
+		}
+		res.BlobsUploaded, res.BlobsSkipped, res.BytesUploaded = int(up.uploaded.Load()), int(up.skipped.Load()), up.bytes.Load()
+	}
+
+	// With a tag, a registry takes the manifest and the tag in one request
+	// (a tag alone would be a fetch and a push of the manifest).
+	if rp, ok := target.(registry.ReferencePusher); ok && opts.Tag != "" {
+		if err := rp.PushReference(ctx, mdesc, bytes.NewReader(id.ManifestBytes), opts.Tag); err != nil {
+			return res, fmt.Errorf("tag %q: %w: %w", opts.Tag, ErrPush, err)
+		}
+		progress(Event{Kind: EventManifestPushed, Descriptor: mdesc})
+		progress(Event{Kind: EventTagged, Name: opts.Tag, Descriptor: mdesc})
+		return res, nil
+	}
+	if !present {
 		if err := target.Push(ctx, mdesc, bytes.NewReader(id.ManifestBytes)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
 			return res, fmt.Errorf("push manifest: %w: %w", ErrPush, err)
 		}
@@ -187,4 +187,106 @@ func Push(ctx context.Context, target oras.Target, c *Composition, opts PushOpti
 		progress(Event{Kind: EventTagged, Name: opts.Tag, Descriptor: mdesc})
 	}
 	return res, nil
+}
+
+// MountMaxSize is the largest blob that Push offers a registry to mount
+// before uploading it. For a blob up to this size, one request (a POST
+// asking the repository to mount the blob from itself) both finds a blob
+// the repository already has (201 Created) and opens the upload session
+// for one it lacks (202 Accepted), instead of a HEAD then a POST: with
+// thousands of small components that round trip is most of the cost. A
+// registry that cannot mount answers 202, and the blob is uploaded even if
+// the repository had it; larger blobs are therefore checked with a HEAD
+// first, so that at most MountMaxSize bytes are ever sent needlessly per
+// blob.
+const MountMaxSize = 1 << 20
+
+// uploader pushes the blobs of one Push and counts them.
+type uploader struct {
+	target   oras.Target
+	progress func(Event)
+	logger   *slog.Logger
+
+	mounter   registry.Mounter // set for a remote repository
+	mountRepo string           // its repository name
+	noMount   atomic.Bool      // set once the registry refused a mount request
+
+	uploaded, skipped, bytes atomic.Int64
+}
+
+// mounterOf returns the repository name and mounter of a remote
+// repository, or nothing for any other target.
+func mounterOf(t oras.Target) (string, registry.Mounter) {
+	if r, ok := t.(*remote.Repository); ok {
+		return r.Reference.Repository, r
+	}
+	return "", nil
+}
+
+// push makes sure the target has the blob: mounted (or found) in one
+// request for a small blob on a registry, else checked with Exists and
+// uploaded if missing.
+func (u *uploader) push(ctx context.Context, what, name string, desc ocispec.Descriptor, open func() (io.ReadCloser, error)) error {
+	if u.mounter != nil && desc.Size <= MountMaxSize && !u.noMount.Load() {
+		opened := false
+		err := u.mounter.Mount(ctx, desc, u.mountRepo, func() (io.ReadCloser, error) {
+			opened = true
+			u.progress(Event{Kind: EventBlobUploading, Name: name, Descriptor: desc})
+			return open()
+		})
+		switch {
+		case err == nil && !opened:
+			u.found(name, desc)
+			return nil
+		case err == nil:
+			u.sent(name, desc)
+			return nil
+		case opened:
+			return u.uploadError(what, err)
+		case ctx.Err() != nil:
+			return fmt.Errorf("push %s: %w: %w", what, ErrPush, err)
+		}
+		// The registry refused the request itself: check and upload as
+		// for any target, and stop asking.
+		u.noMount.Store(true)
+		u.logger.Debug("registry refused a blob mount; checking blobs with HEAD", "error", err)
+	}
+	ok, err := u.target.Exists(ctx, desc)
+	if err != nil {
+		return fmt.Errorf("push %s: %w: check existence: %w", what, ErrPush, err)
+	}
+	if ok {
+		u.found(name, desc)
+		return nil
+	}
+	u.progress(Event{Kind: EventBlobUploading, Name: name, Descriptor: desc})
+	rc, err := open()
+	if err != nil {
+		return fmt.Errorf("push %s: %w", what, err)
+	}
+	defer rc.Close()
+	if err := u.target.Push(ctx, desc, rc); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
+		return u.uploadError(what, err)
+	}
+	u.sent(name, desc)
+	return nil
+}
+
+func (u *uploader) found(name string, desc ocispec.Descriptor) {
+	u.skipped.Add(1)
+	u.progress(Event{Kind: EventBlobSkipped, Name: name, Descriptor: desc})
+}
+
+func (u *uploader) sent(name string, desc ocispec.Descriptor) {
+	u.uploaded.Add(1)
+	u.bytes.Add(desc.Size)
+	u.logger.Debug("uploaded blob", "name", name, "digest", desc.Digest, "size", desc.Size)
+	u.progress(Event{Kind: EventBlobUploaded, Name: name, Descriptor: desc})
+}
+
+func (u *uploader) uploadError(what string, err error) error {
+	if errors.Is(err, ErrComponentChanged) {
+		return fmt.Errorf("push %s: %w", what, err)
+	}
+	return fmt.Errorf("push %s: %w: %w", what, ErrPush, err)
 }
