@@ -1,0 +1,365 @@
+// Command bench measures runid-oci against the generic tools a user would
+// otherwise reach for, on the workloads of issue #8, and prints a Markdown
+// table of medians and ratios from the same run:
+//
+//	go run ./bench                                          # the issue's sizes, 3 iterations
+//	go run ./bench -size 128MiB -docs 1000 -iterations 1    # a quick run
+//
+// It builds runid-oci from this checkout and the pinned oras CLI and CNCF
+// Distribution registry (internal/clitools, through the Go module proxy,
+// into the shared tool cache), installs openssl with apt-get if it is
+// missing, starts the registry as its own process on loopback with a
+// filesystem store in a temporary directory, generates the workloads from a
+// fixed seed (random bytes, so neither side can compress), and runs the two
+// tools of each row alternately, each push into a fresh repository. Every
+// run is a separate process, timed by wall clock, with its peak resident
+// memory taken from its rusage (ru_maxrss).
+//
+// Progress goes to stderr; the table to stdout.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/runid/runid-oci/internal/clitools"
+)
+
+// config is the command line.
+type config struct {
+	iterations int
+	size       int64
+	files      int
+	docs       int
+	docSize    int64
+	seed       uint64
+	workdir    string
+	keep       bool
+}
+
+// memTarget is the issue's cap on runid-oci's peak resident memory.
+const memTarget = 64 << 20
+
+func main() {
+	var cfg config
+	var size, docSize string
+	flag.IntVar(&cfg.iterations, "iterations", 3, "runs of each tool per workload (medians are reported)")
+	flag.StringVar(&size, "size", "1GiB", "total size of the large composition")
+	flag.IntVar(&cfg.files, "files", 8, "number of files the large composition is split into")
+	flag.IntVar(&cfg.docs, "docs", 10000, "number of small context documents")
+	flag.StringVar(&docSize, "doc-size", "1KiB", "size of each small document")
+	flag.Uint64Var(&cfg.seed, "seed", 8, "seed of the workload generator")
+	flag.StringVar(&cfg.workdir, "workdir", "", "directory for workloads, binaries and the registry's store (default: a new temporary directory, removed at the end)")
+	flag.BoolVar(&cfg.keep, "keep", false, "keep the working directory")
+	flag.Usage = func() {
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./bench [flags]\n\n")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	var err error
+	if cfg.size, err = parseSize(size); err == nil {
+		cfg.docSize, err = parseSize(docSize)
+	}
+	if err == nil && (cfg.iterations < 1 || cfg.files < 1 || cfg.docs < 1) {
+		err = errors.New("-iterations, -files and -docs must be at least 1")
+	}
+	if err != nil || flag.NArg() > 0 {
+		if err == nil {
+			err = fmt.Errorf("unexpected arguments %q", flag.Args())
+		}
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		flag.Usage()
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+}
+
+func run(ctx context.Context, cfg config) error {
+	started := time.Now()
+	load0 := loadavg()
+	root, err := moduleRoot()
+	if err != nil {
+		return err
+	}
+	work := cfg.workdir
+	if work == "" {
+		if work, err = os.MkdirTemp("", "runid-oci-bench-"); err != nil {
+			return err
+		}
+	} else if err := os.MkdirAll(work, 0o755); err != nil {
+		return err
+	}
+	if work, err = filepath.Abs(work); err != nil {
+		return err
+	}
+	if cfg.keep || cfg.workdir != "" {
+		logf("working directory %s (kept)", work)
+	} else {
+		defer os.RemoveAll(work)
+	}
+
+	// Tools.
+	openssl, err := ensureOpenSSL(ctx)
+	if err != nil {
+		return err
+	}
+	bin := filepath.Join(work, "bin")
+	runid := filepath.Join(bin, "runid-oci")
+	logf("building runid-oci from %s", root)
+	build := exec.CommandContext(ctx, "go", "build", "-buildvcs=false", "-o", runid, "./cmd/runid-oci")
+	build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("build runid-oci: %w", err)
+	}
+	tools := map[clitools.Tool]string{}
+	for _, t := range []clitools.Tool{clitools.ToolOras, clitools.ToolRegistry} {
+		logf("%s %s: building into the tool cache if needed (the first time takes minutes)", t, t.Version())
+		if tools[t], err = clitools.Build(ctx, t); err != nil {
+			return err
+		}
+	}
+	oras := tools[clitools.ToolOras]
+
+	// Workloads.
+	logf("generating %s in %d files and %d documents of %s (seed %d)", humanSize(cfg.size), cfg.files, cfg.docs, humanSize(cfg.docSize), cfg.seed)
+	large, err := genLarge(filepath.Join(work, "large"), cfg.size, cfg.files, cfg.seed)
+	if err != nil {
+		return fmt.Errorf("generate: %w", err)
+	}
+	docs, err := genDocs(filepath.Join(work, "docs"), cfg.docs, int(cfg.docSize), cfg.seed)
+	if err != nil {
+		return fmt.Errorf("generate: %w", err)
+	}
+
+	// Registry.
+	reg, err := startRegistry(ctx, tools[clitools.ToolRegistry], filepath.Join(work, "registry"))
+	if err != nil {
+		return err
+	}
+	defer reg.stop()
+	logf("registry %s %s on %s", clitools.ToolRegistry, clitools.ToolRegistry.Version(), reg.host)
+
+	dockerConfig := filepath.Join(work, "docker")
+	if err := os.MkdirAll(dockerConfig, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dockerConfig, "config.json"), []byte("{}\n"), 0o644); err != nil {
+		return err
+	}
+	r := &runner{env: append(os.Environ(), "DOCKER_CONFIG="+dockerConfig)}
+
+	ref := func(repo, tag string) string { return reg.host + "/" + repo + ":" + tag }
+	runidPush := func(w *workload, target string) command {
+		return command{argv: []string{runid, "-o", "json", "push", "--plain-http", target, w.declaration}, dir: w.dir}
+	}
+	orasPush := func(w *workload, target string) command {
+		return command{argv: append([]string{oras, "push", "--plain-http", target}, w.files...), dir: w.dir}
+	}
+	digestCmd := command{argv: []string{runid, "digest", large.declaration}, dir: large.dir}
+
+	// Untimed: warm the binaries, check the digest, and push the identities
+	// that the re-push and pull rows start from.
+	for _, c := range []command{{argv: []string{runid, "version"}}, {argv: []string{oras, "version"}}} {
+		if _, err := r.measure(ctx, c); err != nil {
+			return err
+		}
+	}
+	s, err := r.measure(ctx, digestCmd)
+	if err != nil {
+		return err
+	}
+	want := strings.TrimSpace(string(s.stdout))
+	logf("identity of the large composition: %s", want)
+	s, err = r.measure(ctx, runidPush(large, ref("bench/again", "v1")))
+	if err != nil {
+		return err
+	}
+	if got := pushed(s.stdout).Digest; got != want {
+		return fmt.Errorf("runid-oci push gave %s, digest gave %s", got, want)
+	}
+	if _, err := r.measure(ctx, orasPush(large, ref("bench/again-oras", "v1"))); err != nil {
+		return err
+	}
+
+	pullDir := filepath.Join(work, "pulled")
+	var repushBytes []int64
+	n := 0 // fresh repository counter
+	fresh := func(kind string) string { n++; return ref(fmt.Sprintf("bench/%s-%d", kind, n), "v1") }
+	nproc := runtime.NumCPU()
+	size := humanSize(large.bytes)
+
+	rows := []*struct {
+		c      comparison
+		ours   func() command
+		theirs func() []command
+		after  func(ours sample) error
+	}{
+		{
+			c:      comparison{workload: fmt.Sprintf("push %s in %d files", size, cfg.files), baseline: "`oras push` of the same files", target: 1.0},
+			ours:   func() command { return runidPush(large, fresh("large-runid")) },
+			theirs: func() []command { return []command{orasPush(large, fresh("large-oras"))} },
+		},
+		{
+			c: comparison{workload: "push the same identity again", baseline: "`runid-oci digest` of the same declaration", target: 1.3,
+				extraTarget: "0 blob bytes uploaded"},
+			ours:   func() command { return runidPush(large, ref("bench/again", "v1")) },
+			theirs: func() []command { return []command{digestCmd} },
+			after: func(s sample) error {
+				p := pushed(s.stdout)
+				if p.Digest != want {
+					return fmt.Errorf("re-push gave %s, want %s", p.Digest, want)
+				}
+				repushBytes = append(repushBytes, p.BytesUploaded)
+				return nil
+			},
+		},
+		{
+			c:      comparison{workload: "push the same files again, for reference", baseline: "`oras push` of the same files again"},
+			ours:   func() command { return runidPush(large, ref("bench/again", "v1")) },
+			theirs: func() []command { return []command{orasPush(large, ref("bench/again-oras", "v1"))} },
+		},
+		{
+			c:      comparison{workload: fmt.Sprintf("push %d context documents of %s", cfg.docs, humanSize(cfg.docSize)), baseline: "`oras push` of the same files", target: 0.5},
+			ours:   func() command { return runidPush(docs, fresh("docs-runid")) },
+			theirs: func() []command { return []command{orasPush(docs, fresh("docs-oras"))} },
+		},
+		{
+			c: comparison{workload: fmt.Sprintf("pull and verify the %s identity", size), baseline: "`oras pull` of it", target: 1.0},
+			ours: func() command {
+				return command{argv: []string{runid, "pull", "--plain-http", ref("bench/again", "v1"), "--dir", pullDir}}
+			},
+			theirs: func() []command {
+				return []command{{argv: []string{oras, "pull", "--plain-http", ref("bench/again", "v1"), "-o", pullDir}}}
+			},
+		},
+		{
+			c:    comparison{workload: fmt.Sprintf("`digest` of the %s composition", size), baseline: fmt.Sprintf("`openssl dgst -sha256` of the same files, %d in parallel (one per core)", nproc), target: 1.2},
+			ours: func() command { return digestCmd },
+			theirs: func() []command {
+				cmds := make([]command, min(nproc, len(large.files)))
+				for i := range cmds {
+					cmds[i] = command{argv: []string{openssl, "dgst", "-sha256"}, dir: large.dir}
+				}
+				for i, f := range large.files {
+					c := &cmds[i%len(cmds)]
+					c.argv = append(c.argv, f)
+				}
+				return cmds
+			},
+		},
+	}
+	rows[1].c.extra = func() (bool, string) {
+		var most int64
+		for _, b := range repushBytes {
+			most = max(most, b)
+		}
+		return most == 0 && len(repushBytes) > 0, fmt.Sprintf("%d B uploaded", most)
+	}
+
+	for _, row := range rows {
+		for i := range cfg.iterations {
+			// Alternate: runid-oci, then the baseline, N times.
+			s, err := r.measure(ctx, row.ours())
+			if err != nil {
+				return err
+			}
+			if row.after != nil {
+				if err := row.after(s); err != nil {
+					return err
+				}
+			}
+			if err := os.RemoveAll(pullDir); err != nil {
+				return err
+			}
+			row.c.ours = append(row.c.ours, s)
+			t, err := r.measure(ctx, row.theirs()...)
+			if err != nil {
+				return err
+			}
+			if err := os.RemoveAll(pullDir); err != nil {
+				return err
+			}
+			row.c.theirs = append(row.c.theirs, t)
+			logf("%-45s #%d  runid-oci %s %s | baseline %s %s", row.c.workload, i+1,
+				seconds(s.wall), mib(s.maxRSS), seconds(t.wall), mib(t.maxRSS))
+		}
+	}
+
+	table := make([]*comparison, len(rows))
+	for i, row := range rows {
+		table[i] = &row.c
+	}
+	fmt.Printf("runid-oci benchmark, %s; %s; %s; oras %s, Distribution registry %s (filesystem store, loopback); "+
+		"%d iterations, medians; load average %s at the start, %s at the end; %s in all.\n\n",
+		started.UTC().Format("2006-01-02 15:04 MST"), machine(), runtime.Version(),
+		clitools.ToolOras.Version(), clitools.ToolRegistry.Version(),
+		cfg.iterations, load0, loadavg(), time.Since(started).Round(time.Second))
+	writeTable(os.Stdout, table, memTarget)
+	return nil
+}
+
+// pushResult is the part of `runid-oci -o json push` the benchmark reads.
+type pushResult struct {
+	Digest        string `json:"digest"`
+	BytesUploaded int64  `json:"bytesUploaded"`
+}
+
+func pushed(out []byte) pushResult {
+	var p pushResult
+	_ = json.Unmarshal(out, &p)
+	return p
+}
+
+// moduleRoot is the directory of this module's go.mod.
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", errors.New("run from inside the runid-oci checkout (go run ./bench)")
+	}
+	return filepath.Dir(mod), nil
+}
+
+// ensureOpenSSL returns the openssl binary, installing it with apt-get
+// when it is missing and apt-get can be used.
+func ensureOpenSSL(ctx context.Context) (string, error) {
+	if p, err := exec.LookPath("openssl"); err == nil {
+		return p, nil
+	}
+	if _, err := exec.LookPath("apt-get"); err != nil || os.Geteuid() != 0 {
+		return "", errors.New("openssl is missing and cannot be installed here (no apt-get, or not root): install it and run again")
+	}
+	logf("openssl is missing: apt-get install -y openssl")
+	for _, args := range [][]string{{"update"}, {"install", "-y", "--no-install-recommends", "openssl"}} {
+		cmd := exec.CommandContext(ctx, "apt-get", args...)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		if err := cmd.Run(); err != nil {
+			return "", fmt.Errorf("apt-get %s: %w", strings.Join(args, " "), err)
+		}
+	}
+	return exec.LookPath("openssl")
+}

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// sample is one timed run of one tool: wall-clock time and the peak
+// resident memory of the process (ru_maxrss), and what it printed.
+type sample struct {
+	wall   time.Duration
+	maxRSS int64 // bytes
+	stdout []byte
+}
+
+// command is a process to run: argv and working directory.
+type command struct {
+	argv []string
+	dir  string
+}
+
+// runner starts the measured processes with one environment: an empty
+// Docker config (no credentials, no credential helpers) and no OTEL
+// exporters.
+type runner struct {
+	env []string
+}
+
+// measure runs the commands in parallel and returns the wall time until
+// the last one exits and the largest peak RSS among them. Each command's
+// peak RSS comes from its own rusage (ru_maxrss, KiB on Linux).
+func (r *runner) measure(ctx context.Context, cmds ...command) (sample, error) {
+	procs := make([]*exec.Cmd, len(cmds))
+	outs := make([]*bytes.Buffer, len(cmds))
+	errs := make([]*bytes.Buffer, len(cmds))
+	for i, c := range cmds {
+		p := exec.CommandContext(ctx, c.argv[0], c.argv[1:]...)
+		p.Dir = c.dir
+		p.Env = r.env
+		outs[i], errs[i] = &bytes.Buffer{}, &bytes.Buffer{}
+		p.Stdout, p.Stderr = outs[i], errs[i]
+		procs[i] = p
+	}
+	start := time.Now()
+	for i, p := range procs {
+		if err := p.Start(); err != nil {
+			for _, q := range procs[:i] {
+				_ = q.Process.Kill()
+				_ = q.Wait()
+			}
+			return sample{}, fmt.Errorf("start %s: %w", cmds[i].argv[0], err)
+		}
+	}
+	var failed []error
+	var s sample
+	for i, p := range procs {
+		err := p.Wait()
+		if err != nil {
+			failed = append(failed, fmt.Errorf("%s: %w\n%s", strings.Join(shorten(cmds[i].argv), " "), err, tail(errs[i].String(), 2000)))
+		}
+		if ru, ok := p.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			s.maxRSS = max(s.maxRSS, int64(ru.Maxrss)*1024)
+		}
+	}
+	s.wall = time.Since(start)
+	s.stdout = outs[0].Bytes()
+	return s, errors.Join(failed...)
+}
+
+// shorten keeps a long argument list readable in error messages.
+func shorten(argv []string) []string {
+	if len(argv) <= 12 {
+		return argv
+	}
+	return append(append(argv[:10:10], fmt.Sprintf("... (%d more)", len(argv)-11)), argv[len(argv)-1])
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "..." + s[len(s)-n:]
+}
+
+// registry is a CNCF Distribution registry running as its own process on
+// loopback, storing blobs in a directory.
+type registry struct {
+	host string // 127.0.0.1:port
+	cmd  *exec.Cmd
+	log  string
+}
+
+const registryConfig = `version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: %s
+  cache:
+    blobdescriptor: inmemory
+  delete:
+    enabled: true
+  redirect:
+    disable: true
+  maintenance:
+    uploadpurging:
+      enabled: false
+http:
+  addr: %s
+  secret: runid-oci-bench
+`
+
+// startRegistry starts bin with a filesystem store below dir, on a free
+// loopback port, and waits until it answers /v2/.
+func startRegistry(ctx context.Context, bin, dir string) (*registry, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	host := l.Addr().String()
+	l.Close()
+	store := filepath.Join(dir, "storage")
+	if err := os.MkdirAll(store, 0o755); err != nil {
+		return nil, err
+	}
+	cfg := filepath.Join(dir, "config.yml")
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, registryConfig, store, host), 0o644); err != nil {
+		return nil, err
+	}
+	logPath := filepath.Join(dir, "registry.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close()
+	cmd := exec.Command(bin, "serve", cfg)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// Distribution v3 exports OpenTelemetry traces by default; nothing
+	// listens for them here.
+	cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none", "OTEL_METRICS_EXPORTER=none", "OTEL_LOGS_EXPORTER=none")
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start registry: %w", err)
+	}
+	reg := &registry{host: host, cmd: cmd, log: logPath}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get("http://" + host + "/v2/")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				go func() { <-exited }()
+				return reg, nil
+			}
+		}
+		select {
+		case err := <-exited:
+			out, _ := os.ReadFile(logPath)
+			return nil, fmt.Errorf("registry exited: %v\n%s", err, tail(string(out), 2000))
+		case <-ctx.Done():
+			reg.stop()
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			reg.stop()
+			return nil, fmt.Errorf("registry did not answer on %s within 30s (log: %s)", host, logPath)
+		}
+	}
+}
+
+// stop kills the registry process.
+func (r *registry) stop() {
+	if r.cmd.Process != nil {
+		_ = r.cmd.Process.Kill()
+	}
+}
