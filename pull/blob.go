@@ -103,6 +103,24 @@ func (m *memSink) reset() error { m.Reset(); return nil }
 // fixed buffer it is given.
 type writerOnly struct{ io.Writer }
 
+// sinkError is a failure to write fetched bytes locally (a full disk):
+// fetching again would not help, so it is never retried.
+type sinkError struct{ err error }
+
+func (e *sinkError) Error() string { return "write: " + e.err.Error() }
+func (e *sinkError) Unwrap() error { return e.err }
+
+// sinkWriter marks the errors of a sink as *sinkError.
+type sinkWriter struct{ w io.Writer }
+
+func (s sinkWriter) Write(p []byte) (int, error) {
+	n, err := s.w.Write(p)
+	if err != nil {
+		err = &sinkError{err}
+	}
+	return n, err
+}
+
 // fetchVerified streams the blob desc from src into dst through a
 // verifying reader and the fixed buffer buf. A fetch that fails in transit
 // is retried up to FetchRetries times, from the start, after dst.reset.
@@ -145,7 +163,7 @@ func fetchOnce(ctx context.Context, src content.Fetcher, desc ocispec.Descriptor
 	if err != nil {
 		return err
 	}
-	_, err = io.CopyBuffer(writerOnly{dst}, vr, buf)
+	_, err = io.CopyBuffer(sinkWriter{dst}, vr, buf)
 	return err
 }
 
@@ -155,10 +173,11 @@ func isProblem(err error) bool {
 }
 
 // retriable reports whether a fetch error may be transient: anything but a
-// failed check, a cancelled context, a missing blob, or a 4xx answer other
-// than 408 and 429.
+// failed check, a cancelled context, a missing blob, a local write error,
+// or a 4xx answer other than 408 and 429.
 func retriable(ctx context.Context, err error) bool {
-	if ctx.Err() != nil || isProblem(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	var se *sinkError
+	if ctx.Err() != nil || isProblem(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &se) {
 		return false
 	}
 	if errors.Is(err, errdef.ErrNotFound) {

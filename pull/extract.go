@@ -16,6 +16,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/text/unicode/norm"
 	"oras.land/oras-go/v2"
 
 	"github.com/runid/runid-oci/spec"
@@ -121,7 +122,9 @@ type placement struct {
 }
 
 // planExtraction checks every disclosed component's name and the paths it
-// would take in root, before any byte is fetched.
+// would take in root, before any byte is fetched: no two names may be the
+// same file once letter case and Unicode normalization are ignored, and no
+// name may be the directory of another.
 func planExtraction(root *os.Root, id *Identity, overwrite bool) ([]placement, error) {
 	var plan []placement
 	keys := map[string]string{}
@@ -136,7 +139,7 @@ func planExtraction(root *os.Root, id *Identity, overwrite bool) ([]placement, e
 		if exists && !overwrite {
 			return nil, fmt.Errorf("extract component %q: %w (pass Overwrite to replace it)", c.Name, ErrExists)
 		}
-		k := spec.NameKey(c.Name)
+		k := collisionKey(c.Name)
 		if prev, dup := keys[k]; dup {
 			return nil, fmt.Errorf("extract component %q: %w: same file as component %q", c.Name, ErrUnsafePath, prev)
 		}
@@ -144,7 +147,7 @@ func planExtraction(root *os.Root, id *Identity, overwrite bool) ([]placement, e
 		plan = append(plan, placement{name: c.Name, desc: plain(id.Manifest.Layers[i])})
 	}
 	for _, p := range plan {
-		k := spec.NameKey(p.name)
+		k := collisionKey(p.name)
 		for d := path.Dir(k); d != "."; d = path.Dir(d) {
 			if other, ok := keys[d]; ok {
 				return nil, fmt.Errorf("extract component %q: %w: its directory %q is also the component %q", p.name, ErrUnsafePath, d, other)
@@ -153,6 +156,11 @@ func planExtraction(root *os.Root, id *Identity, overwrite bool) ([]placement, e
 	}
 	return plan, nil
 }
+
+// collisionKey is the key under which two names are the same file on a
+// case-insensitive or normalization-insensitive file system (spec/SPEC.md
+// §11.2): lower case, Unicode NFC.
+func collisionKey(name string) string { return norm.NFC.String(strings.ToLower(name)) }
 
 // checkPath validates name for extraction below root and reports whether a
 // regular file already exists there. It refuses (ErrUnsafePath) a name that

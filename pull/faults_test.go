@@ -107,7 +107,7 @@ func TestLyingRegistry(t *testing.T) {
 					serveEndless(w, r, "application/octet-stream")
 					return true
 				}},
-			{name: "identity document other bytes", ref: tag, checks: []string{"blob-digest"},
+			{name: "identity document other bytes", ref: tag, checks: []string{"config-digest"},
 				fault: func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
 					if !isBlobGet(r, cfg.Digest) {
 						return false

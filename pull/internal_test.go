@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"testing/iotest"
 
@@ -95,6 +96,9 @@ func TestPlanExtraction(t *testing.T) {
 	}{
 		{name: "distinct", names: []string{"a.txt", "b/c.txt"}},
 		{name: "case", names: []string{"a.txt", "A.TXT"}, wantErr: ErrUnsafePath},
+		{name: "unicode normalization", names: []string{"caf\u00e9.txt", "cafe\u0301.txt"}, wantErr: ErrUnsafePath},
+		{name: "normalization and case", names: []string{"docs/\u00c9t\u00e9.md", "DOCS/e\u0301te\u0301.md"}, wantErr: ErrUnsafePath},
+		{name: "directory under another normalization", names: []string{"caf\u00e9", "cafe\u0301/menu.txt"}, wantErr: ErrUnsafePath},
 		{name: "file and directory", names: []string{"a", "a/b.txt"}, wantErr: ErrUnsafePath},
 		{name: "directory and file", names: []string{"x/y/z.txt", "X/y"}, wantErr: ErrUnsafePath},
 		{name: "unsafe", names: []string{"ok.txt", "../up.txt"}, wantErr: ErrUnsafePath},
@@ -204,6 +208,7 @@ func TestRetriable(t *testing.T) {
 		{name: "401", err: &errcode.ErrorResponse{StatusCode: http.StatusUnauthorized}, want: false},
 		{name: "not found", err: fmt.Errorf("x: %w", errdef.ErrNotFound), want: false},
 		{name: "problem", err: &blobProblem{check: "blob-digest"}, want: false},
+		{name: "local write", err: &sinkError{err: syscall.ENOSPC}, want: false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := retriable(t.Context(), tc.err); got != tc.want {

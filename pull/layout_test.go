@@ -59,7 +59,7 @@ func TestTamperedLayout(t *testing.T) {
 			}
 			writeFile(t, p, append(b, '\n'))
 		}},
-		{name: "identity document other bytes", checks: []string{"blob-digest"}, tamper: func(t *testing.T, layout string) {
+		{name: "identity document other bytes", checks: []string{"config-digest"}, tamper: func(t *testing.T, layout string) {
 			writeFile(t, blobPath(layout, comp.Identity.ConfigDescriptor().Digest), flip(comp.Identity.DocumentBytes))
 		}},
 	} {

@@ -179,7 +179,13 @@ func inspect(ctx context.Context, src oras.ReadOnlyTarget, ref string, opts Opti
 	if err := fetchVerified(ctx, src, cfg, "identity document", &buf, make([]byte, copyBufSize), opts); err != nil {
 		var bp *blobProblem
 		if errors.As(err, &bp) {
-			rep.fail(bp.check, "identity document", bp.msg)
+			check := bp.check
+			if check != "blob-missing" {
+				// The document's bytes or length differ from the config
+				// descriptor (spec/SPEC.md §6.2 step 4).
+				check = "config-digest"
+			}
+			rep.fail(check, "identity document", bp.msg)
 			return nil, nil
 		}
 		return nil, err
