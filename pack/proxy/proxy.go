@@ -88,6 +88,7 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 	"golang.org/x/sync/singleflight"
 	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/content/oci"
 
 	"github.com/runid/runid-oci/internal/importer"
 	"github.com/runid/runid-oci/pack"
@@ -228,6 +229,17 @@ type Options struct {
 	// Transport sends requests upstream. Default: a clone of
 	// http.DefaultTransport keeping up to 64 idle connections per host.
 	Transport http.RoundTripper
+	// IndexSaveInterval applies when the store is an OCI layout
+	// (*oci.Store): New turns its AutoSaveIndex off and the handler saves
+	// index.json at most this often, and at Shutdown (which turns
+	// AutoSaveIndex back on). An identity's blobs and manifest are in the
+	// layout's blobs before its request is forwarded, so another process
+	// can resolve and verify it by digest at once; its index.json entry,
+	// and the records' (which Discover needs), follow within the
+	// interval. A negative value keeps oci.Store's behaviour: the whole
+	// index is rewritten on every manifest push, which serialises
+	// concurrent requests. Default: DefaultIndexSaveInterval.
+	IndexSaveInterval time.Duration
 	// OnRecord, if set, is called once for every recorded request, after
 	// its output record was attached (or failed to be), from the goroutine
 	// that attached it.
@@ -268,6 +280,8 @@ type Handler struct {
 	rp       *httputil.ReverseProxy
 	declared singleflight.Group
 
+	index *indexSaver // for an OCI layout store, or nil
+
 	mu      sync.Mutex
 	closed  bool
 	pending sync.WaitGroup
@@ -279,7 +293,10 @@ type Handler struct {
 // A bad upstream fails with ErrUpstream, bad options with ErrOptions.
 //
 // store must be safe for concurrent use, as oras-go's remote repositories,
-// OCI layout stores (oci.Store) and memory stores are.
+// OCI layout stores (oci.Store) and memory stores are. An *oci.Store has
+// its index.json saved in batches until Shutdown (see
+// Options.IndexSaveInterval); no other process may write to that layout
+// meanwhile (the same holds for any two oci.Store writers).
 func New(store oras.Target, upstream *url.URL, opts Options) (*Handler, error) {
 	if store == nil {
 		return nil, fmt.Errorf("%w: no store", ErrOptions)
@@ -298,6 +315,9 @@ func New(store oras.Target, upstream *url.URL, opts Options) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{store: store, upstream: upstream, opts: o, log: o.Logger, routes: routes}
+	if layout, ok := store.(*oci.Store); ok && o.IndexSaveInterval > 0 {
+		h.index = newIndexSaver(layout, o.IndexSaveInterval, o.Logger)
+	}
 	h.rp = &httputil.ReverseProxy{
 		Rewrite:        h.rewrite,
 		Transport:      o.Transport,
@@ -354,6 +374,9 @@ func (o Options) withDefaults() (Options, []route, error) {
 	}
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if o.IndexSaveInterval == 0 {
+		o.IndexSaveInterval = DefaultIndexSaveInterval
 	}
 	if o.Transport == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
@@ -515,12 +538,20 @@ func (h *Handler) declare(ctx context.Context, format string, body []byte) (dige
 	_, err, _ = h.declared.Do(d.String(), func() (any, error) {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.opts.StoreTimeout)
 		defer cancel()
-		if _, err := pack.Push(sctx, h.store, imp.Composition, pack.PushOptions{AllowSecrets: h.opts.AllowSecrets, Logger: h.log}); err != nil {
+		res, err := pack.Push(sctx, h.store, imp.Composition, pack.PushOptions{AllowSecrets: h.opts.AllowSecrets, Logger: h.log})
+		if err != nil {
 			return nil, err
 		}
+		if res.BlobsUploaded > 0 {
+			h.index.changed()
+		}
 		if h.opts.Signer != nil {
-			if _, err := pack.Sign(sctx, h.store, d.String(), h.opts.Signer, pack.SignOptions{Format: h.opts.SignatureFormat, Logger: h.log}); err != nil {
+			sig, err := pack.Sign(sctx, h.store, d.String(), h.opts.Signer, pack.SignOptions{Format: h.opts.SignatureFormat, Logger: h.log})
+			if err != nil {
 				return nil, fmt.Errorf("sign identity: %w", err)
+			}
+			if !sig.AlreadySigned {
+				h.index.changed()
 			}
 		}
 		return nil, nil
@@ -536,7 +567,8 @@ func (h *Handler) declare(ctx context.Context, format string, body []byte) (dige
 
 // Shutdown stops accepting requests (new ones get 503) and waits until
 // every request in flight has finished and its output record is attached,
-// or ctx is done (its error is returned). Stop the http.Server first
+// or ctx is done (its error is returned); then it saves the index.json of
+// an OCI layout store. Stop the http.Server first
 // (http.Server.Shutdown), so that no request is cut off.
 func (h *Handler) Shutdown(ctx context.Context) error {
 	h.mu.Lock()
@@ -549,10 +581,13 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
-		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("proxy shutdown: records still pending: %w", ctx.Err())
 	}
+	if err := h.index.close(); err != nil {
+		return fmt.Errorf("proxy shutdown: %w", err)
+	}
+	return nil
 }
 
 // rewrite points a request at the upstream.

@@ -196,6 +196,7 @@ func (ex *exchange) record() {
 	ctx, cancel := context.WithTimeout(context.Background(), h.opts.StoreTimeout)
 	defer cancel()
 	res, err := pack.Attach(ctx, h.store, ex.identity.String(), files, pack.AttachOptions{Execution: facts, Created: ex.ended, Logger: h.log})
+	h.index.changed()
 	if err == nil {
 		rec.Output = res.Descriptor.Digest
 		if h.opts.Signer != nil {

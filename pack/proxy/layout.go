@@ -1,0 +1,84 @@
+package proxy
+
+import (
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"oras.land/oras-go/v2/content/oci"
+)
+
+// DefaultIndexSaveInterval is how often the handler saves the index.json
+// of an OCI layout store by default.
+const DefaultIndexSaveInterval = time.Second
+
+// indexSaver saves the index.json of an OCI layout store at most once per
+// interval, instead of on every manifest push as oci.Store does: that
+// rewrites the whole index, which lists every manifest of the layout,
+// under one lock, and made concurrent requests queue behind each other.
+type indexSaver struct {
+	store *oci.Store
+	log   *slog.Logger
+	dirty atomic.Bool
+	stop  chan struct{}
+	done  chan struct{}
+	once  sync.Once
+}
+
+// newIndexSaver turns the store's AutoSaveIndex off and starts saving
+// every interval.
+func newIndexSaver(store *oci.Store, interval time.Duration, log *slog.Logger) *indexSaver {
+	s := &indexSaver{store: store, log: log, stop: make(chan struct{}), done: make(chan struct{})}
+	store.AutoSaveIndex = false
+	go func() {
+		defer close(s.done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-s.stop:
+				return
+			case <-t.C:
+				s.save()
+			}
+		}
+	}()
+	return s
+}
+
+// changed notes that the index has entries to save.
+func (s *indexSaver) changed() {
+	if s != nil {
+		s.dirty.Store(true)
+	}
+}
+
+// save writes index.json if anything changed since the last save.
+func (s *indexSaver) save() error {
+	if !s.dirty.Swap(false) {
+		return nil
+	}
+	if err := s.store.SaveIndex(); err != nil {
+		s.dirty.Store(true)
+		s.log.Error("index.json of the OCI layout not saved", "error", err)
+		return err
+	}
+	return nil
+}
+
+// close stops the saver, saves what is left and turns the store's
+// AutoSaveIndex back on.
+func (s *indexSaver) close() error {
+	if s == nil {
+		return nil
+	}
+	var err error
+	s.once.Do(func() {
+		close(s.stop)
+		<-s.done
+		err = s.save()
+		s.store.AutoSaveIndex = true
+	})
+	return err
+}
