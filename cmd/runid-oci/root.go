@@ -42,6 +42,7 @@ var commands = []func(*app) *cobra.Command{
 	newDiscoverCmd,
 	newDiffCmd,
 	newImportCmd,
+	newProxyCmd,
 }
 
 const rootLong = `runid-oci gives every AI run a verifiable identity.

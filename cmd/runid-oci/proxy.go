@@ -1,0 +1,127 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+
+	"github.com/spf13/cobra"
+
+	"github.com/runid/runid-oci/pack"
+	"github.com/runid/runid-oci/pack/proxy"
+)
+
+func newProxyCmd(a *app) *cobra.Command {
+	var tf targetFlags
+	var sf signFlags
+	var (
+		listen, upstream, onStoreError, provider string
+		rejectUnrecorded, allowSecrets           bool
+		maxRequestBody, maxRecordedResponse      int64
+	)
+	cmd := &cobra.Command{
+		Use:   "proxy --listen ADDR --upstream URL TARGET",
+		Short: "Run a recording proxy in front of a model API: each request gets an identity before it is forwarded",
+		Long: `Listen on ADDR and forward requests to the model API at URL, recording
+them in TARGET, an OCI registry repository or (with --oci-layout) an OCI
+image layout directory. Point the agent's base URL at the proxy.
+
+Each POST to a path ending in /chat/completions (OpenAI Chat Completions),
+/responses (OpenAI Responses) or /messages (Anthropic Messages) is imported
+as a run (as "runid-oci import" does) and its identity is pushed to TARGET
+(and signed with --key) before the request is forwarded. The response
+carries the identity digest in the Runid-Identity header and the execution's
+instance ID in Runid-Instance. Responses, server-sent event streams
+included, pass through as they arrive; once a response has ended it is
+attached to the identity as an output record, with the facts of that
+execution (instanceId, startedAt, endedAt, status, servedModel, httpStatus,
+upstream, error...), and signed with --key. An upstream that fails still
+leaves the identity, with a record whose status is failed.
+
+A request that cannot be declared (TARGET fails, or the body is not a
+request of its format or holds what looks like a credential) is refused
+with a JSON error (502 or 400) and not forwarded; with
+--on-store-error forward it is forwarded without an identity. Other
+requests (GET /v1/models...) pass through unrecorded, or get 404 with
+--reject-unrecorded.
+
+Headers, Authorization and x-api-key included, pass to the upstream
+untouched and are never recorded or logged. One log line per request goes
+to stderr (identity, status, duration). The proxy runs until interrupted
+(SIGINT, SIGTERM), then waits for pending records.
+
+With --oci-layout, the proxy saves the layout's index.json every second and
+at exit: run one writer per layout.`,
+		Example: `  runid-oci proxy --listen 127.0.0.1:8080 --upstream https://api.openai.com --oci-layout ./runs
+  OPENAI_BASE_URL=http://127.0.0.1:8080/v1 my-agent
+  COSIGN_PASSWORD=... runid-oci proxy --listen :8080 --upstream https://api.anthropic.com --key cosign.key registry.example/runs`,
+		Args: exactArgs("TARGET"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if listen == "" || upstream == "" {
+				return usageErrorf("--listen ADDR and --upstream URL are required")
+			}
+			policy, err := proxy.ParsePolicy(onStoreError)
+			if err != nil {
+				return usageErrorf("--on-store-error %q: want fail or forward", onStoreError)
+			}
+			up, err := url.Parse(upstream)
+			if err != nil || !up.IsAbs() || up.Host == "" {
+				return usageErrorf("--upstream %q: want an absolute http or https URL", upstream)
+			}
+			t, err := tf.open(ctx, args[0], false)
+			if err != nil {
+				return err
+			}
+			if t.Reference != "" {
+				return usageErrorf("TARGET %s names a tag or digest; give the repository or layout only", args[0])
+			}
+			store, err := t.Writable()
+			if err != nil {
+				return err
+			}
+			level := slog.LevelInfo
+			if a.debug {
+				level = slog.LevelDebug
+			}
+			opts := proxy.Options{
+				Logger:              slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level})),
+				OnStoreError:        policy,
+				RejectUnrecorded:    rejectUnrecorded,
+				Provider:            provider,
+				AllowSecrets:        allowSecrets,
+				MaxRequestBody:      maxRequestBody,
+				MaxRecordedResponse: maxRecordedResponse,
+			}
+			if sf.key != "" {
+				if opts.Signer, err = a.loadSigner(sf.key); err != nil {
+					return err
+				}
+				if sf.bundle {
+					opts.SignatureFormat = pack.SignatureFormatBundle
+				}
+			} else if sf.bundle {
+				return usageErrorf("--new-bundle-format needs --key")
+			}
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return fmt.Errorf("listen: %w", err)
+			}
+			fmt.Fprintf(a.stderr, "listening on %s\n", ln.Addr())
+			return proxy.Serve(ctx, ln, store, up, opts)
+		},
+	}
+	f := cmd.Flags()
+	tf.addTo(f)
+	sf.addTo(f, false)
+	f.StringVar(&listen, "listen", "", "address to listen on, HOST:PORT (port 0 picks a free one; the address is printed on stderr)")
+	f.StringVar(&upstream, "upstream", "", "base URL of the model API, e.g. https://api.openai.com; its path is put before each request's path")
+	f.StringVar(&onStoreError, "on-store-error", "fail", "a request that cannot be declared: fail (refuse it, never forward an undeclared run) or forward (forward it unrecorded)")
+	f.BoolVar(&rejectUnrecorded, "reject-unrecorded", false, "answer 404 to requests the proxy does not record, instead of passing them through")
+	f.StringVar(&provider, "provider", "", "model provider recorded in the identity (default: openai or anthropic, from the API)")
+	f.BoolVar(&allowSecrets, "allow-secrets", false, "declare request bodies in which the credential scan finds something (by default they cannot be declared)")
+	f.Int64Var(&maxRequestBody, "max-request-body", proxy.DefaultMaxRequestBody, "largest request body recorded, in bytes")
+	f.Int64Var(&maxRecordedResponse, "max-recorded-response", proxy.DefaultMaxRecordedResponse, "largest response body recorded, in bytes (the client still gets all of it; the record says truncated)")
+	return cmd
+}
