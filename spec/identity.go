@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/opencontainers/go-digest"
-	specs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/runid/runid-oci/mediatype"
@@ -120,17 +119,7 @@ func BuildIdentity(roles []string, comps []ComponentEntry) (*Identity, error) {
 	for i, c := range comps {
 		layers[i] = c.Descriptor()
 	}
-	m := ocispec.Manifest{
-		Versioned:    specs.Versioned{SchemaVersion: 2},
-		MediaType:    ocispec.MediaTypeImageManifest,
-		ArtifactType: mediatype.Identity,
-		Config: ocispec.Descriptor{
-			MediaType: mediatype.IdentityDocument,
-			Digest:    digest.FromBytes(docBytes),
-			Size:      int64(len(docBytes)),
-		},
-		Layers: layers,
-	}
+	m := newManifest(mediatype.Identity, mediatype.IdentityDocument, docBytes, layers)
 	mBytes, err := MarshalCanonical(m)
 	if err != nil {
 		return nil, fmt.Errorf("encode identity manifest: %w", err)
@@ -148,26 +137,8 @@ func BuildIdentity(roles []string, comps []ComponentEntry) (*Identity, error) {
 // runid artifactType (spec/SPEC.md §6 steps 2–3). It does not look at the
 // identity document.
 func ParseManifest(manifestBytes []byte) (ocispec.Manifest, error) {
-	var m ocispec.Manifest
-	if err := json.Unmarshal(manifestBytes, &m); err != nil {
-		return m, &IdentityError{Err: ErrInvalidIdentity, Problems: []Problem{{Check: "manifest-json", Msg: err.Error()}}}
-	}
-	var probs []Problem
-	if m.MediaType != ocispec.MediaTypeImageManifest {
-		probs = append(probs, Problem{Check: "manifest-media-type", Msg: fmt.Sprintf("media type %q, want %q", m.MediaType, ocispec.MediaTypeImageManifest)})
-	}
-	if m.SchemaVersion != 2 {
-		probs = append(probs, Problem{Check: "manifest-schema-version", Msg: fmt.Sprintf("schemaVersion %d, want 2", m.SchemaVersion)})
-	}
-	if m.ArtifactType != mediatype.Identity {
-		probs = append(probs, Problem{Check: "artifact-type", Msg: fmt.Sprintf("artifactType %q, want %q: not a run identity", m.ArtifactType, mediatype.Identity)})
-	}
-	if m.Config.MediaType != mediatype.IdentityDocument {
-		probs = append(probs, Problem{Check: "config-media-type", Msg: fmt.Sprintf("config media type %q, want %q", m.Config.MediaType, mediatype.IdentityDocument)})
-	}
-	if err := m.Config.Digest.Validate(); err != nil || m.Config.Digest.Algorithm() != digest.SHA256 {
-		probs = append(probs, Problem{Check: "config-digest", Msg: fmt.Sprintf("config digest %q is not a valid sha256 digest", m.Config.Digest)})
-	}
+	var probs problemList
+	m, _ := parseManifestHeader(manifestBytes, mediatype.Identity, mediatype.IdentityDocument, "a run identity", probs.add)
 	if len(probs) > 0 {
 		return m, &IdentityError{Err: ErrInvalidIdentity, Problems: probs}
 	}
@@ -184,10 +155,8 @@ func ParseIdentity(manifestBytes, documentBytes []byte) (*Identity, error) {
 		return nil, err
 	}
 	id := &Identity{Manifest: m, ManifestBytes: manifestBytes, DocumentBytes: documentBytes}
-	var probs []Problem
-	add := func(check, subject, format string, a ...any) {
-		probs = append(probs, Problem{Check: check, Subject: subject, Msg: fmt.Sprintf(format, a...)})
-	}
+	var probs problemList
+	add := probs.add
 	if digest.FromBytes(documentBytes) != m.Config.Digest || int64(len(documentBytes)) != m.Config.Size {
 		add("config-digest", "", "identity document bytes do not match the config descriptor")
 	}

@@ -12,7 +12,6 @@ import (
 	"unicode"
 
 	"github.com/opencontainers/go-digest"
-	specs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"golang.org/x/text/language"
@@ -194,19 +193,9 @@ func BuildOutputRecord(subject ocispec.Descriptor, doc OutputDocument, files []o
 	if len(layers) == 0 {
 		layers = []ocispec.Descriptor{EmptyLayer()}
 	}
-	m := ocispec.Manifest{
-		Versioned:    specs.Versioned{SchemaVersion: 2},
-		MediaType:    ocispec.MediaTypeImageManifest,
-		ArtifactType: mediatype.OutputRecord,
-		Config: ocispec.Descriptor{
-			MediaType: mediatype.OutputDocument,
-			Digest:    digest.FromBytes(docBytes),
-			Size:      int64(len(docBytes)),
-		},
-		Layers:      layers,
-		Subject:     subjectDescriptor(subject),
-		Annotations: annotations,
-	}
+	m := newManifest(mediatype.OutputRecord, mediatype.OutputDocument, docBytes, layers)
+	m.Subject = subjectDescriptor(subject)
+	m.Annotations = annotations
 	mBytes, err := MarshalCanonical(m)
 	if err != nil {
 		return nil, fmt.Errorf("encode output record manifest: %w", err)
@@ -222,10 +211,8 @@ func BuildOutputRecord(subject ocispec.Descriptor, doc OutputDocument, files []o
 // output document. Every problem is returned in one *RecordError wrapping
 // ErrInvalidOutput. It does not fetch the subject or the files.
 func ParseOutputRecord(manifestBytes, documentBytes []byte) (*OutputRecord, error) {
-	var probs []Problem
-	add := func(check, subject, format string, a ...any) {
-		probs = append(probs, Problem{Check: check, Subject: subject, Msg: fmt.Sprintf(format, a...)})
-	}
+	var probs problemList
+	add := probs.add
 	m, ok := parseManifestHeader(manifestBytes, mediatype.OutputRecord, mediatype.OutputDocument, "an output record", add)
 	if !ok {
 		return nil, &RecordError{Err: ErrInvalidOutput, Problems: probs}
@@ -395,21 +382,11 @@ func BuildLink(subject ocispec.Descriptor, id LinkedIdentity) (*Link, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode link document: %w", err)
 	}
-	m := ocispec.Manifest{
-		Versioned:    specs.Versioned{SchemaVersion: 2},
-		MediaType:    ocispec.MediaTypeImageManifest,
-		ArtifactType: mediatype.Link,
-		Config: ocispec.Descriptor{
-			MediaType: mediatype.LinkDocument,
-			Digest:    digest.FromBytes(docBytes),
-			Size:      int64(len(docBytes)),
-		},
-		Layers:  []ocispec.Descriptor{EmptyLayer()},
-		Subject: subjectDescriptor(subject),
-		Annotations: map[string]string{
-			mediatype.AnnotationIdentity:           id.Digest.String(),
-			mediatype.AnnotationIdentityRepository: id.Repository,
-		},
+	m := newManifest(mediatype.Link, mediatype.LinkDocument, docBytes, []ocispec.Descriptor{EmptyLayer()})
+	m.Subject = subjectDescriptor(subject)
+	m.Annotations = map[string]string{
+		mediatype.AnnotationIdentity:           id.Digest.String(),
+		mediatype.AnnotationIdentityRepository: id.Repository,
 	}
 	mBytes, err := MarshalCanonical(m)
 	if err != nil {
@@ -425,10 +402,8 @@ func BuildLink(subject ocispec.Descriptor, id LinkedIdentity) (*Link, error) {
 // document. Every problem is returned in one *RecordError wrapping
 // ErrInvalidLink. It does not fetch the subject or the identity.
 func ParseLink(manifestBytes, documentBytes []byte) (*Link, error) {
-	var probs []Problem
-	add := func(check, subject, format string, a ...any) {
-		probs = append(probs, Problem{Check: check, Subject: subject, Msg: fmt.Sprintf(format, a...)})
-	}
+	var probs problemList
+	add := probs.add
 	m, ok := parseManifestHeader(manifestBytes, mediatype.Link, mediatype.LinkDocument, "a link", add)
 	if !ok {
 		return nil, &RecordError{Err: ErrInvalidLink, Problems: probs}
@@ -507,40 +482,6 @@ func ValidateLinkedIdentity(id LinkedIdentity) error {
 	return nil
 }
 
-// parseManifestHeader decodes a manifest and checks what every runid
-// referrer shares: OCI image manifest, schema version 2, the artifactType
-// and config media type of its kind, a sha256 config digest. ok is false
-// when the bytes are not a manifest at all.
-func parseManifestHeader(manifestBytes []byte, artifactType, configType, what string, add func(check, subject, format string, a ...any)) (ocispec.Manifest, bool) {
-	var m ocispec.Manifest
-	if err := json.Unmarshal(manifestBytes, &m); err != nil {
-		add("manifest-json", "", "%v", err)
-		return m, false
-	}
-	if m.MediaType != ocispec.MediaTypeImageManifest {
-		add("manifest-media-type", "", "media type %q, want %q", m.MediaType, ocispec.MediaTypeImageManifest)
-	}
-	if m.SchemaVersion != 2 {
-		add("manifest-schema-version", "", "schemaVersion %d, want 2", m.SchemaVersion)
-	}
-	if m.ArtifactType != artifactType {
-		add("artifact-type", "", "artifactType %q, want %q: not %s", m.ArtifactType, artifactType, what)
-	}
-	if m.Config.MediaType != configType {
-		add("config-media-type", "", "config media type %q, want %q", m.Config.MediaType, configType)
-	}
-	if m.Config.Digest.Validate() != nil || m.Config.Digest.Algorithm() != digest.SHA256 {
-		add("config-digest", "", "config digest %q is not a valid sha256 digest", m.Config.Digest)
-	}
-	return m, true
-}
-
-func checkConfigBytes(m ocispec.Manifest, documentBytes []byte, add func(check, subject, format string, a ...any)) {
-	if digest.FromBytes(documentBytes) != m.Config.Digest || int64(len(documentBytes)) != m.Config.Size {
-		add("config-digest", "", "document bytes do not match the config descriptor")
-	}
-}
-
 // Media types a subject may have: an output record's subject is an identity
 // (an OCI image manifest); a link's subject is any manifest or index,
 // including Docker schema 2 container images.
@@ -550,7 +491,7 @@ var (
 		"application/vnd.docker.distribution.manifest.v2+json", "application/vnd.docker.distribution.manifest.list.v2+json"}
 )
 
-func checkSubject(m ocispec.Manifest, allowed []string, add func(check, subject, format string, a ...any)) {
+func checkSubject(m ocispec.Manifest, allowed []string, add addFunc) {
 	s := m.Subject
 	switch {
 	case s == nil:
