@@ -85,9 +85,11 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/sigstore/sigstore/pkg/signature"
 	"golang.org/x/sync/singleflight"
 	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/content/memory"
 	"oras.land/oras-go/v2/content/oci"
 
 	"github.com/runid/runid-oci/internal/importer"
@@ -250,7 +252,8 @@ type Options struct {
 type Record struct {
 	// Identity is the identity digest.
 	Identity digest.Digest
-	// Output is the output record's digest; empty when Err is set.
+	// Output is the output record's digest; empty when it could not be
+	// attached (Err says why; Err is also set when only signing failed).
 	Output digest.Digest
 	// InstanceID is the instanceId fact, also sent in the instance header.
 	InstanceID string
@@ -293,7 +296,9 @@ type Handler struct {
 // A bad upstream fails with ErrUpstream, bad options with ErrOptions.
 //
 // store must be safe for concurrent use, as oras-go's remote repositories,
-// OCI layout stores (oci.Store) and memory stores are. An *oci.Store has
+// OCI layout stores (oci.Store) and memory stores are. Identities and
+// records are named by digest, which a memory store (memory.Store) only
+// resolves when tagged so: the handler tags them by their digest there. An *oci.Store has
 // its index.json saved in batches until Shutdown (see
 // Options.IndexSaveInterval); no other process may write to that layout
 // meanwhile (the same holds for any two oci.Store writers).
@@ -545,6 +550,9 @@ func (h *Handler) declare(ctx context.Context, format string, body []byte) (dige
 		if res.BlobsUploaded > 0 {
 			h.index.changed()
 		}
+		if err := h.resolvable(sctx, res.Descriptor); err != nil {
+			return nil, err
+		}
 		if h.opts.Signer != nil {
 			sig, err := pack.Sign(sctx, h.store, d.String(), h.opts.Signer, pack.SignOptions{Format: h.opts.SignatureFormat, Logger: h.log})
 			if err != nil {
@@ -563,6 +571,18 @@ func (h *Handler) declare(ctx context.Context, format string, body []byte) (dige
 		return "", &declareError{http.StatusBadGateway, "store_unavailable", fmt.Errorf("declare %s: %w", d, err)}
 	}
 	return d, nil
+}
+
+// resolvable makes a pushed manifest resolvable by its digest in an oras
+// memory store, which, unlike registries and OCI layouts, resolves tags
+// only: Attach and Sign name the identity and the record by digest.
+func (h *Handler) resolvable(ctx context.Context, desc ocispec.Descriptor) error {
+	if m, ok := h.store.(*memory.Store); ok {
+		if err := m.Tag(ctx, desc, desc.Digest.String()); err != nil {
+			return fmt.Errorf("tag %s by its digest: %w", desc.Digest, err)
+		}
+	}
+	return nil
 }
 
 // Shutdown stops accepting requests (new ones get 503) and waits until

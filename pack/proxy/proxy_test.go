@@ -120,7 +120,9 @@ func TestRecordsEveryFormat(t *testing.T) {
 func TestStreamingPassesThrough(t *testing.T) {
 	for _, format := range importer.Formats() {
 		t.Run(format, func(t *testing.T) {
-			hs := newHarness(t, nil, proxy.Options{})
+			// No index.json save during the test: the identity must be
+			// readable from the blobs alone while its request runs.
+			hs := newHarness(t, nil, proxy.Options{IndexSaveInterval: time.Hour})
 			hs.up.gate = make(chan struct{})
 			path, body := request(format, "Stream it.", true)
 			type head struct {
@@ -164,6 +166,16 @@ func TestStreamingPassesThrough(t *testing.T) {
 			if !strings.Contains(ev, modelOf(body)+servedSuffix) {
 				t.Errorf("first event %q", ev)
 			}
+			// Declared before it was forwarded: another reader of the
+			// layout verifies the identity while the request runs.
+			id := res.Header.Get(proxy.DefaultIdentityHeader)
+			fresh, err := oci.NewFromFS(t.Context(), os.DirFS(hs.dir))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := pull.Verify(t.Context(), fresh, id, pull.VerifyOptions{}); err != nil {
+				t.Errorf("the identity of a request in flight does not verify from the layout: %v", err)
+			}
 			close(hs.up.gate)
 			rest, err := io.ReadAll(r)
 			if err != nil {
@@ -175,7 +187,7 @@ func TestStreamingPassesThrough(t *testing.T) {
 				t.Errorf("the stream lacks its last event %q: %q", last, rest)
 			}
 			hs.shutdown()
-			outs := outputs(t, hs.store, res.Header.Get(proxy.DefaultIdentityHeader))
+			outs := outputs(t, hs.store, id)
 			if len(outs) != 1 {
 				t.Fatalf("%d records", len(outs))
 			}

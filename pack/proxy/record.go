@@ -198,6 +198,9 @@ func (ex *exchange) record() {
 	res, err := pack.Attach(ctx, h.store, ex.identity.String(), files, pack.AttachOptions{Execution: facts, Created: ex.ended, Logger: h.log})
 	h.index.changed()
 	if err == nil {
+		err = h.resolvable(ctx, res.Descriptor)
+	}
+	if err == nil {
 		rec.Output = res.Descriptor.Digest
 		if h.opts.Signer != nil {
 			if _, serr := pack.Sign(ctx, h.store, rec.Output.String(), h.opts.Signer, pack.SignOptions{Format: h.opts.SignatureFormat, Logger: h.log}); serr != nil {
