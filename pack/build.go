@@ -24,6 +24,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/goccy/go-yaml"
@@ -98,6 +99,8 @@ type Component struct {
 	data []byte // bytes of an in-memory component (inline, text, json), or the commitment document of a withheld one
 
 	reveal *spec.Reveal // set for a withheld component
+
+	stamp *fileStamp // the file as hashed, when it can be recognised again without reading it (upload.go)
 }
 
 // Open returns the component's bytes. A file-backed component is read from
@@ -317,11 +320,15 @@ func buildComponent(root *os.Root, dir string, mem map[string][]byte, d spec.Com
 				c.data = data
 			}
 		default:
+			start := time.Now()
 			sum, n, err := hashStream(f, d.Format == mediatype.FormatText)
 			if err != nil {
 				return Component{}, fmt.Errorf("component %q at %s.file (%q): %w", d.Name, d.Field, d.File, err)
 			}
 			c.Digest, c.Size = sum, n
+			if after, err := f.Stat(); err == nil {
+				c.stamp = stableStamp(st, after, n, start)
+			}
 			abs, err := filepath.Abs(filepath.Join(dir, filepath.FromSlash(d.File)))
 			if err != nil {
 				return fail(ErrComponentFile, "%v", err)

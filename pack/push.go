@@ -112,10 +112,10 @@ func Push(ctx context.Context, target oras.Target, c *Composition, opts PushOpti
 	type blob struct {
 		name string
 		desc ocispec.Descriptor
-		open func() (io.ReadCloser, error)
+		open opener
 	}
-	blobs := []blob{{name: "", desc: id.ConfigDescriptor(), open: func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(id.DocumentBytes)), nil
+	blobs := []blob{{name: "", desc: id.ConfigDescriptor(), open: func() (io.ReadCloser, func() error, error) {
+		return io.NopCloser(bytes.NewReader(id.DocumentBytes)), nil, nil
 	}}}
 	seen := map[string]bool{id.ConfigDescriptor().Digest.String(): true}
 	for _, comp := range c.Components {
@@ -123,7 +123,7 @@ func Push(ctx context.Context, target oras.Target, c *Composition, opts PushOpti
 			continue
 		}
 		seen[comp.Digest.String()] = true
-		blobs = append(blobs, blob{name: comp.Name, desc: comp.Descriptor(), open: comp.Open})
+		blobs = append(blobs, blob{name: comp.Name, desc: comp.Descriptor(), open: comp.openUpload})
 	}
 
 	res := PushResult{Tag: opts.Tag, Reveals: revealFiles}
@@ -223,26 +223,30 @@ func mounterOf(t oras.Target) (string, registry.Mounter) {
 	return "", nil
 }
 
+// opener opens a blob's bytes for an upload, with a check to run once the
+// upload is over (or nil): see Component.openUpload.
+type opener func() (io.ReadCloser, func() error, error)
+
 // push makes sure the target has the blob: mounted (or found) in one
 // request for a small blob on a registry, else checked with Exists and
 // uploaded if missing.
-func (u *uploader) push(ctx context.Context, what, name string, desc ocispec.Descriptor, open func() (io.ReadCloser, error)) error {
+func (u *uploader) push(ctx context.Context, what, name string, desc ocispec.Descriptor, open opener) error {
 	if u.mounter != nil && desc.Size <= MountMaxSize && !u.noMount.Load() {
 		opened := false
+		var after func() error
 		err := u.mounter.Mount(ctx, desc, u.mountRepo, func() (io.ReadCloser, error) {
 			opened = true
 			u.progress(Event{Kind: EventBlobUploading, Name: name, Descriptor: desc})
-			return open()
+			rc, check, err := open()
+			after = check
+			return rc, err
 		})
 		switch {
 		case err == nil && !opened:
 			u.found(name, desc)
 			return nil
-		case err == nil:
-			u.sent(name, desc)
-			return nil
 		case opened:
-			return u.uploadError(what, err)
+			return u.finish(what, name, desc, err, after)
 		case ctx.Err() != nil:
 			return fmt.Errorf("push %s: %w: %w", what, ErrPush, err)
 		}
@@ -260,12 +264,28 @@ func (u *uploader) push(ctx context.Context, what, name string, desc ocispec.Des
 		return nil
 	}
 	u.progress(Event{Kind: EventBlobUploading, Name: name, Descriptor: desc})
-	rc, err := open()
+	rc, after, err := open()
 	if err != nil {
 		return fmt.Errorf("push %s: %w", what, err)
 	}
 	defer rc.Close()
-	if err := u.target.Push(ctx, desc, rc); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
+	err = u.target.Push(ctx, desc, rc)
+	if errors.Is(err, errdef.ErrAlreadyExists) {
+		err = nil
+	}
+	return u.finish(what, name, desc, err, after)
+}
+
+// finish accounts for an upload that ended with err, after the check the
+// opener gave (which turns any outcome into ErrComponentChanged when the
+// file was modified meanwhile).
+func (u *uploader) finish(what, name string, desc ocispec.Descriptor, err error, after func() error) error {
+	if after != nil {
+		if aerr := after(); aerr != nil {
+			return fmt.Errorf("push %s: %w", what, aerr)
+		}
+	}
+	if err != nil {
 		return u.uploadError(what, err)
 	}
 	u.sent(name, desc)
