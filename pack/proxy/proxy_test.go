@@ -694,3 +694,35 @@ func TestShutdown(t *testing.T) {
 		t.Errorf("code %q", code)
 	}
 }
+
+// TestClientGoesAway: a client that leaves in the middle of a stream
+// gives a cancelled record holding what was received until then.
+func TestClientGoesAway(t *testing.T) {
+	hs := newHarness(t, nil, proxy.Options{})
+	hs.up.gate = make(chan struct{})
+	defer close(hs.up.gate)
+	path, body := request(importer.FormatOpenAIChat, "Leave early.", true)
+	ctx, cancel := context.WithCancel(t.Context())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, hs.srv.URL+path, strings.NewReader(body))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := bufio.NewReader(res.Body).ReadString('\n')
+	if err != nil || !strings.HasPrefix(first, "data: ") {
+		t.Fatalf("first line %q: %v", first, err)
+	}
+	cancel()
+	res.Body.Close()
+	hs.shutdown()
+	outs := outputs(t, hs.store, res.Header.Get(proxy.DefaultIdentityHeader))
+	if len(outs) != 1 {
+		t.Fatalf("%d records", len(outs))
+	}
+	if s, e := fact(outs[0], spec.FactStatus), fact(outs[0], proxy.FactError); s != spec.StatusCancelled || !strings.Contains(e, "client went away") {
+		t.Errorf("status %q, error %q; want cancelled by the client", s, e)
+	}
+	if file := fileOf(t, hs.store, outs[0]); !strings.HasPrefix(string(file), first) {
+		t.Errorf("recorded %q, want what was streamed so far", file)
+	}
+}
