@@ -726,3 +726,50 @@ func TestClientGoesAway(t *testing.T) {
 		t.Errorf("recorded %q, want what was streamed so far", file)
 	}
 }
+
+// TestLargeResponses: a response longer than what is kept in memory is
+// recorded whole, through a temporary file, or truncated at
+// MaxRecordedResponse.
+func TestLargeResponses(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		pad, max      int64
+		wantTruncated bool
+	}{
+		{"3 MiB", 3 << 20, 0, false},
+		{"3 MiB, cap 2 MiB", 3 << 20, 2 << 20, true},
+		{"cap at 1 MiB", 2 << 20, 1 << 20, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			hs := newHarness(t, nil, proxy.Options{MaxRecordedResponse: tc.max, TempDir: tmp})
+			path, body := request(importer.FormatOpenAIChat, "Long answer.", false)
+			res, got := hs.post(path, body, map[string]string{"X-Test-Pad": fmt.Sprint(tc.pad)})
+			hs.shutdown()
+			if res.StatusCode != http.StatusOK || int64(len(got)) < tc.pad {
+				t.Fatalf("status %d, %d bytes", res.StatusCode, len(got))
+			}
+			outs := outputs(t, hs.store, res.Header.Get(proxy.DefaultIdentityHeader))
+			if len(outs) != 1 {
+				t.Fatalf("%d records", len(outs))
+			}
+			file := fileOf(t, hs.store, outs[0])
+			want := got
+			if tc.wantTruncated {
+				want = got[:tc.max]
+			}
+			if !bytes.Equal(file, want) {
+				t.Errorf("recorded %d bytes, want the first %d of the %d received", len(file), len(want), len(got))
+			}
+			if tr := fact(outs[0], proxy.FactTruncated); (tr == "true") != tc.wantTruncated || fact(outs[0], proxy.FactResponseBytes) != fmt.Sprint(len(got)) {
+				t.Errorf("facts %v", outs[0].Execution)
+			}
+			if left, _ := os.ReadDir(tmp); len(left) != 0 {
+				t.Errorf("temporary files left: %v", left)
+			}
+			if m := fact(outs[0], spec.FactServedModel); !tc.wantTruncated && m != modelOf(body)+servedSuffix {
+				t.Errorf("servedModel %q", m)
+			}
+		})
+	}
+}

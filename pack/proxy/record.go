@@ -45,6 +45,9 @@ const (
 	FactUpstreamRequestID = "upstreamRequestId"
 	// FactStreamed is true for a server-sent event stream.
 	FactStreamed = "streamed"
+	// FactRecordError says why the response body is not in the record
+	// (the temporary file could not be written).
+	FactRecordError = "recordError"
 )
 
 // exchangeKey keys the exchange of a recorded request in its context.
@@ -168,20 +171,19 @@ func (ex *exchange) record() {
 	if ex.errText != "" {
 		facts[FactError] = ex.errText
 	}
-	if tb != nil && tb.file != nil {
-		if err := tb.file.Close(); err != nil && tb.err == nil {
-			tb.err = err
-		}
+	if tb != nil {
 		base := baseMediaType(ex.contentType)
-		if tb.err != nil {
-			h.log.Error("response body not recorded", "identity", ex.identity, "instance", ex.instance, "error", tb.err)
-			facts["recordError"] = "the response body could not be recorded: " + tb.err.Error()
-		} else {
-			files = append(files, pack.OutputFile{Path: tb.file.Name(), Name: fileName(base), MediaType: layerMediaType(base)})
+		path, err := tb.path()
+		switch {
+		case err != nil:
+			h.log.Error("response body not recorded", "identity", ex.identity, "instance", ex.instance, "error", err)
+			facts[FactRecordError] = "the response body could not be recorded: " + err.Error()
+		case path != "":
+			files = append(files, pack.OutputFile{Path: path, Name: fileName(base), MediaType: layerMediaType(base)})
 			if base == "text/event-stream" {
 				facts[FactStreamed] = true
 			}
-			model, streamErr := inspectBody(tb.file.Name(), base)
+			model, streamErr := inspectBody(path, base)
 			if model != "" {
 				facts[spec.FactServedModel] = model
 			}
@@ -358,12 +360,18 @@ func readLine(r *bufio.Reader) ([]byte, error) {
 	}
 }
 
+// memRecord is how much of a response body is kept in memory while it
+// passes; a longer one goes to a temporary file as it passes. The file
+// of a shorter one is written after the response, off its path.
+const memRecord = 1 << 20
+
 // teeBody passes a response body through, copying the first max bytes to
-// a temporary file.
+// memory and, beyond memRecord, to a temporary file.
 type teeBody struct {
 	src      io.ReadCloser
 	max      int64
 	dir      string
+	mem      []byte
 	file     *os.File
 	written  int64
 	total    int64
@@ -387,27 +395,61 @@ func (t *teeBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// keep copies p to the file, up to the cap.
+// keep copies p to memory or the file, up to the cap.
 func (t *teeBody) keep(p []byte) {
 	if t.err != nil || t.written >= t.max {
 		return
 	}
-	if t.file == nil {
-		f, err := os.CreateTemp(t.dir, "runid-proxy-*")
-		if err != nil {
-			t.err = err
-			return
-		}
-		t.file = f
-	}
 	if int64(len(p)) > t.max-t.written {
 		p = p[:t.max-t.written]
 	}
-	n, err := t.file.Write(p)
-	t.written += int64(n)
-	if err != nil {
+	t.written += int64(len(p))
+	if t.file == nil && len(t.mem)+len(p) <= memRecord {
+		t.mem = append(t.mem, p...)
+		return
+	}
+	if t.file == nil {
+		if t.spill(); t.err != nil {
+			return
+		}
+	}
+	if _, err := t.file.Write(p); err != nil {
 		t.err = err
 	}
+}
+
+// spill moves what is in memory to a new temporary file.
+func (t *teeBody) spill() {
+	f, err := os.CreateTemp(t.dir, "runid-proxy-*")
+	if err != nil {
+		t.err = err
+		return
+	}
+	t.file = f
+	if _, err := f.Write(t.mem); err != nil {
+		t.err = err
+	}
+	t.mem = nil
+}
+
+// path writes what is left in memory to the file, closes it and returns
+// its name, or "" when nothing was recorded.
+func (t *teeBody) path() (string, error) {
+	if t.err != nil {
+		return "", t.err
+	}
+	if t.file == nil {
+		if len(t.mem) == 0 {
+			return "", nil
+		}
+		if t.spill(); t.err != nil {
+			return "", t.err
+		}
+	}
+	if err := t.file.Close(); err != nil {
+		return "", err
+	}
+	return t.file.Name(), nil
 }
 
 func (t *teeBody) Close() error { return t.src.Close() }

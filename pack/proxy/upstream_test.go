@@ -24,6 +24,7 @@ import (
 //	X-Test-Status: 500      answer that status with an error body
 //	X-Test-Abort: 1         stream one event, then break the connection
 //	X-Test-Stream-Error: 1  stream one event, then an error event
+//	X-Test-Pad: N           make the JSON answer's text N bytes long
 //
 // With gate set, a stream writes its first event, then waits until the
 // gate is closed before writing the rest.
@@ -78,12 +79,18 @@ func (u *fakeUpstream) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	served := req.Model + servedSuffix
+	text := "Hello there."
+	if s := r.Header.Get("X-Test-Pad"); s != "" {
+		var n int
+		fmt.Sscan(s, &n)
+		text = strings.Repeat("a", n)
+	}
 	var events []sse
 	var reply any
 	switch r.URL.Path {
 	case "/v1/chat/completions":
 		reply = map[string]any{"id": "chatcmpl-1", "object": "chat.completion", "model": served,
-			"choices": []any{map[string]any{"index": 0, "message": map[string]any{"role": "assistant", "content": "Hello there."}, "finish_reason": "stop"}}}
+			"choices": []any{map[string]any{"index": 0, "message": map[string]any{"role": "assistant", "content": text}, "finish_reason": "stop"}}}
 		for i, piece := range []string{"Hello", " there", "."} {
 			events = append(events, sse{data: fmt.Sprintf(`{"id":"chatcmpl-1","object":"chat.completion.chunk","model":%q,"choices":[{"index":0,"delta":{"content":%q}}],"n":%d}`, served, piece, i)})
 		}
