@@ -29,6 +29,7 @@ import (
 
 	"github.com/runid/runid-oci/internal/fallbackindex"
 	"github.com/runid/runid-oci/internal/testregistry"
+	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/mediatype"
 	"github.com/runid/runid-oci/pack"
 	"github.com/runid/runid-oci/spec"
@@ -90,16 +91,7 @@ func startRawGGCR(t testing.TB) *testregistry.Registry {
 // manifest descriptor.
 func pushIdentity(t *testing.T, target oras.Target) ocispec.Descriptor {
 	t.Helper()
-	ctx := context.Background()
-	c, err := pack.Load(ctx, minimalDecl, pack.BuildOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := pack.Push(ctx, target, c, pack.PushOptions{Tag: "run"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res.Descriptor
+	return testutil.Push(t, target, testutil.Load(t, minimalDecl), "run")
 }
 
 // pushImage pushes a small image-like manifest (not an identity) and

@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
+	"oras.land/oras-go/v2/content/oci"
 
+	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/pack"
 	"github.com/runid/runid-oci/spec"
 )
@@ -64,7 +66,7 @@ func packAndPush(ctx context.Context, decl string, target string) error {
 	if err != nil {
 		return err
 	}
-	store, err := newLayoutAt(target)
+	store, err := oci.New(target)
 	if err != nil {
 		return err
 	}
@@ -396,7 +398,7 @@ func TestLoadAccepts(t *testing.T) {
 			}
 			declPath := declIn(t, dir, declWith(contextFile(name), ""))
 			c := load(t, declPath)
-			store, layoutDir := newLayout(t)
+			store, layoutDir := testutil.NewLayout(t)
 			if _, err := pack.Push(t.Context(), store, c, pack.PushOptions{}); err != nil {
 				t.Fatalf("push: %v", err)
 			}
@@ -445,7 +447,7 @@ func TestLoadRejectsFixtures(t *testing.T) {
 		Line     int      `json:"line"`
 		Contains []string `json:"contains"`
 	}
-	if err := json.Unmarshal(readFile(t, filepath.Join(dir, "cases.json")), &cases); err != nil {
+	if err := json.Unmarshal(testutil.ReadFile(t, filepath.Join(dir, "cases.json")), &cases); err != nil {
 		t.Fatalf("cases.json: %v", err)
 	}
 	packCases := 0

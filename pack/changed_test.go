@@ -13,6 +13,7 @@ import (
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/errdef"
 
+	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/pack"
 )
 
@@ -26,9 +27,9 @@ func TestPushComponentChanged(t *testing.T) {
 		change func(t *testing.T, path string)
 		want   error
 	}{
-		{"same size", func(t *testing.T, p string) { writeFile(t, p, toggleLastLetter(t, readFile(t, p))) }, pack.ErrComponentChanged},
-		{"appended", func(t *testing.T, p string) { writeFile(t, p, append(readFile(t, p), "\nP.S."...)) }, pack.ErrComponentChanged},
-		{"truncated", func(t *testing.T, p string) { data := readFile(t, p); writeFile(t, p, data[:len(data)/2]) }, pack.ErrComponentChanged},
+		{"same size", func(t *testing.T, p string) { writeFile(t, p, toggleLastLetter(t, testutil.ReadFile(t, p))) }, pack.ErrComponentChanged},
+		{"appended", func(t *testing.T, p string) { writeFile(t, p, append(testutil.ReadFile(t, p), "\nP.S."...)) }, pack.ErrComponentChanged},
+		{"truncated", func(t *testing.T, p string) { data := testutil.ReadFile(t, p); writeFile(t, p, data[:len(data)/2]) }, pack.ErrComponentChanged},
 		{"emptied", func(t *testing.T, p string) { writeFile(t, p, nil) }, pack.ErrComponentChanged},
 		{"removed", func(t *testing.T, p string) {
 			if err := os.Remove(p); err != nil {
@@ -116,10 +117,10 @@ func TestComponentOpen(t *testing.T) {
 		want   error // nil: unchanged
 	}{
 		{"unchanged", func(t *testing.T, p string) {}, nil},
-		{"touched", func(t *testing.T, p string) { writeFile(t, p, readFile(t, p)) }, nil},
-		{"same size", func(t *testing.T, p string) { writeFile(t, p, toggleLastLetter(t, readFile(t, p))) }, pack.ErrComponentChanged},
-		{"appended", func(t *testing.T, p string) { writeFile(t, p, append(readFile(t, p), '!')) }, pack.ErrComponentChanged},
-		{"truncated", func(t *testing.T, p string) { data := readFile(t, p); writeFile(t, p, data[:len(data)-1]) }, pack.ErrComponentChanged},
+		{"touched", func(t *testing.T, p string) { writeFile(t, p, testutil.ReadFile(t, p)) }, nil},
+		{"same size", func(t *testing.T, p string) { writeFile(t, p, toggleLastLetter(t, testutil.ReadFile(t, p))) }, pack.ErrComponentChanged},
+		{"appended", func(t *testing.T, p string) { writeFile(t, p, append(testutil.ReadFile(t, p), '!')) }, pack.ErrComponentChanged},
+		{"truncated", func(t *testing.T, p string) { data := testutil.ReadFile(t, p); writeFile(t, p, data[:len(data)-1]) }, pack.ErrComponentChanged},
 	}
 	for _, rd := range readers {
 		for _, ch := range changes {
@@ -128,7 +129,7 @@ func TestComponentOpen(t *testing.T) {
 				copyTree(t, filepath.Join(examplesDir, "rag-agent"), dir)
 				comp := load(t, filepath.Join(dir, "runid.yaml"))
 				c := componentNamed(t, comp, "context/03-warranty.md")
-				want := readFile(t, filepath.Join(dir, "context", "03-warranty.md"))
+				want := testutil.ReadFile(t, filepath.Join(dir, "context", "03-warranty.md"))
 				ch.change(t, filepath.Join(dir, "context", "03-warranty.md"))
 
 				rc, err := c.Open()

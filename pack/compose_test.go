@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/mediatype"
 	"github.com/runid/runid-oci/pack"
 	"github.com/runid/runid-oci/spec"
@@ -184,10 +185,10 @@ func TestComposeEqualsFiles(t *testing.T) {
 	if !slices.Equal(res.Files, names) {
 		t.Errorf("files written %q, want the logical names %q", res.Files, names)
 	}
-	if got := string(composeReadFile(t, filepath.Join(out, "context", "03-terms.pdf"))); got != composePDF {
+	if got := string(testutil.ReadFile(t, filepath.Join(out, "context", "03-terms.pdf"))); got != composePDF {
 		t.Errorf("binary file written as %q", got)
 	}
-	if got := string(composeReadFile(t, res.Declaration)); !strings.HasPrefix(got, "# written by a test\n#\n# second paragraph\nrunid: \"1\"\n") {
+	if got := string(testutil.ReadFile(t, res.Declaration)); !strings.HasPrefix(got, "# written by a test\n#\n# second paragraph\nrunid: \"1\"\n") {
 		t.Errorf("declaration does not start with the comment:\n%s", got)
 	}
 }
@@ -204,15 +205,6 @@ func composeReadComponent(t *testing.T, c pack.Component) []byte {
 		t.Fatal(err)
 	}
 	return b.Bytes()
-}
-
-func composeReadFile(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // composeMinimalRun accounts for every core role with the fewest parts; change
@@ -402,7 +394,7 @@ func TestComposeWithheld(t *testing.T) {
 		t.Errorf("from files %s, from memory %s", files, mem.Digest())
 	}
 	// The files hold the content; the identity, its commitments.
-	if got := string(composeReadFile(t, filepath.Join(filepath.Dir(res.Declaration), "context", "account.json"))); got != "{\n  \"tier\": \"gold\"\n}\n" {
+	if got := string(testutil.ReadFile(t, filepath.Join(filepath.Dir(res.Declaration), "context", "account.json"))); got != "{\n  \"tier\": \"gold\"\n}\n" {
 		t.Errorf("account.json written as %q", got)
 	}
 	other, err := run.Compose(t.Context(), pack.BuildOptions{WithholdSecret: bytes.Repeat([]byte("t"), spec.MinWithholdSecretSize)})
@@ -422,7 +414,7 @@ func TestWriteDir(t *testing.T) {
 		if !errors.Is(err, fs.ErrExist) {
 			t.Fatalf("WriteDir: %v, want fs.ErrExist", err)
 		}
-		if got := string(composeReadFile(t, filepath.Join(dir, "model.json"))); got != "keep" {
+		if got := string(testutil.ReadFile(t, filepath.Join(dir, "model.json"))); got != "keep" {
 			t.Errorf("model.json overwritten: %q", got)
 		}
 		if _, err := os.Stat(filepath.Join(dir, "runid.yaml")); !errors.Is(err, fs.ErrNotExist) {
@@ -452,7 +444,7 @@ func TestWriteDir(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("files %q, want %q", res.Files, want)
 		}
-		if got := string(composeReadFile(t, filepath.Join(dir, "components", "RunID.yaml"))); got != "a: 1\n" {
+		if got := string(testutil.ReadFile(t, filepath.Join(dir, "components", "RunID.yaml"))); got != "a: 1\n" {
 			t.Errorf("RunID.yaml holds %q", got)
 		}
 		if d, err := pack.Digest(t.Context(), res.Declaration, pack.BuildOptions{}); err != nil || d != res.Digest {

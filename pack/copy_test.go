@@ -19,6 +19,7 @@ import (
 	"github.com/runid/runid-oci/internal/clitools"
 	"github.com/runid/runid-oci/internal/cosignsig"
 	"github.com/runid/runid-oci/internal/testregistry"
+	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/mediatype"
 	"github.com/runid/runid-oci/pack"
 	"github.com/runid/runid-oci/pull"
@@ -38,7 +39,7 @@ var copyStores = []copyStore{
 		return testregistry.Repository(t, testregistry.StartDistribution(t), "runs/copy")
 	}},
 	{"layout", func(t testing.TB) oras.GraphTarget {
-		s, _ := newLayout(t)
+		s, _ := testutil.NewLayout(t)
 		return s
 	}},
 }
@@ -154,8 +155,8 @@ func TestCopy(t *testing.T) {
 }
 
 func TestCopyErrors(t *testing.T) {
-	src, _ := newLayout(t)
-	dst, _ := newLayout(t)
+	src, _ := testutil.NewLayout(t)
+	dst, _ := testutil.NewLayout(t)
 	k := newSignKey(t, false)
 	buildSignedGraph(t, src, k)
 	if _, err := pack.Copy(t.Context(), src, "missing", dst, "", pack.CopyOptions{}); !errors.Is(err, pack.ErrCopy) || !errors.Is(err, errdef.ErrNotFound) {

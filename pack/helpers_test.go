@@ -15,8 +15,8 @@ import (
 
 	"github.com/goccy/go-yaml"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"oras.land/oras-go/v2/content/oci"
 
+	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/pack"
 )
 
@@ -60,22 +60,12 @@ func writeFile(t testing.TB, path string, data []byte) {
 	}
 }
 
-// readFile reads path or fails the test.
-func readFile(t testing.TB, path string) []byte {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
-
 // readDecl parses a declaration into ordered YAML maps, so that a test can
 // edit it and write it back with writeDecl.
 func readDecl(t testing.TB, path string) yaml.MapSlice {
 	t.Helper()
 	var doc yaml.MapSlice
-	if err := yaml.UnmarshalWithOptions(readFile(t, path), &doc, yaml.UseOrderedMap()); err != nil {
+	if err := yaml.UnmarshalWithOptions(testutil.ReadFile(t, path), &doc, yaml.UseOrderedMap()); err != nil {
 		t.Fatalf("parse %s: %v", path, err)
 	}
 	return doc
@@ -302,22 +292,7 @@ func writeString(b *bytes.Buffer, s string) {
 // load loads a declaration or fails the test.
 func load(t testing.TB, path string) *pack.Composition {
 	t.Helper()
-	c, err := pack.Load(t.Context(), path, pack.BuildOptions{})
-	if err != nil {
-		t.Fatalf("load %s: %v", path, err)
-	}
-	return c
-}
-
-// newLayout creates an OCI image layout in a fresh directory.
-func newLayout(t testing.TB) (*oci.Store, string) {
-	t.Helper()
-	dir := t.TempDir()
-	store, err := oci.New(dir)
-	if err != nil {
-		t.Fatalf("oci layout: %v", err)
-	}
-	return store, dir
+	return testutil.Load(t, path)
 }
 
 // layoutBlobs lists the digests of the blobs stored in an OCI layout.
@@ -402,6 +377,3 @@ func distinctBlobs(c *pack.Composition) (n int, size int64) {
 	}
 	return n, size
 }
-
-// newLayoutAt opens (creating) an OCI image layout in dir.
-func newLayoutAt(dir string) (*oci.Store, error) { return oci.New(dir) }

@@ -12,6 +12,7 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/opencontainers/go-digest"
 
+	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/mediatype"
 	"github.com/runid/runid-oci/pack"
 	"github.com/runid/runid-oci/spec"
@@ -130,7 +131,7 @@ var (
 			}
 			f, _ := mapGet(m, "file")
 			p := filepath.Join(dir, f.(string))
-			writeFile(t, p, reformatJSON(t, readFile(t, p)))
+			writeFile(t, p, reformatJSON(t, testutil.ReadFile(t, p)))
 			n++
 		}
 		if n == 0 {
@@ -283,7 +284,7 @@ func TestEveryComponentChangesDigest(t *testing.T) {
 					v, _ := mapGet(item, field)
 					if field == "file" {
 						p := filepath.Join(dir, v.(string))
-						old := readFile(t, p)
+						old := testutil.ReadFile(t, p)
 						var changed []byte
 						if _, format, _ := mediatype.ParseComponent(comp.MediaType); format == mediatype.FormatJSON {
 							changed = toggleJSONStringLetter(t, old)

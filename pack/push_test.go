@@ -13,6 +13,7 @@ import (
 	"oras.land/oras-go/v2/content"
 
 	"github.com/runid/runid-oci/internal/testregistry"
+	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/pack"
 	"github.com/runid/runid-oci/spec"
 )
@@ -23,7 +24,7 @@ var targets = []struct {
 	name string
 	open func(t *testing.T) oras.Target
 }{
-	{"oci-layout", func(t *testing.T) oras.Target { s, _ := newLayout(t); return s }},
+	{"oci-layout", func(t *testing.T) oras.Target { s, _ := testutil.NewLayout(t); return s }},
 	{"distribution", func(t *testing.T) oras.Target {
 		return testregistry.Repository(t, testregistry.StartDistribution(t), "runs/rag-agent")
 	}},
@@ -123,7 +124,7 @@ func TestPush(t *testing.T) {
 // blob, then the manifest, then the tag; and only skips on a second push.
 func TestPushProgress(t *testing.T) {
 	ctx := t.Context()
-	store, _ := newLayout(t)
+	store, _ := testutil.NewLayout(t)
 	comp := load(t, filepath.Join(examplesDir, "rag-agent", "runid.yaml"))
 	wantBlobs, _ := distinctBlobs(comp)
 	push := func() map[pack.EventKind]int {
@@ -163,7 +164,7 @@ func TestPushProgress(t *testing.T) {
 // components.
 func TestPushDeduplicates(t *testing.T) {
 	ctx := t.Context()
-	store, layoutDir := newLayout(t)
+	store, layoutDir := testutil.NewLayout(t)
 	src := filepath.Join(examplesDir, "rag-agent")
 
 	// Run A is the example; run B asks another question with everything

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/mediatype"
 	"github.com/runid/runid-oci/pack"
 )
@@ -250,7 +251,7 @@ func TestPushRefusesSecrets(t *testing.T) {
 	c := load(t, decl)
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	store, layout := newLayout(t)
+	store, layout := testutil.NewLayout(t)
 	_, err := pack.Push(t.Context(), store, c, pack.PushOptions{Tag: "v1", Logger: log})
 	if !errors.Is(err, pack.ErrSecretFound) {
 		t.Fatalf("push: %v, want ErrSecretFound", err)
@@ -291,7 +292,7 @@ func TestPushRefusesSecrets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		store, layout := newLayout(t)
+		store, layout := testutil.NewLayout(t)
 		if _, err := pack.Push(t.Context(), store, c, pack.PushOptions{Tag: "v1"}); err != nil {
 			t.Fatalf("a withheld component holding a credential was refused: %v", err)
 		}

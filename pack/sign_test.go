@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,9 +15,9 @@ import (
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/content/oci"
 
-	"github.com/runid/runid-oci/internal/clitools"
 	"github.com/runid/runid-oci/internal/cosignsig"
 	"github.com/runid/runid-oci/internal/testregistry"
+	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/pack"
 	"github.com/runid/runid-oci/pull"
 )
@@ -72,11 +71,7 @@ func newSignKey(t testing.TB, byCosign bool) signKeyDir {
 // password.
 func runCosign(t testing.TB, dir string, args ...string) (string, error) {
 	t.Helper()
-	cmd := exec.CommandContext(t.Context(), clitools.Cosign(t), args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "COSIGN_PASSWORD="+signPassword, "HOME="+dir, "TUF_ROOT="+filepath.Join(dir, ".sigstore"))
-	out, err := cmd.CombinedOutput()
-	return string(out), err
+	return testutil.Cosign(t, dir, signPassword, args...)
 }
 
 // cosignVerify runs "cosign verify --key <dir>/cosign.pub" offline
@@ -88,13 +83,10 @@ func cosignVerify(t testing.TB, k signKeyDir, ref string, extra ...string) (stri
 	return runCosign(t, k.dir, append(args, ref)...)
 }
 
+// pushExample pushes testdata/examples/<name>, tagged name.
 func pushExample(t testing.TB, target oras.Target, name string) ocispec.Descriptor {
 	t.Helper()
-	res, err := pack.Push(t.Context(), target, load(t, filepath.Join(examplesDir, name, "runid.yaml")), pack.PushOptions{Tag: name})
-	if err != nil {
-		t.Fatalf("push %s: %v", name, err)
-	}
-	return res.Descriptor
+	return testutil.Push(t, target, load(t, filepath.Join(examplesDir, name, "runid.yaml")), name)
 }
 
 var signRegistries = []struct {
@@ -282,7 +274,7 @@ func fetchManifestJSON(t testing.TB, src oras.ReadOnlyTarget, d ocispec.Descript
 func TestSignErrors(t *testing.T) {
 	ctx := t.Context()
 	k := newSignKey(t, false)
-	store, _ := newLayout(t)
+	store, _ := testutil.NewLayout(t)
 	subject := pushExample(t, store, "minimal")
 	tag, err := cosignsig.SignatureTag(subject.Digest)
 	if err != nil {

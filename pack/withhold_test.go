@@ -21,6 +21,7 @@ import (
 	"oras.land/oras-go/v2/content"
 
 	"github.com/runid/runid-oci/internal/testregistry"
+	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/mediatype"
 	"github.com/runid/runid-oci/pack"
 	"github.com/runid/runid-oci/spec"
@@ -327,7 +328,7 @@ func fetchAllBlobs(t testing.TB, src oras.ReadOnlyTarget, desc ocispec.Descripto
 func TestWithheldNothingReachesTheStore(t *testing.T) {
 	dir := t.TempDir()
 	decl, prompt, input := confidentialRun(t, dir)
-	raw := readFile(t, filepath.Join(dir, "input", "ticket.json"))
+	raw := testutil.ReadFile(t, filepath.Join(dir, "input", "ticket.json"))
 	secrets := map[string][]byte{"the system prompt": prompt, "the input": input, "the input file": raw}
 	c, err := pack.Load(t.Context(), decl, pack.BuildOptions{WithholdSecret: withholdSecret(t)})
 	if err != nil {
@@ -339,7 +340,7 @@ func TestWithheldNothingReachesTheStore(t *testing.T) {
 	revealDir := t.TempDir()
 
 	t.Run("oci-layout", func(t *testing.T) {
-		store, layout := newLayout(t)
+		store, layout := testutil.NewLayout(t)
 		res, err := pack.Push(t.Context(), store, c, pack.PushOptions{Tag: "v1", RevealDir: revealDir})
 		if err != nil {
 			t.Fatal(err)
@@ -353,7 +354,7 @@ func TestWithheldNothingReachesTheStore(t *testing.T) {
 				return err
 			}
 			n++
-			assertDisclosesNothing(t, p, readFile(t, p), secrets)
+			assertDisclosesNothing(t, p, testutil.ReadFile(t, p), secrets)
 			return nil
 		})
 		if err != nil {
@@ -429,7 +430,7 @@ func TestWriteReveals(t *testing.T) {
 			t.Errorf("%s has mode %v, want 0600", p, st.Mode().Perm())
 		}
 		var got spec.Reveal
-		if err := json.Unmarshal(readFile(t, p), &got); err != nil {
+		if err := json.Unmarshal(testutil.ReadFile(t, p), &got); err != nil {
 			t.Fatal(err)
 		}
 		if got != rv {
@@ -439,7 +440,7 @@ func TestWriteReveals(t *testing.T) {
 		if err := spec.CheckReveal(doc, got, bytes.NewReader(content[rv.Name])); err != nil {
 			t.Errorf("reveal file %s does not open its commitment: %v", p, err)
 		}
-		assertDisclosesNothing(t, p, readFile(t, p), map[string][]byte{rv.Name: content[rv.Name]})
+		assertDisclosesNothing(t, p, testutil.ReadFile(t, p), map[string][]byte{rv.Name: content[rv.Name]})
 	}
 	for _, d := range []string{out, filepath.Join(out, "input")} {
 		if st, err := os.Stat(d); err != nil || st.Mode().Perm() != 0o700 {
@@ -447,11 +448,11 @@ func TestWriteReveals(t *testing.T) {
 		}
 	}
 	// Writing again replaces the files with the same bytes.
-	before := readFile(t, paths[0])
+	before := testutil.ReadFile(t, paths[0])
 	if _, err := pack.WriteReveals(c, out); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(before, readFile(t, paths[0])) {
+	if !bytes.Equal(before, testutil.ReadFile(t, paths[0])) {
 		t.Error("writing the reveals again changed them")
 	}
 	// A composition that withholds nothing writes nothing.

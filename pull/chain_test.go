@@ -13,6 +13,7 @@ import (
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
 
+	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/pack"
 	"github.com/runid/runid-oci/pull"
 )
@@ -36,7 +37,7 @@ func attachRecord(t testing.TB, target oras.Target, identity ocispec.Descriptor)
 // outputs whose identity is signed by the declarer of the run, in every
 // kind of store.
 func TestVerifyChain(t *testing.T) {
-	declarer, producer := testKey(t), testKey(t)
+	declarer, producer := testutil.Key(t), testutil.Key(t)
 	for _, src := range sources {
 		t.Run(src.name, func(t *testing.T) {
 			var identity, record ocispec.Descriptor
@@ -72,7 +73,7 @@ func TestVerifyChain(t *testing.T) {
 }
 
 func TestVerifyChainFailures(t *testing.T) {
-	declarer, producer, stranger := testKey(t), testKey(t), testKey(t)
+	declarer, producer, stranger := testutil.Key(t), testutil.Key(t), testutil.Key(t)
 	type env struct {
 		store    oras.Target
 		dir      string
@@ -131,7 +132,7 @@ func TestVerifyChainFailures(t *testing.T) {
 		}, pull.VerifyOptions{Key: producer, IdentityKey: declarer}, false, "output record answer.txt", "blob-digest"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			store, dir := newLayout(t)
+			store, dir := testutil.NewLayout(t)
 			e := env{store: store, dir: dir, identity: pushIdentity(t, store, "minimal")}
 			e.record = attachRecord(t, store, e.identity)
 			tc.setup(t, e)
@@ -165,8 +166,8 @@ func TestVerifyChainFailures(t *testing.T) {
 // TestVerifyIdentitySignature: Verify of an identity with Key adds the
 // signature checks to the content checks.
 func TestVerifyIdentitySignature(t *testing.T) {
-	key, other := testKey(t), testKey(t)
-	store, _ := newLayout(t)
+	key, other := testutil.Key(t), testutil.Key(t)
+	store, _ := testutil.NewLayout(t)
 	identity := pushIdentity(t, store, "minimal")
 	ref := identity.Digest.String()
 	if _, err := pull.Verify(t.Context(), store, ref, pull.VerifyOptions{Key: key}); !errors.Is(err, pull.ErrVerification) {

@@ -20,6 +20,7 @@ import (
 	"oras.land/oras-go/v2"
 
 	"github.com/runid/runid-oci/internal/testregistry"
+	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/mediatype"
 	"github.com/runid/runid-oci/pack"
 	"github.com/runid/runid-oci/pull"
@@ -300,7 +301,7 @@ func cmpSideModes(t *testing.T) []cmpSideMode {
 			}},
 		{name: "identity-identity layout", kinds: [2]string{"identity", "identity"},
 			sides: func(t *testing.T, a, b string) (pull.Side, pull.Side) {
-				s, _ := newLayout(t)
+				s, _ := testutil.NewLayout(t)
 				cmpPush(t, s, a, "a")
 				cmpPush(t, s, b, "b")
 				return pull.IdentitySide(s, "a"), pull.IdentitySide(s, "b")
@@ -315,13 +316,13 @@ func cmpSideModes(t *testing.T) []cmpSideMode {
 			}},
 		{name: "identity-declaration", kinds: [2]string{"identity", "declaration"},
 			sides: func(t *testing.T, a, b string) (pull.Side, pull.Side) {
-				s, _ := newLayout(t)
+				s, _ := testutil.NewLayout(t)
 				cmpPush(t, s, a, "a")
 				return pull.IdentitySide(s, "a"), pull.DeclarationSide(filepath.Join(b, "runid.yaml"))
 			}},
 		{name: "declaration-identity two layouts", kinds: [2]string{"declaration", "identity"},
 			sides: func(t *testing.T, a, b string) (pull.Side, pull.Side) {
-				s, _ := newLayout(t)
+				s, _ := testutil.NewLayout(t)
 				cmpPush(t, s, b, "b")
 				return pull.DeclarationSide(filepath.Join(a, "runid.yaml")), pull.IdentitySide(s, "b")
 			}},
@@ -560,7 +561,7 @@ func TestCompareReadsEachBlobOnce(t *testing.T) {
 	}
 
 	t.Run("one store", func(t *testing.T) {
-		s, _ := newLayout(t)
+		s, _ := testutil.NewLayout(t)
 		ca, cb := cmpPush(t, s, dirA, "a"), cmpPush(t, s, dirB, "b")
 		ct := newCmpCounting(s)
 		cmp, err := pull.Compare(t.Context(), pull.IdentitySide(ct, "a"), pull.IdentitySide(ct, "b"), pull.CompareOptions{})
@@ -571,8 +572,8 @@ func TestCompareReadsEachBlobOnce(t *testing.T) {
 		check(t, ct, cmpLayerDigests(ca, cb))
 	})
 	t.Run("two stores", func(t *testing.T) {
-		sa, _ := newLayout(t)
-		sb, _ := newLayout(t)
+		sa, _ := testutil.NewLayout(t)
+		sb, _ := testutil.NewLayout(t)
 		ca, cb := cmpPush(t, sa, dirA, "a"), cmpPush(t, sb, dirB, "b")
 		cta, ctb := newCmpCounting(sa), newCmpCounting(sb)
 		cmp, err := pull.Compare(t.Context(), pull.IdentitySide(cta, "a"), pull.IdentitySide(ctb, "b"), pull.CompareOptions{})
@@ -589,12 +590,12 @@ func TestCompareReadsEachBlobOnce(t *testing.T) {
 // a *SideError for B that wraps a *VerificationError.
 func TestCompareSideDoesNotVerify(t *testing.T) {
 	dir := cmpCopyRagAgent(t)
-	s, _ := newLayout(t)
+	s, _ := testutil.NewLayout(t)
 	c := cmpPush(t, s, dir, "a")
-	sb, layoutB := newLayout(t)
+	sb, layoutB := testutil.NewLayout(t)
 	cmpPush(t, sb, dir, "b")
 	victim := c.Components[4]
-	cmpTamper(t, layoutB, victim.Digest)
+	testutil.TamperBlob(t, layoutB, victim.Digest)
 
 	tests := []struct {
 		name string
@@ -622,24 +623,8 @@ func TestCompareSideDoesNotVerify(t *testing.T) {
 	}
 }
 
-// cmpTamper flips the bytes of blob d in the OCI layout at dir.
-func cmpTamper(t testing.TB, dir string, d digest.Digest) {
-	t.Helper()
-	p := filepath.Join(dir, "blobs", d.Algorithm().String(), d.Encoded())
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range b {
-		b[i] ^= 0x20
-	}
-	if err := os.WriteFile(p, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestCompareErrors(t *testing.T) {
-	s, _ := newLayout(t)
+	s, _ := testutil.NewLayout(t)
 	decl := filepath.Join(examples, "minimal", "runid.yaml")
 	tests := []struct {
 		name   string
@@ -744,7 +729,7 @@ func TestCompareWithheld(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, _ := newLayout(t)
+	s, _ := testutil.NewLayout(t)
 	cmpWithheldIdentity(t, s, dir, name, prompt, secret, "withheld")
 	cmpWithheldIdentity(t, s, dir, name, prompt, secret, "withheld-again")
 	cmpWithheldIdentity(t, s, dir, name, append(slices.Clone(prompt), "\nBe brief.\n"...), secret, "withheld-other")
@@ -887,7 +872,7 @@ func TestCompareWithheldDeclaration(t *testing.T) {
 	cmpEdit(t, other, "prompts/system.md", "Be warm and direct.", "Be brief.")
 	decl := func(dir string) pull.Side { return pull.DeclarationSide(filepath.Join(dir, "runid.yaml")) }
 
-	s, _ := newLayout(t)
+	s, _ := testutil.NewLayout(t)
 	c, err := pack.Load(t.Context(), filepath.Join(withheld, "runid.yaml"), pack.BuildOptions{WithholdSecret: secret})
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/pull"
 )
 
@@ -38,8 +39,8 @@ func copyExample(t *testing.T, name string, edits map[string]string) string {
 // "declaration" check and list the component differences by name.
 func TestVerifyDeclaration(t *testing.T) {
 	comp := loadExample(t, "rag-agent")
-	store, _ := newLayout(t)
-	pushComposition(t, store, comp)
+	store, _ := testutil.NewLayout(t)
+	testutil.Push(t, store, comp, tag)
 	orig, err := os.ReadFile(filepath.Join(examples, "rag-agent", "runid.yaml"))
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	"oras.land/oras-go/v2/registry/remote/errcode"
 
+	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/mediatype"
 	"github.com/runid/runid-oci/pack"
 	"github.com/runid/runid-oci/pull"
@@ -154,7 +155,7 @@ func TestLyingRegistry(t *testing.T) {
 			t.Run(reg.name+"/"+tc.name, func(t *testing.T) {
 				ctx := t.Context()
 				faulty, clean := startFaulty(t, reg.handler(t), tc.fault)
-				pushComposition(t, clean, comp)
+				testutil.Push(t, clean, comp, tag)
 
 				rep, err := pull.Verify(ctx, faulty, tc.ref, pull.VerifyOptions{})
 				if tc.wantErr != nil {
@@ -202,7 +203,7 @@ func TestDigestHeaderIgnored(t *testing.T) {
 				replay(w, rec, rec.Body.Bytes(), false)
 				return true
 			})
-			pushComposition(t, clean, comp)
+			testutil.Push(t, clean, comp, tag)
 			res, err := pull.Resolve(t.Context(), faulty, tag, pull.Options{})
 			if err != nil {
 				t.Fatal(err)
@@ -242,7 +243,7 @@ func breakConn(t testing.TB, w http.ResponseWriter, body []byte, reset bool) {
 func TestBlobFetchRetries(t *testing.T) {
 	comp := loadExample(t, "rag-agent")
 	v := victim(t, comp)
-	want := componentBytes(t, v)
+	want := testutil.ComponentBytes(t, v)
 	// fastRetry makes oras-go's client retry a 503 (or a reset before the
 	// response) twice per request.
 	const perFetch = 3
@@ -292,7 +293,7 @@ func TestBlobFetchRetries(t *testing.T) {
 					return true
 				})
 				fastRetry(faulty)
-				pushComposition(t, clean, comp)
+				testutil.Push(t, clean, comp, tag)
 
 				parent := t.TempDir()
 				dir := filepath.Join(parent, "out")

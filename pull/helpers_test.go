@@ -1,11 +1,9 @@
 package pull_test
 
 import (
-	"archive/tar"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"io"
 	"io/fs"
 	"maps"
 	"net/http"
@@ -19,14 +17,13 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2"
-	"oras.land/oras-go/v2/content/oci"
 	"oras.land/oras-go/v2/registry/remote"
 	"oras.land/oras-go/v2/registry/remote/auth"
 	"oras.land/oras-go/v2/registry/remote/retry"
 
 	"github.com/runid/runid-oci/internal/testregistry"
+	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/mediatype"
 	"github.com/runid/runid-oci/pack"
 	"github.com/runid/runid-oci/pull"
@@ -41,106 +38,7 @@ const (
 // loadExample builds the composition of testdata/examples/<name>.
 func loadExample(t testing.TB, name string) *pack.Composition {
 	t.Helper()
-	c, err := pack.Load(t.Context(), filepath.Join(examples, name, "runid.yaml"), pack.BuildOptions{})
-	if err != nil {
-		t.Fatalf("load example %s: %v", name, err)
-	}
-	return c
-}
-
-// componentBytes reads a packed component's canonical bytes.
-func componentBytes(t testing.TB, c pack.Component) []byte {
-	t.Helper()
-	rc, err := c.Open()
-	if err != nil {
-		t.Fatalf("open component %q: %v", c.Name, err)
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(rc)
-	if err != nil {
-		t.Fatalf("read component %q: %v", c.Name, err)
-	}
-	return b
-}
-
-// newLayout creates an empty OCI layout store in a temporary directory.
-func newLayout(t testing.TB) (*oci.Store, string) {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "layout")
-	s, err := oci.NewWithContext(t.Context(), dir)
-	if err != nil {
-		t.Fatalf("oci layout: %v", err)
-	}
-	return s, dir
-}
-
-// tarLayout writes the OCI layout directory dir as a tar file and opens it.
-func tarLayout(t testing.TB, dir string) oras.ReadOnlyTarget {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "layout.tar")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tw := tar.NewWriter(f)
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || p == dir {
-			return err
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		hdr, err := tar.FileInfoHeader(info, "")
-		if err != nil {
-			return err
-		}
-		hdr.Name = filepath.ToSlash(rel)
-		if d.IsDir() {
-			hdr.Name += "/"
-		}
-		if err := tw.WriteHeader(hdr); err != nil {
-			return err
-		}
-		if d.IsDir() {
-			return nil
-		}
-		src, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer src.Close()
-		_, err = io.Copy(tw, src)
-		return err
-	})
-	if err == nil {
-		err = tw.Close()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatalf("tar layout: %v", err)
-	}
-	s, err := oci.NewFromTar(t.Context(), path)
-	if err != nil {
-		t.Fatalf("open layout tar: %v", err)
-	}
-	return s
-}
-
-// pushComposition pushes c to target, tagged tag.
-func pushComposition(t testing.TB, target oras.Target, c *pack.Composition) ocispec.Descriptor {
-	t.Helper()
-	res, err := pack.Push(t.Context(), target, c, pack.PushOptions{Tag: tag})
-	if err != nil {
-		t.Fatalf("push: %v", err)
-	}
-	return res.Descriptor
+	return testutil.Load(t, filepath.Join(examples, name, "runid.yaml"))
 }
 
 // source is a kind of store an identity can be read from.
@@ -153,14 +51,14 @@ type source struct {
 
 var sources = []source{
 	{name: "layout", open: func(t testing.TB, push func(oras.Target)) oras.ReadOnlyTarget {
-		s, _ := newLayout(t)
+		s, _ := testutil.NewLayout(t)
 		push(s)
 		return s
 	}},
 	{name: "layout-tar", open: func(t testing.TB, push func(oras.Target)) oras.ReadOnlyTarget {
-		s, dir := newLayout(t)
+		s, dir := testutil.NewLayout(t)
 		push(s)
-		return tarLayout(t, dir)
+		return testutil.TarLayout(t, dir)
 	}},
 	{name: "distribution", open: func(t testing.TB, push func(oras.Target)) oras.ReadOnlyTarget {
 		repo := testregistry.Repository(t, testregistry.StartDistribution(t), repoName)

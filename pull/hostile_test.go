@@ -15,6 +15,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2"
 
+	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/mediatype"
 	"github.com/runid/runid-oci/pull"
 	"github.com/runid/runid-oci/spec"
@@ -148,7 +149,7 @@ func generateHostile(t testing.TB) []hostileCase {
 		}
 		blobs := map[digest.Digest][]byte{}
 		for _, c := range comp.Components {
-			blobs[c.Digest] = componentBytes(t, c)
+			blobs[c.Digest] = testutil.ComponentBytes(t, c)
 		}
 		mu.edit(&m, &d, blobs)
 		docBytes, err := spec.MarshalCanonical(d)
@@ -331,7 +332,7 @@ func TestMissingBlobDeleted(t *testing.T) {
 			comp := loadExample(t, "rag-agent")
 			victim := comp.Components[len(comp.Components)-1]
 			store := src.open(t, func(dst oras.Target) {
-				pushComposition(t, dst, comp)
+				testutil.Push(t, dst, comp, tag)
 				deleteBlob(t, dst, victim.Descriptor())
 			})
 			parent := t.TempDir()

@@ -13,14 +13,10 @@ import (
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content/oci"
 
+	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/mediatype"
 	"github.com/runid/runid-oci/pull"
 )
-
-// blobPath is where an OCI layout keeps a blob.
-func blobPath(layout string, d digest.Digest) string {
-	return filepath.Join(layout, "blobs", d.Algorithm().String(), d.Encoded())
-}
 
 // TestTamperedLayout edits the blobs of an OCI layout behind the store's
 // back. The layout is read as a directory and as a tar file. (A tampered
@@ -36,7 +32,7 @@ func TestTamperedLayout(t *testing.T) {
 		wantErr error
 	}{
 		{name: "blob other bytes", checks: []string{"blob-digest"}, tamper: func(t *testing.T, layout string) {
-			p := blobPath(layout, v.Digest)
+			p := testutil.BlobPath(layout, v.Digest)
 			b, err := os.ReadFile(p)
 			if err != nil {
 				t.Fatal(err)
@@ -44,7 +40,7 @@ func TestTamperedLayout(t *testing.T) {
 			writeFile(t, p, flip(b))
 		}},
 		{name: "blob truncated", checks: []string{"blob-size"}, tamper: func(t *testing.T, layout string) {
-			p := blobPath(layout, v.Digest)
+			p := testutil.BlobPath(layout, v.Digest)
 			b, err := os.ReadFile(p)
 			if err != nil {
 				t.Fatal(err)
@@ -52,7 +48,7 @@ func TestTamperedLayout(t *testing.T) {
 			writeFile(t, p, b[:len(b)-1])
 		}},
 		{name: "blob longer", checks: []string{"blob-size"}, tamper: func(t *testing.T, layout string) {
-			p := blobPath(layout, v.Digest)
+			p := testutil.BlobPath(layout, v.Digest)
 			b, err := os.ReadFile(p)
 			if err != nil {
 				t.Fatal(err)
@@ -60,7 +56,7 @@ func TestTamperedLayout(t *testing.T) {
 			writeFile(t, p, append(b, '\n'))
 		}},
 		{name: "identity document other bytes", checks: []string{"config-digest"}, tamper: func(t *testing.T, layout string) {
-			writeFile(t, blobPath(layout, comp.Identity.ConfigDescriptor().Digest), flip(comp.Identity.DocumentBytes))
+			writeFile(t, testutil.BlobPath(layout, comp.Identity.ConfigDescriptor().Digest), flip(comp.Identity.DocumentBytes))
 		}},
 	} {
 		for _, asTar := range []bool{false, true} {
@@ -70,12 +66,12 @@ func TestTamperedLayout(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				ctx := t.Context()
-				store, layout := newLayout(t)
-				pushComposition(t, store, comp)
+				store, layout := testutil.NewLayout(t)
+				testutil.Push(t, store, comp, tag)
 				tc.tamper(t, layout)
 				var src oras.ReadOnlyTarget
 				if asTar {
-					src = tarLayout(t, layout)
+					src = testutil.TarLayout(t, layout)
 				} else {
 					s, err := oci.NewWithContext(ctx, layout)
 					if err != nil {
@@ -124,8 +120,8 @@ func TestManifestOverCap(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		store, _ := newLayout(t)
-		pushComposition(t, store, comp)
+		store, _ := testutil.NewLayout(t)
+		testutil.Push(t, store, comp, tag)
 		desc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromBytes(b), Size: int64(len(b))}
 		if err := store.Push(t.Context(), desc, strings.NewReader(string(b))); err != nil {
 			t.Fatal(err)
@@ -150,7 +146,7 @@ func TestManifestOverCap(t *testing.T) {
 	comp := loadExample(t, "minimal")
 	for _, src := range sources {
 		t.Run("cap 100 bytes/"+src.name, func(t *testing.T) {
-			store := src.open(t, func(dst oras.Target) { pushComposition(t, dst, comp) })
+			store := src.open(t, func(dst oras.Target) { testutil.Push(t, dst, comp, tag) })
 			parent := t.TempDir()
 			before := snapshot(t, parent)
 			_, err := pull.Pull(t.Context(), store, tag, filepath.Join(parent, "out"), pull.PullOptions{Options: pull.Options{MaxMetadataSize: 100}})
@@ -171,7 +167,7 @@ func TestManifestOverCap(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		store, _ := newLayout(t)
+		store, _ := testutil.NewLayout(t)
 		desc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromBytes(b), Size: int64(len(b))}
 		if err := store.Push(t.Context(), desc, strings.NewReader(string(b))); err != nil {
 			t.Fatal(err)
@@ -189,7 +185,7 @@ func TestNotFound(t *testing.T) {
 	for _, src := range sources {
 		for _, ref := range []string{"nope", digest.FromString("nothing").String()} {
 			t.Run(src.name+"/"+ref, func(t *testing.T) {
-				store := src.open(t, func(dst oras.Target) { pushComposition(t, dst, comp) })
+				store := src.open(t, func(dst oras.Target) { testutil.Push(t, dst, comp, tag) })
 				_, err := pull.Verify(t.Context(), store, ref, pull.VerifyOptions{})
 				var ve *pull.VerificationError
 				if !errors.Is(err, pull.ErrNotFound) || errors.As(err, &ve) {
@@ -200,7 +196,7 @@ func TestNotFound(t *testing.T) {
 	}
 	for _, ref := range []string{"", "sha256:short", "md5:0123"} {
 		t.Run("invalid "+ref, func(t *testing.T) {
-			store, _ := newLayout(t)
+			store, _ := testutil.NewLayout(t)
 			if _, err := pull.Resolve(t.Context(), store, ref, pull.Options{}); !errors.Is(err, pull.ErrInvalidReference) {
 				t.Errorf("error = %v, want ErrInvalidReference", err)
 			}
@@ -257,8 +253,8 @@ roles:
 			if err != nil {
 				t.Fatal(err)
 			}
-			store, _ := newLayout(t)
-			pushComposition(t, store, comp)
+			store, _ := testutil.NewLayout(t)
+			testutil.Push(t, store, comp, tag)
 
 			parent := t.TempDir()
 			dir, outside := filepath.Join(parent, "out"), filepath.Join(parent, "outside")
@@ -310,7 +306,7 @@ func TestWithheld(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := hc
 			c.Blobs = tc.blobs(hc.Blobs)
-			store, _ := newLayout(t)
+			store, _ := testutil.NewLayout(t)
 			pushRaw(t, store, c)
 			dir := t.TempDir()
 			rep, err := pull.Pull(t.Context(), store, tag, dir, pull.PullOptions{})
@@ -364,7 +360,7 @@ func withheldCase(t *testing.T) hostileCase {
 	var blobs []string
 	for i, c := range comp.Components {
 		if c.Role != mediatype.RoleInput {
-			blobs = append(blobs, string(componentBytes(t, c)))
+			blobs = append(blobs, string(testutil.ComponentBytes(t, c)))
 			continue
 		}
 		m.Layers[i].MediaType, m.Layers[i].Digest, m.Layers[i].Size = mediatype.Withheld, cd, int64(len(commitment))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/pull"
 )
 
@@ -56,8 +57,8 @@ roles:
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, _ := newLayout(t)
-	pushComposition(t, store, comp)
+	store, _ := testutil.NewLayout(t)
+	testutil.Push(t, store, comp, tag)
 	var big digest.Digest
 	for _, c := range comp.Components {
 		if c.Name == "data/big.bin" {

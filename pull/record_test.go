@@ -7,11 +7,11 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/opencontainers/go-digest"
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content/oci"
 
 	"github.com/runid/runid-oci/internal/testregistry"
+	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/pack"
 	"github.com/runid/runid-oci/pull"
 	"github.com/runid/runid-oci/spec"
@@ -78,23 +78,6 @@ func TestPullOutputRecord(t *testing.T) {
 	}
 }
 
-// corruptBlob replaces the bytes of a blob in an OCI layout with others of
-// the same length.
-func corruptBlob(t *testing.T, layout string, d digest.Digest) {
-	t.Helper()
-	p := filepath.Join(layout, "blobs", d.Algorithm().String(), d.Encoded())
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range b {
-		b[i] ^= 0x01
-	}
-	if err := os.WriteFile(p, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestPullOutputRecordDoesNotVerify(t *testing.T) {
 	cases := []struct {
 		name    string
@@ -102,13 +85,13 @@ func TestPullOutputRecordDoesNotVerify(t *testing.T) {
 		check   string
 	}{
 		{name: "record file", breakIt: func(t *testing.T, layout string, rec pack.AttachResult, _ *pack.Composition) {
-			corruptBlob(t, layout, rec.Files[0].Digest)
+			testutil.TamperBlob(t, layout, rec.Files[0].Digest)
 		}, check: "blob-digest"},
 		{name: "identity component", breakIt: func(t *testing.T, layout string, _ pack.AttachResult, c *pack.Composition) {
-			corruptBlob(t, layout, c.Identity.Manifest.Layers[0].Digest)
+			testutil.TamperBlob(t, layout, c.Identity.Manifest.Layers[0].Digest)
 		}, check: "blob-digest"},
 		{name: "output document", breakIt: func(t *testing.T, layout string, rec pack.AttachResult, _ *pack.Composition) {
-			corruptBlob(t, layout, rec.Record.Manifest.Config.Digest)
+			testutil.TamperBlob(t, layout, rec.Record.Manifest.Config.Digest)
 		}, check: "blob-digest"},
 	}
 	for _, tc := range cases {

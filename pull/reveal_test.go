@@ -16,6 +16,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2"
 
+	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/mediatype"
 	"github.com/runid/runid-oci/pack"
 	"github.com/runid/runid-oci/pull"
@@ -98,7 +99,7 @@ func TestVerifyWithheld(t *testing.T) {
 	r := newWithheldRun(t)
 	for _, src := range sources {
 		t.Run(src.name, func(t *testing.T) {
-			store := src.open(t, func(tg oras.Target) { pushComposition(t, tg, r.comp) })
+			store := src.open(t, func(tg oras.Target) { testutil.Push(t, tg, r.comp, tag) })
 			rep, err := pull.Verify(t.Context(), store, tag, pull.VerifyOptions{})
 			if err != nil {
 				t.Fatalf("verify: %v", err)
@@ -114,8 +115,8 @@ func TestVerifyWithheld(t *testing.T) {
 		})
 	}
 	t.Run("against the declaration", func(t *testing.T) {
-		store, _ := newLayout(t)
-		pushComposition(t, store, r.comp)
+		store, _ := testutil.NewLayout(t)
+		testutil.Push(t, store, r.comp, tag)
 		rep, err := pull.Verify(t.Context(), store, tag, pull.VerifyOptions{Declaration: r.decl, Build: pack.BuildOptions{WithholdSecret: r.secret}})
 		if err != nil || !checkOK(rep, "declaration", r.decl) {
 			t.Fatalf("verify against the declaration with the secret: %v", err)
@@ -129,8 +130,8 @@ func TestVerifyWithheld(t *testing.T) {
 
 func TestVerifyReveal(t *testing.T) {
 	r := newWithheldRun(t)
-	store, _ := newLayout(t)
-	pushComposition(t, store, r.comp)
+	store, _ := testutil.NewLayout(t)
+	testutil.Push(t, store, r.comp, tag)
 	other := newWithheldRun(t) // same names, another secret and prompt
 
 	promptRV, inputRV := r.reveal(t, r.promptName), r.reveal(t, r.inputName)
@@ -256,7 +257,7 @@ func TestVerifyBadCommitment(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			store, _ := newLayout(t)
+			store, _ := testutil.NewLayout(t)
 			pushHandMade(t, store, tc.blob)
 			rep, err := pull.Verify(t.Context(), store, tag, pull.VerifyOptions{})
 			if tc.ok {

@@ -11,6 +11,7 @@ import (
 
 	"oras.land/oras-go/v2"
 
+	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/pull"
 )
 
@@ -23,7 +24,7 @@ func TestRoundTrip(t *testing.T) {
 		for _, src := range sources {
 			t.Run(example+"/"+src.name, func(t *testing.T) {
 				ctx := t.Context()
-				store := src.open(t, func(dst oras.Target) { pushComposition(t, dst, comp) })
+				store := src.open(t, func(dst oras.Target) { testutil.Push(t, dst, comp, tag) })
 				for _, ref := range []string{tag, comp.Digest().String()} {
 					var mu sync.Mutex
 					verified := map[string]bool{}
@@ -75,7 +76,7 @@ func TestRoundTrip(t *testing.T) {
 					got := readTree(t, dir)
 					want := map[string][]byte{}
 					for _, c := range disclosed(comp) {
-						want[c.Name] = componentBytes(t, c)
+						want[c.Name] = testutil.ComponentBytes(t, c)
 					}
 					if len(got) != len(want) {
 						t.Errorf("pulled files %v, want %d components", keys(got), len(want))
@@ -95,8 +96,8 @@ func TestRoundTrip(t *testing.T) {
 // byte as its source file.
 func TestRoundTripFileBytes(t *testing.T) {
 	comp := loadExample(t, "rag-agent")
-	store, _ := newLayout(t)
-	pushComposition(t, store, comp)
+	store, _ := testutil.NewLayout(t)
+	testutil.Push(t, store, comp, tag)
 	dir := t.TempDir()
 	if _, err := pull.Pull(t.Context(), store, tag, dir, pull.PullOptions{}); err != nil {
 		t.Fatal(err)
@@ -126,10 +127,10 @@ func TestRoundTripFileBytes(t *testing.T) {
 // unless asked, before fetching anything.
 func TestPullExisting(t *testing.T) {
 	comp := loadExample(t, "minimal")
-	store, _ := newLayout(t)
-	pushComposition(t, store, comp)
+	store, _ := testutil.NewLayout(t)
+	testutil.Push(t, store, comp, tag)
 	name := disclosed(comp)[0].Name
-	want := componentBytes(t, disclosed(comp)[0])
+	want := testutil.ComponentBytes(t, disclosed(comp)[0])
 
 	for _, tc := range []struct {
 		name      string
@@ -190,8 +191,8 @@ roles:
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, _ := newLayout(t)
-	pushComposition(t, store, comp)
+	store, _ := testutil.NewLayout(t)
+	testutil.Push(t, store, comp, tag)
 	out := t.TempDir()
 	var mu sync.Mutex
 	events := map[pull.EventKind]int{}

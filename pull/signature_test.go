@@ -3,16 +3,11 @@ package pull_test
 import (
 	"bytes"
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,34 +20,19 @@ import (
 	"oras.land/oras-go/v2/content/oci"
 	"oras.land/oras-go/v2/errdef"
 
-	"github.com/runid/runid-oci/internal/clitools"
 	"github.com/runid/runid-oci/internal/cosignsig"
 	"github.com/runid/runid-oci/internal/testregistry"
+	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/pack"
 	"github.com/runid/runid-oci/pull"
 	"github.com/runid/runid-oci/spec"
 )
 
-// testKey returns a fresh ECDSA P-256 signer (cosign's default algorithm).
-// Key files and their encryption are tested in internal/cosignsig.
-func testKey(t testing.TB) signature.SignerVerifier {
-	t.Helper()
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sv, err := signature.LoadECDSASignerVerifier(priv, crypto.SHA256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sv
-}
-
 // pushIdentity pushes the minimal example to target and returns its
 // descriptor.
 func pushIdentity(t testing.TB, target oras.Target, example string) ocispec.Descriptor {
 	t.Helper()
-	return pushComposition(t, target, loadExample(t, example))
+	return testutil.Push(t, target, loadExample(t, example), tag)
 }
 
 func signRef(t testing.TB, target oras.Target, d ocispec.Descriptor, sv signature.SignerVerifier, format pack.SignatureFormat) pack.SignResult {
@@ -79,7 +59,7 @@ func verificationProblems(t testing.TB, err error) []spec.Problem {
 }
 
 func TestVerifySignaturesEverywhere(t *testing.T) {
-	sv := testKey(t)
+	sv := testutil.Key(t)
 	for _, src := range sources {
 		for _, format := range []pack.SignatureFormat{pack.SignatureFormatTag, pack.SignatureFormatBundle} {
 			t.Run(src.name+"/"+string(format), func(t *testing.T) {
@@ -126,7 +106,7 @@ func TestVerifySignaturesEverywhere(t *testing.T) {
 
 func TestVerifySignaturesSeveralSigners(t *testing.T) {
 	ctx := t.Context()
-	alice, bob, carol := testKey(t), testKey(t), testKey(t)
+	alice, bob, carol := testutil.Key(t), testutil.Key(t), testutil.Key(t)
 	for _, src := range sources {
 		t.Run(src.name, func(t *testing.T) {
 			var subject ocispec.Descriptor
@@ -238,7 +218,7 @@ func signB64(t testing.TB, sv signature.Signer, payload []byte) string {
 }
 
 func TestVerifySignaturesFailures(t *testing.T) {
-	key, other := testKey(t), testKey(t)
+	key, other := testutil.Key(t), testutil.Key(t)
 	type env struct {
 		store   *oci.Store
 		subject ocispec.Descriptor // the identity verified
@@ -350,7 +330,7 @@ func TestVerifySignaturesFailures(t *testing.T) {
 		}, "signature", "bytes or more"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			store, _ := newLayout(t)
+			store, _ := testutil.NewLayout(t)
 			e := env{store: store, subject: pushIdentity(t, store, "minimal"), another: pushIdentity(t, store, "rag-agent")}
 			tc.setup(t, e)
 			rep, err := pull.VerifySignatures(t.Context(), store, e.subject, key, pull.SignatureOptions{})
@@ -369,23 +349,23 @@ func TestVerifySignaturesFailures(t *testing.T) {
 }
 
 func TestVerifySignaturesBadInput(t *testing.T) {
-	store, _ := newLayout(t)
+	store, _ := testutil.NewLayout(t)
 	subject := pushIdentity(t, store, "minimal")
 	if _, err := pull.VerifySignatures(t.Context(), store, subject, nil, pull.SignatureOptions{}); !errors.Is(err, pull.ErrNoKey) {
 		t.Errorf("no key: %v", err)
 	}
-	if _, err := pull.VerifySignatures(t.Context(), store, ocispec.Descriptor{Digest: "sha256:nope"}, testKey(t), pull.SignatureOptions{}); !errors.Is(err, pull.ErrInvalidReference) {
+	if _, err := pull.VerifySignatures(t.Context(), store, ocispec.Descriptor{Digest: "sha256:nope"}, testutil.Key(t), pull.SignatureOptions{}); !errors.Is(err, pull.ErrInvalidReference) {
 		t.Errorf("bad digest: %v", err)
 	}
 }
 
 // TestVerifySignaturesBounds checks that the bounds are options.
 func TestVerifySignaturesBounds(t *testing.T) {
-	key := testKey(t)
-	store, _ := newLayout(t)
+	key := testutil.Key(t)
+	store, _ := testutil.NewLayout(t)
 	subject := pushIdentity(t, store, "minimal")
 	signRef(t, store, subject, key, pack.SignatureFormatTag)
-	signRef(t, store, subject, testKey(t), pack.SignatureFormatTag)
+	signRef(t, store, subject, testutil.Key(t), pack.SignatureFormatTag)
 	for _, tc := range []struct {
 		name  string
 		opts  pull.SignatureOptions
@@ -405,17 +385,6 @@ func TestVerifySignaturesBounds(t *testing.T) {
 	}
 }
 
-// cosignCLI runs the pinned cosign CLI offline in dir.
-func cosignCLI(t testing.TB, dir string, args ...string) (string, error) {
-	t.Helper()
-	cmd := exec.CommandContext(t.Context(), clitools.Cosign(t), args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "COSIGN_PASSWORD=test-password", "HOME="+dir, "TUF_ROOT="+filepath.Join(dir, ".sigstore"),
-		"COSIGN_EXPERIMENTAL=0", "SIGSTORE_NO_CACHE=1")
-	out, err := cmd.CombinedOutput()
-	return string(out), err
-}
-
 var cosignRegistryFlags = []string{"--allow-http-registry", "--allow-insecure-registry"}
 
 // TestVerifySignaturesMadeByCosign: signatures made by the stock cosign CLI
@@ -424,14 +393,14 @@ var cosignRegistryFlags = []string{"--allow-http-registry", "--allow-insecure-re
 // --new-bundle-format, on registries with and without the referrers API.
 func TestVerifySignaturesMadeByCosign(t *testing.T) {
 	dir := t.TempDir()
-	if out, err := cosignCLI(t, dir, "generate-key-pair"); err != nil {
+	if out, err := testutil.Cosign(t, dir, "test-password", "generate-key-pair"); err != nil {
 		t.Fatalf("cosign generate-key-pair: %v\n%s", err, out)
 	}
 	pub, err := cosignsig.LoadPublicKeyFile(filepath.Join(dir, "cosign.pub"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	otherKey := testKey(t)
+	otherKey := testutil.Key(t)
 	for _, reg := range registries {
 		for _, bundle := range []bool{false, true} {
 			name := reg.name + "/tag-format"
@@ -447,7 +416,7 @@ func TestVerifySignaturesMadeByCosign(t *testing.T) {
 					args = append(args, "--new-bundle-format")
 				}
 				args = append(args, r.Ref(repoName, subject.Digest.String()))
-				if out, err := cosignCLI(t, dir, args...); err != nil {
+				if out, err := testutil.Cosign(t, dir, "test-password", args...); err != nil {
 					t.Fatalf("cosign sign: %v\n%s", err, out)
 				}
 				rep, err := pull.VerifySignatures(t.Context(), repo, subject, pub, pull.SignatureOptions{})
@@ -480,12 +449,12 @@ func TestVerifySignaturesLayoutTarOffline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, dir := newLayout(t)
+	store, dir := testutil.NewLayout(t)
 	subject := pushIdentity(t, store, "rag-agent")
 	signRef(t, store, subject, sv, pack.SignatureFormatTag)
 	signRef(t, store, subject, sv, pack.SignatureFormatBundle)
 
-	tarred := tarLayout(t, dir)
+	tarred := testutil.TarLayout(t, dir)
 	pubFile := filepath.Join(t.TempDir(), "cosign.pub")
 	if err := os.WriteFile(pubFile, pubPEM, 0o644); err != nil {
 		t.Fatal(err)

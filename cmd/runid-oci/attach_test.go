@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/runid/runid-oci/internal/testregistry"
+	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/mediatype"
 	"github.com/runid/runid-oci/pull"
 )
@@ -220,7 +221,7 @@ func TestPullAndVerifyOutputRecord(t *testing.T) {
 	}
 
 	layout := strings.TrimSuffix(st.ref("pv", ""), "/")
-	tamper(t, layout, comp.Identity.Manifest.Layers[0].Digest)
+	testutil.TamperBlob(t, layout, comp.Identity.Manifest.Layers[0].Digest)
 	v := mustRun(t, exitNotVerify, args("verify", st.flags, st.ref("pv", rec))...)
 	if !strings.Contains(v.stdout+v.stderr, "identity") {
 		t.Errorf("verify of a record whose identity is damaged:\n%s\n%s", v.stdout, v.stderr)

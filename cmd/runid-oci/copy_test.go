@@ -13,6 +13,7 @@ import (
 
 	"github.com/runid/runid-oci/internal/cosignsig"
 	"github.com/runid/runid-oci/internal/testregistry"
+	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/pull"
 )
 
@@ -34,7 +35,7 @@ func TestCopyCommand(t *testing.T) {
 	mustRun(t, 0, "sign", "--oci-layout", "--key", priv, layout+":v1")
 	mustRun(t, 0, "sign", "--oci-layout", "--key", priv, "--new-bundle-format", layout+":v1")
 	tarFile := filepath.Join(dir, "runs.tar")
-	tarDir(t, layout, tarFile)
+	testutil.TarDir(t, layout, tarFile)
 
 	dist, ggcr := testregistry.StartDistribution(t), testregistry.StartGGCR(t)
 	back := filepath.Join(dir, "back")
@@ -108,7 +109,7 @@ func TestCopyCommandErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.name == "read-only destination" {
-				tarDir(t, layout, filepath.Join(dir, "ro.tar"))
+				testutil.TarDir(t, layout, filepath.Join(dir, "ro.tar"))
 			}
 			r := runCLI(t, tc.args...)
 			if r.code != tc.code || !strings.Contains(r.stderr, tc.stderr) {

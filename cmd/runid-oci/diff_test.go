@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/runid/runid-oci/internal/testregistry"
+	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/pull"
 )
 
@@ -62,7 +63,7 @@ func TestDiff(t *testing.T) {
 	reg := testregistry.StartDistribution(t)
 	mustRun(t, 0, "push", "--plain-http", reg.Ref("runs", "a"), f.declA)
 	tarPath := filepath.Join(t.TempDir(), "layout.tar")
-	tarDir(t, f.layout, tarPath)
+	testutil.TarDir(t, f.layout, tarPath)
 
 	tests := []struct {
 		name string
@@ -167,7 +168,7 @@ func TestDiffTrouble(t *testing.T) {
 	f := newDiffFixture(t)
 	tampered := filepath.Join(t.TempDir(), "tampered")
 	comp := pushExample(t, store{flags: []string{"--oci-layout"}, ref: func(_, ref string) string { return tampered + ":" + ref }}, "rag-agent", "", "v1")
-	tamper(t, tampered, comp.Components[2].Digest)
+	testutil.TamperBlob(t, tampered, comp.Components[2].Digest)
 
 	tests := []struct {
 		name     string

@@ -1,16 +1,13 @@
 package main
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/opencontainers/go-digest"
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content/oci"
 
@@ -149,40 +146,4 @@ func pushExample(t *testing.T, st store, example, repo, tag string) *pack.Compos
 	}
 	mustRun(t, 0, args("push", st.flags, st.ref(repo, tag), decl)...)
 	return comp
-}
-
-// tarDir writes the files under dir into a tar file at path.
-func tarDir(t *testing.T, dir, path string) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tw := tar.NewWriter(f)
-	if err := tw.AddFS(os.DirFS(dir)); err != nil {
-		t.Fatal(err)
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// tamper overwrites the blob of d in the OCI layout at dir with other bytes
-// of the same length.
-func tamper(t *testing.T, dir string, d digest.Digest) {
-	t.Helper()
-	p := filepath.Join(dir, "blobs", d.Algorithm().String(), d.Encoded())
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range b {
-		b[i] ^= 0x20
-	}
-	if err := os.WriteFile(p, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
 }

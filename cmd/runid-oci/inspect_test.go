@@ -7,6 +7,7 @@ import (
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/mediatype"
 	"github.com/runid/runid-oci/pack"
 )
@@ -90,7 +91,7 @@ func TestInspectLayoutTar(t *testing.T) {
 	st := store{flags: []string{"--oci-layout"}, ref: func(_, ref string) string { return layout + ":" + ref }}
 	comp := pushExample(t, st, "extension-role", "", "v1")
 	tarPath := filepath.Join(dir, "run.tar")
-	tarDir(t, layout, tarPath)
+	testutil.TarDir(t, layout, tarPath)
 	for _, ref := range []string{tarPath + ":v1", tarPath + "@" + comp.Digest().String()} {
 		t.Run(filepath.Base(ref), func(t *testing.T) {
 			checkInspect(t, st.flags, ref, wantInspect(ref, comp))

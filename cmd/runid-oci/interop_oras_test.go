@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/runid/runid-oci/internal/clitools"
 	"github.com/runid/runid-oci/internal/testregistry"
+	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/pack"
 	"github.com/runid/runid-oci/spec"
 )
@@ -133,7 +133,7 @@ func TestOrasPullsRunidIdentity(t *testing.T) {
 			out := t.TempDir()
 			mustTool(t, 0, "", oras, args("pull", tg.flags, ref, "-o", out)...)
 			for _, c := range comp.Components {
-				want := componentBytes(t, c)
+				want := testutil.ComponentBytes(t, c)
 				got, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(c.Name)))
 				if err != nil {
 					t.Errorf("oras pull did not write %s: %v", c.Name, err)
@@ -153,20 +153,6 @@ func TestOrasPullsRunidIdentity(t *testing.T) {
 			}
 		})
 	}
-}
-
-func componentBytes(t *testing.T, c pack.Component) []byte {
-	t.Helper()
-	rc, err := c.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // handDeclaration is the declaration equivalent to handComponents.

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/runid/runid-oci/internal/testutil"
 )
 
 func TestPull(t *testing.T) {
@@ -26,7 +28,7 @@ func TestPull(t *testing.T) {
 						got, err := os.ReadFile(p)
 						if err != nil {
 							t.Errorf("%s not written: %v", c.Name, err)
-						} else if !bytes.Equal(got, componentBytes(t, c)) {
+						} else if !bytes.Equal(got, testutil.ComponentBytes(t, c)) {
 							t.Errorf("%s: pulled bytes differ from the packed ones", c.Name)
 						}
 						if !strings.Contains(text, p) {
@@ -54,7 +56,7 @@ func TestPullTampered(t *testing.T) {
 	layout := filepath.Join(t.TempDir(), "layout")
 	st := store{flags: []string{"--oci-layout"}, ref: func(_, ref string) string { return layout + ":" + ref }}
 	comp := pushExample(t, st, "minimal", "", "v1")
-	tamper(t, layout, comp.Components[len(comp.Components)-1].Digest)
+	testutil.TamperBlob(t, layout, comp.Components[len(comp.Components)-1].Digest)
 
 	dir := filepath.Join(t.TempDir(), "out")
 	r := mustRun(t, exitNotVerify, "pull", "--oci-layout", layout+":v1", "--dir", dir)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,9 +9,9 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content/oci"
 
-	"github.com/runid/runid-oci/internal/clitools"
 	"github.com/runid/runid-oci/internal/cosignsig"
 	"github.com/runid/runid-oci/internal/testregistry"
+	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/pull"
 )
 
@@ -117,12 +116,7 @@ func TestSignCommandCosignVerifies(t *testing.T) {
 	mustRun(t, 0, "sign", "--plain-http", "--key", priv, reg.Ref("runs/cosign", "v1"))
 
 	home := t.TempDir()
-	cosign := func(args ...string) (string, error) {
-		cmd := exec.CommandContext(t.Context(), clitools.Cosign(t), args...)
-		cmd.Env = append(os.Environ(), "HOME="+home, "TUF_ROOT="+filepath.Join(home, ".sigstore"))
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
+	cosign := func(args ...string) (string, error) { return testutil.Cosign(t, home, cliKeyPassword, args...) }
 	ref := reg.Ref("runs/cosign", comp.Digest().String())
 	if out, err := cosign("verify", "--key", pub, "--insecure-ignore-tlog", "--allow-http-registry", "--allow-insecure-registry", ref); err != nil {
 		t.Fatalf("cosign verify: %v\n%s", err, out)
@@ -227,7 +221,7 @@ func TestVerifyKeyLayoutTarOffline(t *testing.T) {
 	mustRun(t, 0, "push", "--oci-layout", "--sign", "--key", priv, layout+":v1", exampleDecl("local-weights"))
 	mustRun(t, 0, "sign", "--oci-layout", "--key", priv, "--new-bundle-format", layout+":v1")
 	tarFile := filepath.Join(dir, "runs.tar")
-	tarDir(t, layout, tarFile)
+	testutil.TarDir(t, layout, tarFile)
 	r := mustRun(t, 0, "verify", "--oci-layout", "-o", "json", "--key", pub, tarFile+":v1")
 	rep := decodeJSON[pull.Report](t, r.stdout)
 	if rep.Signatures == nil || rep.Signatures.Verified != 2 {
@@ -294,9 +288,7 @@ func TestVerifyKeyCosignSignatures(t *testing.T) {
 			if bundle {
 				cargs = append(cargs, "--new-bundle-format")
 			}
-			cmd := exec.CommandContext(t.Context(), clitools.Cosign(t), append(cargs, reg.Ref("runs/cosigned", comp.Digest().String()))...)
-			cmd.Env = append(os.Environ(), "HOME="+home, "TUF_ROOT="+filepath.Join(home, ".sigstore"))
-			if out, err := cmd.CombinedOutput(); err != nil {
+			if out, err := testutil.Cosign(t, home, cliKeyPassword, append(cargs, reg.Ref("runs/cosigned", comp.Digest().String()))...); err != nil {
 				t.Fatalf("cosign sign: %v\n%s", err, out)
 			}
 			r := mustRun(t, 0, "verify", "--plain-http", "-o", "json", "--key", pub, reg.Ref("runs/cosigned", "v1"))

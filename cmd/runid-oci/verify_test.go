@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/pull"
 )
 
@@ -47,7 +48,7 @@ func TestVerifyTampered(t *testing.T) {
 	st := store{flags: []string{"--oci-layout"}, ref: func(_, ref string) string { return layout + ":" + ref }}
 	comp := pushExample(t, st, "rag-agent", "", "v1")
 	victim := comp.Components[3]
-	tamper(t, layout, victim.Digest)
+	testutil.TamperBlob(t, layout, victim.Digest)
 
 	r := mustRun(t, exitNotVerify, "verify", "--oci-layout", layout+":v1")
 	for _, s := range []string{"does not verify", "blob-digest", victim.Name} {

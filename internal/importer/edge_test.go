@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/runid/runid-oci/internal/importer"
+	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/mediatype"
 	"github.com/runid/runid-oci/pack"
 )
@@ -180,7 +181,7 @@ func TestImportErrors(t *testing.T) {
 // TestProvider: Options.Provider replaces the default provider, and so
 // the identity, but not the rebuilt request.
 func TestProvider(t *testing.T) {
-	body := readFile(t, filepath.Join(requestsDir, "openai-chat.json"))
+	body := testutil.ReadFile(t, filepath.Join(requestsDir, "openai-chat.json"))
 	def, err := importer.Import(t.Context(), importer.FormatOpenAIChat, body, importer.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -206,7 +207,7 @@ func TestProvider(t *testing.T) {
 func TestDeterministic(t *testing.T) {
 	for _, fx := range fixtures(t) {
 		t.Run(filepath.Base(fx.file), func(t *testing.T) {
-			body := readFile(t, fx.file)
+			body := testutil.ReadFile(t, fx.file)
 			a, err := importer.Import(t.Context(), fx.format, body, importer.Options{})
 			if err != nil {
 				t.Fatal(err)
@@ -254,7 +255,7 @@ func mustMarshal(t *testing.T, v any) []byte {
 }
 
 func TestRebuildErrors(t *testing.T) {
-	chat := readFile(t, filepath.Join(requestsDir, "openai-chat.json"))
+	chat := testutil.ReadFile(t, filepath.Join(requestsDir, "openai-chat.json"))
 	imported, err := importer.Import(t.Context(), importer.FormatOpenAIChat, chat, importer.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -338,7 +339,7 @@ func TestRebuildErrors(t *testing.T) {
 }
 
 func TestImportDirOverwrite(t *testing.T) {
-	body := readFile(t, filepath.Join(requestsDir, "anthropic-messages.json"))
+	body := testutil.ReadFile(t, filepath.Join(requestsDir, "anthropic-messages.json"))
 	dir := t.TempDir()
 	first, err := importer.ImportDir(t.Context(), importer.FormatAnthropicMessages, body, dir, importer.DirOptions{})
 	if err != nil {
@@ -352,7 +353,7 @@ func TestImportDirOverwrite(t *testing.T) {
 	if first.Declaration != filepath.Join(dir, pack.DeclarationFile) {
 		t.Errorf("declaration %s", first.Declaration)
 	}
-	decl := readFile(t, first.Declaration)
+	decl := testutil.ReadFile(t, first.Declaration)
 	if !strings.HasPrefix(string(decl), "# Imported by runid-oci from a request body of format anthropic-messages") {
 		t.Errorf("declaration does not start with its comment:\n%s", decl)
 	}
@@ -364,7 +365,7 @@ func TestImportDirOverwrite(t *testing.T) {
 	if _, err := importer.ImportDir(t.Context(), importer.FormatAnthropicMessages, body, dir, importer.DirOptions{}); !errors.Is(err, fs.ErrExist) {
 		t.Fatalf("second ImportDir: %v, want fs.ErrExist", err)
 	}
-	if got := string(readFile(t, tampered)); got != "[]\n" {
+	if got := string(testutil.ReadFile(t, tampered)); got != "[]\n" {
 		t.Errorf("a refused import wrote %s", tampered)
 	}
 	// ...unless told to.

@@ -2,15 +2,14 @@ package importer_test
 
 import (
 	"encoding/json"
-	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/runid/runid-oci/internal/importer"
+	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/mediatype"
 	"github.com/runid/runid-oci/pack"
 	"github.com/runid/runid-oci/spec"
@@ -54,15 +53,6 @@ func fixtures(t *testing.T) []fixture {
 	return out
 }
 
-func readFile(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func canonical(t *testing.T, b []byte) string {
 	t.Helper()
 	c, err := spec.Canonicalize(b)
@@ -88,7 +78,7 @@ func rebuild(t *testing.T, c *pack.Composition) string {
 func TestRoundTrip(t *testing.T) {
 	for _, fx := range fixtures(t) {
 		t.Run(filepath.Base(fx.file), func(t *testing.T) {
-			body := readFile(t, fx.file)
+			body := testutil.ReadFile(t, fx.file)
 			want := canonical(t, body)
 
 			imp, err := importer.Import(t.Context(), fx.format, body, importer.Options{})
@@ -162,21 +152,6 @@ func keys(m map[string]any) []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-// componentBytes reads a component.
-func componentBytes(t *testing.T, c pack.Component) []byte {
-	t.Helper()
-	rc, err := c.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // TestMapping checks where the fields of each realistic request go.
@@ -270,7 +245,7 @@ func TestMapping(t *testing.T) {
 			if !ok {
 				t.Fatalf("no expected mapping for %s; add one", base)
 			}
-			imp, err := importer.Import(t.Context(), fx.format, readFile(t, fx.file), importer.Options{})
+			imp, err := importer.Import(t.Context(), fx.format, testutil.ReadFile(t, fx.file), importer.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -318,7 +293,7 @@ func TestMapping(t *testing.T) {
 // TestSystemMessageText: a text system-prompt component holds exactly the
 // message's content.
 func TestSystemMessageText(t *testing.T) {
-	body := readFile(t, filepath.Join(requestsDir, "openai-chat.json"))
+	body := testutil.ReadFile(t, filepath.Join(requestsDir, "openai-chat.json"))
 	var req struct {
 		Messages []struct {
 			Content json.RawMessage `json:"content"`
@@ -364,7 +339,7 @@ func TestCredentialsDropped(t *testing.T) {
 		"metadata.anthropic-api-key", "metadata.openai_project", "organization", "x-api-key"}
 	for _, fx := range fixtures(t) {
 		t.Run(filepath.Base(fx.file), func(t *testing.T) {
-			orig := readFile(t, fx.file)
+			orig := testutil.ReadFile(t, fx.file)
 			var req map[string]any
 			if err := json.Unmarshal(orig, &req); err != nil {
 				t.Fatal(err)
@@ -425,7 +400,7 @@ func TestCredentialsDropped(t *testing.T) {
 				if err != nil || d.IsDir() {
 					return err
 				}
-				if data := readFile(t, p); strings.Contains(string(data), "credential-value") {
+				if data := testutil.ReadFile(t, p); strings.Contains(string(data), "credential-value") {
 					t.Errorf("%s holds a credential", p)
 				}
 				return nil
@@ -438,7 +413,7 @@ func TestCredentialsDropped(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, comp := range imp.Composition.Components {
-				if strings.Contains(string(componentBytes(t, comp)), "credential-value") {
+				if strings.Contains(string(testutil.ComponentBytes(t, comp)), "credential-value") {
 					t.Errorf("component %s holds a credential", comp.Name)
 				}
 			}

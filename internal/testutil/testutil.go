@@ -1,0 +1,160 @@
+// Package testutil holds the helpers that the tests of several packages
+// share: signing keys, the cosign CLI, pushing a composition, OCI layouts
+// on disk (their tar form, their blobs). Only _test files import it.
+package testutil
+
+import (
+	"archive/tar"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/sigstore/sigstore/pkg/signature"
+	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/content/oci"
+
+	"github.com/runid/runid-oci/internal/clitools"
+	"github.com/runid/runid-oci/pack"
+)
+
+// Key returns a fresh ECDSA P-256 signer (cosign's default algorithm).
+// Key files and their encryption are tested in internal/cosignsig.
+func Key(t testing.TB) signature.SignerVerifier {
+	t.Helper()
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv, err := signature.LoadECDSASignerVerifier(priv, crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sv
+}
+
+// Cosign runs the pinned cosign CLI offline in dir (also its HOME), with
+// password as COSIGN_PASSWORD, and returns its combined output.
+func Cosign(t testing.TB, dir, password string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), clitools.Cosign(t), args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "COSIGN_PASSWORD="+password, "HOME="+dir, "TUF_ROOT="+filepath.Join(dir, ".sigstore"),
+		"COSIGN_EXPERIMENTAL=0", "SIGSTORE_NO_CACHE=1")
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// ReadFile reads path or fails the test.
+func ReadFile(t testing.TB, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// ComponentBytes reads a packed component's canonical bytes.
+func ComponentBytes(t testing.TB, c pack.Component) []byte {
+	t.Helper()
+	rc, err := c.Open()
+	if err != nil {
+		t.Fatalf("open component %q: %v", c.Name, err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatalf("read component %q: %v", c.Name, err)
+	}
+	return b
+}
+
+// Load builds the declaration at path.
+func Load(t testing.TB, path string) *pack.Composition {
+	t.Helper()
+	c, err := pack.Load(t.Context(), path, pack.BuildOptions{})
+	if err != nil {
+		t.Fatalf("load %s: %v", path, err)
+	}
+	return c
+}
+
+// Push pushes c to target, tagged tag, and returns its manifest descriptor.
+func Push(t testing.TB, target oras.Target, c *pack.Composition, tag string) ocispec.Descriptor {
+	t.Helper()
+	res, err := pack.Push(t.Context(), target, c, pack.PushOptions{Tag: tag})
+	if err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	return res.Descriptor
+}
+
+// NewLayout creates an empty OCI layout store in a fresh directory and
+// returns it with the directory.
+func NewLayout(t testing.TB) (*oci.Store, string) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "layout")
+	s, err := oci.NewWithContext(t.Context(), dir)
+	if err != nil {
+		t.Fatalf("oci layout: %v", err)
+	}
+	return s, dir
+}
+
+// TarDir writes the tree below dir into a tar file at path.
+func TarDir(t testing.TB, dir, path string) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw := tar.NewWriter(f)
+	if err := tw.AddFS(os.DirFS(dir)); err != nil {
+		t.Fatalf("tar %s: %v", dir, err)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TarLayout writes the OCI layout directory dir as a tar file and opens it.
+func TarLayout(t testing.TB, dir string) oras.ReadOnlyTarget {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "layout.tar")
+	TarDir(t, dir, path)
+	s, err := oci.NewFromTar(t.Context(), path)
+	if err != nil {
+		t.Fatalf("open layout tar: %v", err)
+	}
+	return s
+}
+
+// BlobPath is where the OCI layout at dir keeps the blob d.
+func BlobPath(dir string, d digest.Digest) string {
+	return filepath.Join(dir, ocispec.ImageBlobsDir, d.Algorithm().String(), d.Encoded())
+}
+
+// TamperBlob overwrites the blob d in the OCI layout at dir with other
+// bytes of the same length (every byte's 0x20 bit flipped).
+func TamperBlob(t testing.TB, dir string, d digest.Digest) {
+	t.Helper()
+	p := BlobPath(dir, d)
+	b := ReadFile(t, p)
+	for i := range b {
+		b[i] ^= 0x20
+	}
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
