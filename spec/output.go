@@ -277,27 +277,9 @@ func ParseOutputRecord(manifestBytes, documentBytes []byte) (*OutputRecord, erro
 // ignored with a warning, any other major version wraps
 // ErrUnsupportedVersion.
 func ParseOutputDocument(data []byte) (*OutputDocument, []string, error) {
-	data, warnings, err := versioned(data, "output document", ErrInvalidOutput, "specVersion", "identity", "execution", "external")
-	if err != nil {
-		return nil, warnings, err
-	}
-	fail := func(check, format string, a ...any) error {
-		return &RecordError{Err: ErrInvalidOutput, Problems: []Problem{{Check: check, Msg: fmt.Sprintf(format, a...)}}}
-	}
-	if err := ValidateJSON("output.schema.json", data); err != nil {
-		field, msg := leafSchemaDetail(err)
-		return nil, warnings, fail("document-schema", "%s: %s", field, msg)
-	}
-	var doc OutputDocument
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := dec.Decode(&doc); err != nil {
-		return nil, warnings, fail("document-json", "%v", err)
-	}
-	if err := CheckExecution(doc.Execution); err != nil {
-		return nil, warnings, err
-	}
-	return &doc, warnings, nil
+	return parseDocument(data, "output document", "output.schema.json", ErrInvalidOutput,
+		[]string{"specVersion", "identity", "execution", "external"},
+		func(doc *OutputDocument) error { return CheckExecution(doc.Execution) })
 }
 
 // CheckExecution checks the well-known execution facts (spec/SPEC.md §8.1):
@@ -435,25 +417,37 @@ func ParseLink(manifestBytes, documentBytes []byte) (*Link, error) {
 // ParseLinkDocument decodes and validates a link document (spec/SPEC.md
 // §8.2, schema/link.schema.json). Versions follow §9.
 func ParseLinkDocument(data []byte) (*LinkDocument, []string, error) {
-	data, warnings, err := versioned(data, "link document", ErrInvalidLink, "specVersion", "identity")
+	return parseDocument(data, "link document", "link.schema.json", ErrInvalidLink,
+		[]string{"specVersion", "identity"},
+		func(doc *LinkDocument) error { return ValidateLinkedIdentity(doc.Identity) })
+}
+
+// parseDocument decodes the document of a referrer: the version rules of
+// spec/SPEC.md §9 (known lists the members of this version), the schema
+// schemaName, then check. Numbers decode as json.Number. Errors are
+// *RecordError wrapping sentinel (or ErrUnsupportedVersion).
+func parseDocument[T any](data []byte, what, schemaName string, sentinel error, known []string, check func(*T) error) (*T, []string, error) {
+	data, warnings, err := versioned(data, what, sentinel, known...)
 	if err != nil {
 		return nil, warnings, err
 	}
-	fail := func(check, format string, a ...any) error {
-		return &RecordError{Err: ErrInvalidLink, Problems: []Problem{{Check: check, Msg: fmt.Sprintf(format, a...)}}}
+	fail := func(name, format string, a ...any) error {
+		return &RecordError{Err: sentinel, Problems: []Problem{{Check: name, Msg: fmt.Sprintf(format, a...)}}}
 	}
-	if err := ValidateJSON("link.schema.json", data); err != nil {
+	if err := ValidateJSON(schemaName, data); err != nil {
 		field, msg := leafSchemaDetail(err)
 		return nil, warnings, fail("document-schema", "%s: %s", field, msg)
 	}
-	var doc LinkDocument
-	if err := json.Unmarshal(data, &doc); err != nil {
+	doc := new(T)
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(doc); err != nil {
 		return nil, warnings, fail("document-json", "%v", err)
 	}
-	if err := ValidateLinkedIdentity(doc.Identity); err != nil {
+	if err := check(doc); err != nil {
 		return nil, warnings, err
 	}
-	return &doc, warnings, nil
+	return doc, warnings, nil
 }
 
 // ValidateLinkedIdentity checks what a link names (spec/SPEC.md §8.2): a
