@@ -365,7 +365,7 @@ func (d *discovery) expand(ctx context.Context, level []*Node, tree *Tree) ([]*N
 	g.SetLimit(o.Concurrency)
 	for i, n := range level {
 		g.Go(func() error {
-			listings[i] = d.list(gctx, plainDescriptor(n.Descriptor), o.MaxReferrersPerNode, o.MaxPages)
+			listings[i] = d.list(gctx, plain(n.Descriptor), o.MaxReferrersPerNode, o.MaxPages)
 			return gctx.Err()
 		})
 	}
@@ -504,7 +504,7 @@ func (d *discovery) read(ctx context.Context, parent *Node, listed ocispec.Descr
 		// Read once; expand will mark the repeat.
 		return &Node{Reference: n.Reference, Descriptor: prev.Descriptor, Kind: prev.Kind, Referrers: []*Node{}, depth: n.depth}
 	}
-	data, err := content.FetchAll(ctx, d.src, plainDescriptor(listed))
+	data, err := content.FetchAll(ctx, d.src, plain(listed))
 	if err != nil {
 		return fail("read manifest: %v", err)
 	}
@@ -632,9 +632,4 @@ func isSignatureType(at string) bool {
 		strings.HasPrefix(at, "application/vnd.dev.sigstore.bundle") ||
 		strings.HasPrefix(at, "application/vnd.cncf.notary.signature") ||
 		strings.HasPrefix(at, "application/vnd.dev.cosign.")
-}
-
-// plainDescriptor keeps what identifies a manifest.
-func plainDescriptor(d ocispec.Descriptor) ocispec.Descriptor {
-	return ocispec.Descriptor{MediaType: d.MediaType, Digest: d.Digest, Size: d.Size}
 }

@@ -243,11 +243,11 @@ func findSignatureManifests(ctx context.Context, src oras.ReadOnlyTarget, subjec
 	if rl, ok := src.(registry.ReferrerLister); ok {
 		// A remote repository: its referrers API or tag-schema fallback,
 		// page by page, stopping past the bound.
-		err = rl.Referrers(ctx, plainDesc(subject), "", page)
+		err = rl.Referrers(ctx, plain(subject), "", page)
 	} else if gs, ok := src.(content.ReadOnlyGraphStorage); ok {
 		// An OCI layout: its index.
 		var refs []ocispec.Descriptor
-		if refs, err = registry.Referrers(ctx, gs, plainDesc(subject), ""); err == nil {
+		if refs, err = registry.Referrers(ctx, gs, plain(subject), ""); err == nil {
 			err = page(refs)
 		}
 	} else {
@@ -261,10 +261,6 @@ func findSignatureManifests(ctx context.Context, src oras.ReadOnlyTarget, subjec
 		return nil, false, fmt.Errorf("verify signatures: list referrers: %w", err)
 	}
 	return out, false, nil
-}
-
-func plainDesc(d ocispec.Descriptor) ocispec.Descriptor {
-	return ocispec.Descriptor{MediaType: d.MediaType, Digest: d.Digest, Size: d.Size}
 }
 
 // sigVerifier examines signature manifests one by one.
@@ -418,7 +414,7 @@ func (v *sigVerifier) fetch(ctx context.Context, desc ocispec.Descriptor, limit 
 	if err := desc.Digest.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid digest %q: %v", desc.Digest, err)
 	}
-	rc, err := v.src.Fetch(ctx, plainDesc(desc))
+	rc, err := v.src.Fetch(ctx, plain(desc))
 	if err != nil {
 		if errors.Is(err, errdef.ErrNotFound) {
 			return nil, fmt.Errorf("%s is missing: %w", desc.Digest, ErrNotFound)

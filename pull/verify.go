@@ -209,6 +209,8 @@ func blobJobs(id *Identity) []blobJob {
 	return jobs
 }
 
+// plain keeps what identifies a blob or manifest: media type, digest and
+// size.
 func plain(d ocispec.Descriptor) ocispec.Descriptor {
 	return ocispec.Descriptor{MediaType: d.MediaType, Digest: d.Digest, Size: d.Size}
 }
