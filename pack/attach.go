@@ -162,7 +162,7 @@ func Attach(ctx context.Context, target oras.Target, identityRef string, files [
 	if err := spec.CheckExecution(opts.Execution); err != nil {
 		return res, fmt.Errorf("attach: %w", err)
 	}
-	subject, _, err := checkSubjectIdentity(ctx, target, identityRef, opts.MaxMetadataSize, opts.Concurrency)
+	subject, err := checkSubjectIdentity(ctx, target, identityRef, opts.MaxMetadataSize, opts.Concurrency)
 	if err != nil {
 		return res, fmt.Errorf("attach to %s: %w", identityRef, err)
 	}
@@ -221,31 +221,30 @@ func Attach(ctx context.Context, target oras.Target, identityRef string, files [
 // it is a well-formed run identity whose layer blobs all exist. It returns
 // the identity manifest's descriptor (media type, digest and size of the
 // bytes read).
-func checkSubjectIdentity(ctx context.Context, store oras.ReadOnlyTarget, ref string, maxSize int64, concurrency int) (ocispec.Descriptor, *spec.Identity, error) {
+func checkSubjectIdentity(ctx context.Context, store oras.ReadOnlyTarget, ref string, maxSize int64, concurrency int) (ocispec.Descriptor, error) {
 	desc, mbytes, err := fetchSubjectManifest(ctx, store, ref, maxSize)
 	if err != nil {
-		return desc, nil, err
+		return desc, err
 	}
 	m, err := spec.ParseManifest(mbytes)
 	if err != nil {
-		return desc, nil, fmt.Errorf("%w: %w", ErrNotIdentity, err)
+		return desc, fmt.Errorf("%w: %w", ErrNotIdentity, err)
 	}
 	if maxSize <= 0 {
 		maxSize = spec.DefaultMaxMetadataSize
 	}
 	if m.Config.Size > maxSize || m.Config.Size < 0 {
-		return desc, nil, fmt.Errorf("%w: identity document of %d bytes (cap %d)", ErrNotIdentity, m.Config.Size, maxSize)
+		return desc, fmt.Errorf("%w: identity document of %d bytes (cap %d)", ErrNotIdentity, m.Config.Size, maxSize)
 	}
 	doc, err := content.FetchAll(ctx, store, m.Config)
 	if err != nil {
 		if errors.Is(err, errdef.ErrNotFound) {
-			return desc, nil, fmt.Errorf("%w: identity document %s is missing", ErrNotIdentity, m.Config.Digest)
+			return desc, fmt.Errorf("%w: identity document %s is missing", ErrNotIdentity, m.Config.Digest)
 		}
-		return desc, nil, fmt.Errorf("read identity document: %w", err)
+		return desc, fmt.Errorf("read identity document: %w", err)
 	}
-	id, err := spec.ParseIdentity(mbytes, doc)
-	if err != nil {
-		return desc, nil, fmt.Errorf("%w: %w", ErrNotIdentity, err)
+	if _, err := spec.ParseIdentity(mbytes, doc); err != nil {
+		return desc, fmt.Errorf("%w: %w", ErrNotIdentity, err)
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(concurrency)
@@ -262,9 +261,9 @@ func checkSubjectIdentity(ctx context.Context, store oras.ReadOnlyTarget, ref st
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return desc, nil, err
+		return desc, err
 	}
-	return desc, id, nil
+	return desc, nil
 }
 
 // fetchSubjectManifest reads the manifest that ref names, at most maxSize bytes

@@ -100,7 +100,7 @@ func Link(ctx context.Context, target oras.Target, artifactRef string, identity 
 	if store == nil {
 		store = target
 	}
-	idDesc, _, err := checkSubjectIdentity(ctx, store, identity.Reference, opts.MaxMetadataSize, DefaultPushConcurrency)
+	idDesc, err := checkSubjectIdentity(ctx, store, identity.Reference, opts.MaxMetadataSize, DefaultPushConcurrency)
 	if err != nil {
 		return res, fmt.Errorf("link: identity %s: %w", identity.Reference, err)
 	}
