@@ -67,6 +67,14 @@ func (s *indexSaver) save() error {
 	return nil
 }
 
+// flush saves now what changed, if anything.
+func (s *indexSaver) flush() error {
+	if s == nil {
+		return nil
+	}
+	return s.save()
+}
+
 // close stops the saver, saves what is left and turns the store's
 // AutoSaveIndex back on.
 func (s *indexSaver) close() error {

@@ -602,6 +602,9 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 	select {
 	case <-done:
 	case <-ctx.Done():
+		// Save what is recorded so far; the saver keeps running for the
+		// records still pending.
+		_ = h.index.flush()
 		return fmt.Errorf("proxy shutdown: records still pending: %w", ctx.Err())
 	}
 	if err := h.index.close(); err != nil {

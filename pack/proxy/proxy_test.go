@@ -773,3 +773,43 @@ func TestLargeResponses(t *testing.T) {
 		})
 	}
 }
+
+// TestShutdownTimeout: a Shutdown whose context ends while a request is
+// in flight reports it, and still saves the layout's index; a later
+// Shutdown waits for the record.
+func TestShutdownTimeout(t *testing.T) {
+	hs := newHarness(t, nil, proxy.Options{IndexSaveInterval: time.Hour})
+	hs.up.gate = make(chan struct{})
+	path, body := request(importer.FormatAnthropicMessages, "Slow.", true)
+	res, err := http.Post(hs.srv.URL+path, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	r := bufio.NewReader(res.Body)
+	if _, err := r.ReadString('\n'); err != nil { // the request is in flight
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := hs.h.Shutdown(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Shutdown with a request in flight: %v", err)
+	}
+	id := res.Header.Get(proxy.DefaultIdentityHeader)
+	index, err := os.ReadFile(filepath.Join(hs.dir, "index.json"))
+	if err != nil || !strings.Contains(string(index), strings.TrimPrefix(id, "sha256:")) {
+		t.Errorf("index.json does not list the identity %s after Shutdown (%v):\n%s", id, err, index)
+	}
+	close(hs.up.gate)
+	if _, err := io.ReadAll(r); err != nil {
+		t.Fatal(err)
+	}
+	hs.shutdown()
+	fresh, err := oci.New(hs.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if outs := outputs(t, fresh, id); len(outs) != 1 || fact(outs[0], spec.FactStatus) != spec.StatusSucceeded {
+		t.Errorf("records %v, want one that succeeded", outs)
+	}
+}
