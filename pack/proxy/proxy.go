@@ -18,8 +18,9 @@
 //     the Runid-Identity header and the execution's instance ID in the
 //     Runid-Instance header. Server-sent events (text/event-stream) and
 //     other responses without a length pass through as they arrive, each
-//     write flushed, while a copy of the body goes to a temporary file
-//     (at most Options.MaxRecordedResponse bytes);
+//     write flushed, while a copy of the body is kept (in memory up to
+//     1 MiB, then in a temporary file; at most Options.MaxRecordedResponse
+//     bytes);
 //  4. once the response has been sent, attaches the recorded body as an
 //     output record of the identity (pack.Attach), in the background,
 //     with the facts of that execution: instanceId, startedAt, endedAt,
@@ -295,13 +296,13 @@ type Handler struct {
 // query) that declares identities in store and attaches records there.
 // A bad upstream fails with ErrUpstream, bad options with ErrOptions.
 //
-// store must be safe for concurrent use, as oras-go's remote repositories,
-// OCI layout stores (oci.Store) and memory stores are. Identities and
-// records are named by digest, which a memory store (memory.Store) only
-// resolves when tagged so: the handler tags them by their digest there. An *oci.Store has
-// its index.json saved in batches until Shutdown (see
-// Options.IndexSaveInterval); no other process may write to that layout
-// meanwhile (the same holds for any two oci.Store writers).
+// store must be safe for concurrent use, as oras-go's remote
+// repositories, OCI layout stores (oci.Store) and memory stores are.
+// Identities and records are named by digest, which a memory store
+// (memory.Store) resolves only when tagged so: the handler tags them by
+// their digest there. An *oci.Store has its index.json saved in batches
+// until Shutdown (see Options.IndexSaveInterval); no other process may
+// write to that layout meanwhile (as with any two oci.Store writers).
 func New(store oras.Target, upstream *url.URL, opts Options) (*Handler, error) {
 	if store == nil {
 		return nil, fmt.Errorf("%w: no store", ErrOptions)
