@@ -9,7 +9,6 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/spf13/cobra"
 
 	"github.com/runid/runid-oci/mediatype"
@@ -19,16 +18,30 @@ import (
 
 // attachResult is the output of attach.
 type attachResult struct {
-	Digest        digest.Digest  `json:"digest"`
-	Reference     string         `json:"reference"`
-	MediaType     string         `json:"mediaType"`
-	ArtifactType  string         `json:"artifactType"`
-	Size          int64          `json:"size"`
-	Subject       subjectRef     `json:"subject"`
+	referrerOutput
 	Created       string         `json:"created"`
 	Files         []attachedFile `json:"files"`
 	IndexAttempts int            `json:"indexAttempts"`
 	Signature     *signOutput    `json:"signature,omitempty"`
+}
+
+// referrerOutput describes the referrer that attach or link pushed, and
+// its subject, in the store displayed as display.
+type referrerOutput struct {
+	Digest       digest.Digest `json:"digest"`
+	Reference    string        `json:"reference"`
+	MediaType    string        `json:"mediaType"`
+	ArtifactType string        `json:"artifactType"`
+	Size         int64         `json:"size"`
+	Subject      subjectRef    `json:"subject"`
+}
+
+func newReferrerOutput(display string, desc, subject ocispec.Descriptor) referrerOutput {
+	return referrerOutput{
+		Digest: desc.Digest, Reference: display + "@" + desc.Digest.String(),
+		MediaType: desc.MediaType, ArtifactType: desc.ArtifactType, Size: desc.Size,
+		Subject: subjectRef{Digest: subject.Digest, Reference: display + "@" + subject.Digest.String()},
+	}
 }
 
 // subjectRef names the manifest a referrer refers to.
@@ -152,46 +165,26 @@ image layout directory PATH:tag or PATH@digest.`,
 			if err != nil {
 				return err
 			}
-			var signer signature.SignerVerifier
-			if sf.sign {
-				// The key is opened first: a wrong password attaches nothing.
-				if signer, err = a.loadSigner(sf.key); err != nil {
-					return err
-				}
+			signer, err := sf.signer(a)
+			if err != nil {
+				return err
 			}
-			if p := a.progress(); p != nil {
-				opts.Progress = func(e pack.Event) { p("%s", pushEventLine(e)) }
-			}
+			opts.Progress = a.pushProgress()
 			res, err := pack.Attach(ctx, store, t.Reference, files, opts)
 			if err != nil {
 				return err
 			}
 			out := attachResult{
-				Digest: res.Descriptor.Digest, Reference: t.Display + "@" + res.Descriptor.Digest.String(),
-				MediaType: res.Descriptor.MediaType, ArtifactType: res.Descriptor.ArtifactType, Size: res.Descriptor.Size,
-				Subject:       subjectRef{Digest: res.Subject.Digest, Reference: t.Display + "@" + res.Subject.Digest.String()},
-				Created:       res.Descriptor.Annotations[mediatype.AnnotationCreated],
-				Files:         attachedFiles(res.Files),
-				IndexAttempts: res.IndexAttempts,
+				referrerOutput: newReferrerOutput(t.Display, res.Descriptor, res.Subject),
+				Created:        res.Descriptor.Annotations[mediatype.AnnotationCreated],
+				Files:          attachedFiles(res.Files),
+				IndexAttempts:  res.IndexAttempts,
 			}
-			if signer != nil {
-				sr, err := pack.Sign(ctx, store, res.Descriptor.Digest.String(), signer, sf.options(a))
-				if err != nil {
-					return fmt.Errorf("attached %s but could not sign it: %w", out.Reference, err)
-				}
-				so := newSignOutput(out.Reference, sr)
-				out.Signature = &so
-				if !a.json() {
-					if err := so.text(a.stderr); err != nil {
-						return err
-					}
-				}
+			if out.Signature, err = a.signWritten(ctx, store, "attached", out.Reference, res.Descriptor.Digest, signer, &sf); err != nil {
+				return err
 			}
 			log.Info("attached output record", "reference", out.Reference, "identity", out.Subject.Digest, "files", len(out.Files), "indexAttempts", out.IndexAttempts)
-			return a.render(out, func(w io.Writer) error {
-				_, err := fmt.Fprintln(w, out.Digest)
-				return err
-			})
+			return a.renderDigest(out, out.Digest)
 		},
 	}
 	f := cmd.Flags()

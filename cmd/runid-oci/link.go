@@ -1,10 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"io"
-
-	"github.com/opencontainers/go-digest"
 	"github.com/spf13/cobra"
 
 	"github.com/runid/runid-oci/pack"
@@ -13,12 +9,7 @@ import (
 
 // linkResult is the output of link.
 type linkResult struct {
-	Digest        digest.Digest       `json:"digest"`
-	Reference     string              `json:"reference"`
-	MediaType     string              `json:"mediaType"`
-	ArtifactType  string              `json:"artifactType"`
-	Size          int64               `json:"size"`
-	Subject       subjectRef          `json:"subject"`
+	referrerOutput
 	Identity      spec.LinkedIdentity `json:"identity"`
 	IndexAttempts int                 `json:"indexAttempts"`
 }
@@ -81,17 +72,12 @@ opened with the same flags.`,
 				return err
 			}
 			out := linkResult{
-				Digest: res.Descriptor.Digest, Reference: at.Display + "@" + res.Descriptor.Digest.String(),
-				MediaType: res.Descriptor.MediaType, ArtifactType: res.Descriptor.ArtifactType, Size: res.Descriptor.Size,
-				Subject:       subjectRef{Digest: res.Subject.Digest, Reference: at.Display + "@" + res.Subject.Digest.String()},
-				Identity:      res.Identity,
-				IndexAttempts: res.IndexAttempts,
+				referrerOutput: newReferrerOutput(at.Display, res.Descriptor, res.Subject),
+				Identity:       res.Identity,
+				IndexAttempts:  res.IndexAttempts,
 			}
 			log.Info("linked", "link", out.Reference, "artifact", out.Subject.Digest, "identity", out.Identity.String())
-			return a.render(out, func(w io.Writer) error {
-				_, err := fmt.Fprintln(w, out.Digest)
-				return err
-			})
+			return a.renderDigest(out, out.Digest)
 		},
 	}
 	f := cmd.Flags()

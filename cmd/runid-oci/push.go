@@ -2,10 +2,8 @@ package main
 
 import (
 	"fmt"
-	"io"
 
 	"github.com/opencontainers/go-digest"
-	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/spf13/cobra"
 
 	"github.com/runid/runid-oci/pack"
@@ -88,17 +86,12 @@ With --sign --key cosign.key the identity is signed in the same step, as
 			if err != nil {
 				return err
 			}
-			var signer signature.SignerVerifier
-			if sf.sign {
-				// The key is opened first: a wrong password pushes nothing.
-				if signer, err = a.loadSigner(sf.key); err != nil {
-					return err
-				}
+			signer, err := sf.signer(a)
+			if err != nil {
+				return err
 			}
 			opts := pack.PushOptions{Tag: tag, Logger: log, AllowSecrets: allowSecrets, RevealDir: revealDir}
-			if p := a.progress(); p != nil {
-				opts.Progress = func(e pack.Event) { p("%s", pushEventLine(e)) }
-			}
+			opts.Progress = a.pushProgress()
 			res, err := pack.Push(ctx, store, comp, opts)
 			if err != nil {
 				return err
@@ -110,24 +103,11 @@ With --sign --key cosign.key the identity is signed in the same step, as
 				Reveals: res.Reveals,
 			}
 			a.writeRevealNote(res.Reveals)
-			if signer != nil {
-				sr, err := pack.Sign(ctx, store, res.Descriptor.Digest.String(), signer, sf.options(a))
-				if err != nil {
-					return fmt.Errorf("pushed %s but could not sign it: %w", out.Reference, err)
-				}
-				so := newSignOutput(out.Reference, sr)
-				out.Signature = &so
-				if !a.json() {
-					if err := so.text(a.stderr); err != nil {
-						return err
-					}
-				}
+			if out.Signature, err = a.signWritten(ctx, store, "pushed", out.Reference, res.Descriptor.Digest, signer, &sf); err != nil {
+				return err
 			}
 			log.Info("pushed identity", "reference", out.Reference, "uploaded", out.BlobsUploaded, "skipped", out.BlobsSkipped)
-			return a.render(out, func(w io.Writer) error {
-				_, err := fmt.Fprintln(w, out.Digest)
-				return err
-			})
+			return a.renderDigest(out, out.Digest)
 		},
 	}
 	wf.addTo(cmd.Flags())
@@ -150,6 +130,16 @@ func pushedReference(store, tag string, d digest.Digest, layout bool) string {
 	default:
 		return store + ":" + tag + "@" + d.String()
 	}
+}
+
+// pushProgress reports the events of pack.Push and pack.Attach on the
+// progress output, or is nil when there is none.
+func (a *app) pushProgress() func(pack.Event) {
+	p := a.progress()
+	if p == nil {
+		return nil
+	}
+	return func(e pack.Event) { p("%s", pushEventLine(e)) }
 }
 
 func pushEventLine(e pack.Event) string {

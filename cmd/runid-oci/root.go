@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/opencontainers/go-digest"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -149,6 +150,15 @@ func (a *app) render(v any, text func(w io.Writer) error) error {
 		return enc.Encode(v)
 	}
 	return text(a.stdout)
+}
+
+// renderDigest renders v, whose text form is the digest d on a line: the
+// output of the commands that write one manifest.
+func (a *app) renderDigest(v any, d digest.Digest) error {
+	return a.render(v, func(w io.Writer) error {
+		_, err := fmt.Fprintln(w, d)
+		return err
+	})
 }
 
 // progress returns a printer of progress lines on stderr, or nil when stderr

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"oras.land/oras-go/v2"
 
 	"github.com/runid/runid-oci/internal/cosignsig"
 	"github.com/runid/runid-oci/pack"
@@ -79,6 +81,37 @@ func (s *signFlags) options(a *app) pack.SignOptions {
 		o.Format = pack.SignatureFormatBundle
 	}
 	return o
+}
+
+// signer opens the key of push/attach when --sign is given, and is nil
+// otherwise. It is called before anything is written, so that a wrong
+// password writes nothing.
+func (s *signFlags) signer(a *app) (signature.SignerVerifier, error) {
+	if !s.sign {
+		return nil, nil
+	}
+	return a.loadSigner(s.key)
+}
+
+// signWritten signs the manifest d that push or attach just wrote (what:
+// "pushed", "attached") at ref, when signer is not nil, and reports the
+// signature on stderr unless the output is JSON. It returns nil when there
+// is no signer.
+func (a *app) signWritten(ctx context.Context, store oras.Target, what, ref string, d digest.Digest, signer signature.SignerVerifier, sf *signFlags) (*signOutput, error) {
+	if signer == nil {
+		return nil, nil
+	}
+	sr, err := pack.Sign(ctx, store, d.String(), signer, sf.options(a))
+	if err != nil {
+		return nil, fmt.Errorf("%s %s but could not sign it: %w", what, ref, err)
+	}
+	so := newSignOutput(ref, sr)
+	if !a.json() {
+		if err := so.text(a.stderr); err != nil {
+			return nil, err
+		}
+	}
+	return &so, nil
 }
 
 // loadSigner reads and decrypts the cosign private key at path. The
