@@ -38,14 +38,15 @@ import (
 
 // config is the command line.
 type config struct {
-	iterations int
-	size       int64
-	files      int
-	docs       int
-	docSize    int64
-	seed       uint64
-	workdir    string
-	keep       bool
+	iterations  int
+	size        int64
+	files       int
+	docs        int
+	docSize     int64
+	seed        uint64
+	workdir     string
+	keep        bool
+	registryDir string
 }
 
 // memTarget is the cap on runid-oci's peak resident memory.
@@ -62,6 +63,7 @@ func main() {
 	flag.Uint64Var(&cfg.seed, "seed", 8, "seed of the workload generator")
 	flag.StringVar(&cfg.workdir, "workdir", "", "directory for workloads, binaries and the registry's store (default: a new temporary directory, removed at the end)")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the working directory")
+	flag.StringVar(&cfg.registryDir, "registry-dir", "", "parent directory of the registry's filesystem store (default: /dev/shm when it is a tmpfs, else the working directory)")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./bench [flags]\n\n")
 		flag.PrintDefaults()
@@ -119,7 +121,7 @@ func run(ctx context.Context, cfg config) error {
 	}
 
 	// Tools.
-	openssl, err := ensureOpenSSL(ctx)
+	timeBin, openssl, err := ensureTools(ctx)
 	if err != nil {
 		return err
 	}
@@ -152,12 +154,17 @@ func run(ctx context.Context, cfg config) error {
 	}
 
 	// Registry.
-	reg, err := startRegistry(ctx, tools[clitools.ToolRegistry], filepath.Join(work, "registry"))
+	regDir, cleanup, err := registryDir(cfg.registryDir, work)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	reg, err := startRegistry(ctx, tools[clitools.ToolRegistry], regDir)
 	if err != nil {
 		return err
 	}
 	defer reg.stop()
-	logf("registry %s %s on %s", clitools.ToolRegistry, clitools.ToolRegistry.Version(), reg.host)
+	logf("registry %s %s on %s, storage in %s", clitools.ToolRegistry, clitools.ToolRegistry.Version(), reg.host, regDir)
 
 	dockerConfig := filepath.Join(work, "docker")
 	if err := os.MkdirAll(dockerConfig, 0o755); err != nil {
@@ -166,7 +173,7 @@ func run(ctx context.Context, cfg config) error {
 	if err := os.WriteFile(filepath.Join(dockerConfig, "config.json"), []byte("{}\n"), 0o644); err != nil {
 		return err
 	}
-	r := &runner{env: append(os.Environ(), "DOCKER_CONFIG="+dockerConfig)}
+	r := &runner{env: append(os.Environ(), "DOCKER_CONFIG="+dockerConfig), timeBin: timeBin, tmp: work}
 
 	ref := func(repo, tag string) string { return reg.host + "/" + repo + ":" + tag }
 	runidPush := func(w *workload, target string) command {
@@ -309,10 +316,10 @@ func run(ctx context.Context, cfg config) error {
 	for i, row := range rows {
 		table[i] = &row.c
 	}
-	fmt.Printf("runid-oci benchmark, %s; %s; %s; oras %s, Distribution registry %s (filesystem store, loopback); "+
+	fmt.Printf("runid-oci benchmark, %s; %s; %s; oras %s, Distribution registry %s (loopback, filesystem store in %s); "+
 		"%d iterations, medians; load average %s at the start, %s at the end; %s in all.\n\n",
 		started.UTC().Format("2006-01-02 15:04 MST"), machine(), runtime.Version(),
-		clitools.ToolOras.Version(), clitools.ToolRegistry.Version(),
+		clitools.ToolOras.Version(), clitools.ToolRegistry.Version(), filepath.Dir(regDir),
 		cfg.iterations, load0, loadavg(), time.Since(started).Round(time.Second))
 	writeTable(os.Stdout, table, memTarget)
 	return nil
@@ -343,23 +350,57 @@ func moduleRoot() (string, error) {
 	return filepath.Dir(mod), nil
 }
 
-// ensureOpenSSL returns the openssl binary, installing it with apt-get
-// when it is missing and apt-get can be used.
-func ensureOpenSSL(ctx context.Context) (string, error) {
-	if p, err := exec.LookPath("openssl"); err == nil {
-		return p, nil
+// ensureTools returns the paths of GNU time and openssl, installing the
+// Debian packages time and openssl with apt-get when they are missing and
+// apt-get can be used.
+func ensureTools(ctx context.Context) (timeBin, openssl string, err error) {
+	var missing []string
+	if _, err := exec.LookPath("time"); err != nil {
+		missing = append(missing, "time")
 	}
-	if _, err := exec.LookPath("apt-get"); err != nil || os.Geteuid() != 0 {
-		return "", errors.New("openssl is missing and cannot be installed here (no apt-get, or not root): install it and run again")
+	if _, err := exec.LookPath("openssl"); err != nil {
+		missing = append(missing, "openssl")
 	}
-	logf("openssl is missing: apt-get install -y openssl")
-	for _, args := range [][]string{{"update"}, {"install", "-y", "--no-install-recommends", "openssl"}} {
-		cmd := exec.CommandContext(ctx, "apt-get", args...)
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		if err := cmd.Run(); err != nil {
-			return "", fmt.Errorf("apt-get %s: %w", strings.Join(args, " "), err)
+	if len(missing) > 0 {
+		if _, err := exec.LookPath("apt-get"); err != nil || os.Geteuid() != 0 {
+			return "", "", fmt.Errorf("missing %s and cannot install (no apt-get, or not root): install GNU time and openssl and run again", strings.Join(missing, ", "))
+		}
+		logf("installing %s: apt-get install -y %s", strings.Join(missing, ", "), strings.Join(missing, " "))
+		for _, args := range [][]string{{"update"}, append([]string{"install", "-y", "--no-install-recommends"}, missing...)} {
+			cmd := exec.CommandContext(ctx, "apt-get", args...)
+			cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+			cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+			if err := cmd.Run(); err != nil {
+				return "", "", fmt.Errorf("apt-get %s: %w", strings.Join(args, " "), err)
+			}
 		}
 	}
-	return exec.LookPath("openssl")
+	if timeBin, err = exec.LookPath("time"); err != nil {
+		return "", "", err
+	}
+	if out, err := exec.CommandContext(ctx, timeBin, "--version").CombinedOutput(); err != nil || !strings.Contains(string(out), "GNU") {
+		return "", "", fmt.Errorf("%s is not GNU time (-f %%M is needed for peak memory): %s", timeBin, strings.TrimSpace(string(out)))
+	}
+	openssl, err = exec.LookPath("openssl")
+	return timeBin, openssl, err
+}
+
+// registryDir picks the directory of the registry's store: below parent if
+// given, else on /dev/shm when it is there (a tmpfs: Distribution fsyncs
+// every blob it commits, and on a disk those fsyncs, not the clients,
+// would decide every push), else in the working directory. The returned
+// function removes it.
+func registryDir(parent, work string) (string, func(), error) {
+	if parent == "" {
+		if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+			parent = "/dev/shm"
+		} else {
+			return filepath.Join(work, "registry"), func() {}, nil
+		}
+	}
+	dir, err := os.MkdirTemp(parent, "runid-oci-bench-registry-")
+	if err != nil {
+		return "", nil, err
+	}
+	return dir, func() { os.RemoveAll(dir) }, nil
 }

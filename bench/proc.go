@@ -10,8 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -29,22 +29,34 @@ type command struct {
 	dir  string
 }
 
-// runner starts the measured processes with one environment: an empty
-// Docker config (no credentials, no credential helpers) and no OTEL
-// exporters.
+// runner starts the measured processes with one environment (an empty
+// Docker config: no credentials, no credential helpers), each under GNU
+// time, which reports its peak resident memory.
+//
+// The rusage that os/exec returns cannot be used for that: Go starts
+// children with vfork, and Linux carries the parent's peak RSS into the
+// child's ru_maxrss at exec, so every child would report at least the
+// driver's own peak. GNU time forks, so the rusage of its child is the
+// child's alone.
 type runner struct {
-	env []string
+	env     []string
+	timeBin string // GNU time
+	tmp     string // where time writes its reports
+	n       int
 }
 
 // measure runs the commands in parallel and returns the wall time until
-// the last one exits and the largest peak RSS among them. Each command's
-// peak RSS comes from its own rusage (ru_maxrss, KiB on Linux).
+// the last one exits and the largest peak RSS among them.
 func (r *runner) measure(ctx context.Context, cmds ...command) (sample, error) {
 	procs := make([]*exec.Cmd, len(cmds))
 	outs := make([]*bytes.Buffer, len(cmds))
 	errs := make([]*bytes.Buffer, len(cmds))
+	reports := make([]string, len(cmds))
 	for i, c := range cmds {
-		p := exec.CommandContext(ctx, c.argv[0], c.argv[1:]...)
+		r.n++
+		reports[i] = filepath.Join(r.tmp, fmt.Sprintf("rss-%d", r.n))
+		argv := append([]string{r.timeBin, "-f", "%M", "-o", reports[i]}, c.argv...)
+		p := exec.CommandContext(ctx, argv[0], argv[1:]...)
 		p.Dir = c.dir
 		p.Env = r.env
 		outs[i], errs[i] = &bytes.Buffer{}, &bytes.Buffer{}
@@ -64,17 +76,34 @@ func (r *runner) measure(ctx context.Context, cmds ...command) (sample, error) {
 	var failed []error
 	var s sample
 	for i, p := range procs {
-		err := p.Wait()
-		if err != nil {
+		if err := p.Wait(); err != nil {
 			failed = append(failed, fmt.Errorf("%s: %w\n%s", strings.Join(shorten(cmds[i].argv), " "), err, tail(errs[i].String(), 2000)))
-		}
-		if ru, ok := p.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			s.maxRSS = max(s.maxRSS, int64(ru.Maxrss)*1024)
 		}
 	}
 	s.wall = time.Since(start)
+	for i, rep := range reports {
+		kb, err := readRSS(rep)
+		if err != nil && len(failed) == 0 {
+			failed = append(failed, fmt.Errorf("%s: peak memory: %w", cmds[i].argv[0], err))
+		}
+		s.maxRSS = max(s.maxRSS, kb*1024)
+		_ = os.Remove(rep)
+	}
 	s.stdout = outs[0].Bytes()
 	return s, errors.Join(failed...)
+}
+
+// readRSS reads the peak RSS in KiB that GNU time wrote (its last line).
+func readRSS(path string) (int64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	lines := strings.Fields(strings.TrimSpace(string(b)))
+	if len(lines) == 0 {
+		return 0, fmt.Errorf("empty report %s", path)
+	}
+	return strconv.ParseInt(lines[len(lines)-1], 10, 64)
 }
 
 // shorten keeps a long argument list readable in error messages.

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/runid/runid-oci/mediatype"
 )
@@ -212,8 +213,18 @@ const (
 	scanOverlap = 1 << 10
 )
 
+// lineReaders recycles scanLines' readers: a push scans every text
+// component, and a fresh scanChunk buffer for each of thousands of small
+// documents was most of what the push allocated.
+var lineReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, scanChunk) }}
+
 func scanLines(r io.Reader, name string) ([]Finding, error) {
-	br := bufio.NewReaderSize(r, scanChunk)
+	br := lineReaders.Get().(*bufio.Reader)
+	br.Reset(r)
+	defer func() {
+		br.Reset(nil)
+		lineReaders.Put(br)
+	}()
 	var out []Finding
 	var window, lower []byte
 	seen := map[SecretKind]bool{}
