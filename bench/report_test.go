@@ -1,0 +1,66 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseSize(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    int64
+		wantErr bool
+	}{
+		{in: "1GiB", want: 1 << 30},
+		{in: "128MiB", want: 128 << 20},
+		{in: "1KiB", want: 1 << 10},
+		{in: "1000", want: 1000},
+		{in: "12 B", want: 12},
+		{in: "0", wantErr: true},
+		{in: "-1MiB", wantErr: true},
+		{in: "1GB", wantErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := parseSize(tc.in)
+			if (err != nil) != tc.wantErr || got != tc.want {
+				t.Fatalf("parseSize(%q) = %d, %v; want %d, error %v", tc.in, got, err, tc.want, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestMedianAndRatio(t *testing.T) {
+	s := func(secs ...float64) []sample {
+		var out []sample
+		for _, x := range secs {
+			out = append(out, sample{wall: time.Duration(x * float64(time.Second)), maxRSS: int64(x * 1000)})
+		}
+		return out
+	}
+	c := &comparison{ours: s(3, 1, 2), theirs: s(4, 1, 3, 2), target: 1.0}
+	if got := median(c.ours); got != 2*time.Second {
+		t.Errorf("median of 3 = %s, want 2s", got)
+	}
+	if got := median(c.theirs); got != 2500*time.Millisecond {
+		t.Errorf("median of 4 = %s, want 2.5s", got)
+	}
+	if got := c.ratio(); got != 0.8 {
+		t.Errorf("ratio = %v, want 0.8", got)
+	}
+	if !c.met() {
+		t.Error("0.8 against a target of 1.0 is not met")
+	}
+	c.extraTarget, c.extra = "0 B uploaded", func() (bool, string) { return false, "5 B uploaded" }
+	if c.met() {
+		t.Error("met although the extra condition failed")
+	}
+	var b strings.Builder
+	writeTable(&b, []*comparison{c}, 64<<20)
+	for _, want := range []string{"| 0.80 |", "**no**", "5 B uploaded", "≤ 1.0, 0 B uploaded", "| peak resident memory of runid-oci |"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, b.String())
+		}
+	}
+}
