@@ -14,10 +14,26 @@ import (
 // JSON text (spec/SPEC.md §4.4). Invalid JSON, duplicate object keys and
 // trailing data are errors wrapping ErrInvalidJSON, with the line and column
 // of a syntax error where the decoder gives it.
+//
+// A text that is already canonical (see IsCanonical) is returned as a copy
+// after one pass over it, without being transformed again: the builders
+// canonicalize what they have canonicalized before (a component part, then
+// the composition's check of it; a request, then its parts), and the
+// transform costs several times that pass.
 func Canonicalize(data []byte) ([]byte, error) {
 	if !utf8.Valid(data) {
 		return nil, fmt.Errorf("%w: not valid UTF-8", ErrInvalidJSON)
 	}
+	if isCanonical(data) {
+		return bytes.Clone(data), nil
+	}
+	return transform(data)
+}
+
+// transform is Canonicalize for a UTF-8 text that is not known to be
+// canonical: encoding/json checks it (with positioned errors), then
+// github.com/gowebpki/jcs transforms it.
+func transform(data []byte) ([]byte, error) {
 	if err := checkJSON(data); err != nil {
 		return nil, err
 	}
@@ -28,13 +44,26 @@ func Canonicalize(data []byte) ([]byte, error) {
 	return out, nil
 }
 
+// IsCanonical reports whether data is a JSON text in RFC 8785 canonical
+// form, that is, whether Canonicalize would return it unchanged. It reads
+// data once and allocates nothing for common texts.
+func IsCanonical(data []byte) bool {
+	return utf8.Valid(data) && isCanonical(data)
+}
+
 // MarshalCanonical encodes v with encoding/json and canonicalizes the result.
+// It encodes without encoding/json's HTML escaping (<, > and & as \u003c,
+// \u003e, \u0026), which RFC 8785 undoes anyway: the encoding of a value
+// whose object keys are sorted, such as a map of canonical
+// json.RawMessage, is then often canonical already.
 func MarshalCanonical(v any) ([]byte, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		return nil, err
 	}
-	return Canonicalize(b)
+	return Canonicalize(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 }
 
 func checkJSON(data []byte) error {
