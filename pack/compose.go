@@ -41,9 +41,17 @@ type Part struct {
 // encoding error is reported by Run.Compose.
 func JSON(name string, v any) Part {
 	p := Part{Name: name, Format: mediatype.FormatJSON}
-	b, err := json.Marshal(v)
-	if err == nil {
-		b, err = spec.Canonicalize(b)
+	var b []byte
+	var err error
+	if raw, ok := v.(json.RawMessage); ok {
+		// JSON text: canonicalize it as it is (encoding/json would compact
+		// it and escape HTML first, which canonicalizing undoes); a text
+		// canonical already takes one pass. One that fails is encoded as
+		// before, for the same result or error.
+		b, err = spec.Canonicalize(raw)
+	}
+	if b == nil || err != nil {
+		b, err = spec.MarshalCanonical(v)
 	}
 	if err != nil {
 		p.err = fmt.Errorf("part %q: %w", name, asInvalidJSON(err))

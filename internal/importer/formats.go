@@ -42,7 +42,7 @@ func splitChat(req fields, run *pack.Run) {
 		run.Add(mediatype.RoleSystemPrompt, systemParts(msgs[:n])...)
 	}
 	if n == 0 || len(msgs) > n {
-		run.Add(mediatype.RoleInput, pack.JSON(messagesName, msgs[n:]))
+		run.Add(mediatype.RoleInput, pack.JSON(messagesName, joinArray(msgs[n:])))
 	} else {
 		run.None(mediatype.RoleInput)
 	}
@@ -87,7 +87,7 @@ func splitResponses(req fields, run *pack.Run) {
 	case isString:
 		run.Add(mediatype.RoleInput, pack.Text(inputTextName, s))
 	case isArray:
-		run.Add(mediatype.RoleInput, pack.JSON(inputJSONName, items[n:]))
+		run.Add(mediatype.RoleInput, pack.JSON(inputJSONName, joinArray(items[n:])))
 	default:
 		run.Add(mediatype.RoleInput, pack.JSON(inputJSONName, v))
 	}
@@ -162,7 +162,7 @@ func joinMessages(out fields, field string, sys []json.RawMessage, input []part,
 		if len(sys) == 0 {
 			return nil
 		}
-		return set(out, field, mustJSON(sys))
+		return set(out, field, joinArray(sys))
 	}
 	p := input[0]
 	switch {
@@ -182,7 +182,7 @@ func joinMessages(out fields, field string, sys []json.RawMessage, input []part,
 	if !ok {
 		return fmt.Errorf("%w: input component %q is not an array, so system messages cannot go before it", ErrNotImported, p.name)
 	}
-	return set(out, field, mustJSON(append(sys, rest...)))
+	return set(out, field, joinArray(append(sys, rest...)))
 }
 
 // leadingSystem counts the messages at the start that are system or
@@ -279,6 +279,24 @@ func set(out fields, k string, v json.RawMessage) error {
 	}
 	out[k] = v
 	return nil
+}
+
+// joinArray writes a JSON array of elements as they are: canonical when
+// they are.
+func joinArray(elems []json.RawMessage) json.RawMessage {
+	n := 2
+	for _, e := range elems {
+		n += len(e) + 1
+	}
+	out := make([]byte, 0, n)
+	out = append(out, '[')
+	for i, e := range elems {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, e...)
+	}
+	return append(out, ']')
 }
 
 // asArray decodes a JSON array, keeping its elements as written.

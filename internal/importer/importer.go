@@ -230,15 +230,21 @@ func Import(ctx context.Context, format string, body []byte, opts Options) (*Imp
 	if !utf8.Valid(body) {
 		return nil, fmt.Errorf("%w: not valid UTF-8 (RFC 8259 §8.1)", ErrInvalidRequest)
 	}
-	if _, err := spec.Canonicalize(body); err != nil {
+	// The body is canonicalized once; every value taken from the canonical
+	// form is canonical itself, so the components made of them are
+	// canonical as made, and canonicalizing them again (pack.JSON, then
+	// Compose) is a check that reads them once.
+	canon, err := spec.Canonicalize(body)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidRequest, err)
 	}
 	var req fields
-	if err := json.Unmarshal(body, &req); err != nil || req == nil {
+	if err := json.Unmarshal(canon, &req); err != nil || req == nil {
 		return nil, fmt.Errorf("%w: a %s request body is a JSON object", ErrInvalidRequest, format)
 	}
 	imp := &Imported{Format: format, Run: &pack.Run{}}
-	imp.Warnings = append(imp.Warnings, dropCredentials(req)...)
+	dropped := dropCredentials(req)
+	imp.Warnings = append(imp.Warnings, dropped...)
 	imp.Warnings = append(imp.Warnings, largeIntegers(body)...)
 	for _, k := range f.serverState {
 		if _, ok := req[k]; ok {
@@ -246,9 +252,13 @@ func Import(ctx context.Context, format string, body []byte, opts Options) (*Imp
 				"the request refers to state kept by the provider (%s): the field is recorded in config, what it refers to is not part of this identity", k))
 		}
 	}
-	want, err := spec.MarshalCanonical(req)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidRequest, err)
+	// The request the composition must rebuild: the body, canonical,
+	// without the credentials dropped.
+	want := canon
+	if len(dropped) > 0 {
+		if want, err = spec.MarshalCanonical(req); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrInvalidRequest, err)
+		}
 	}
 	f.toRun(req, opts, imp.Run)
 	comp, err := imp.Run.Compose(ctx, opts.Build)
@@ -327,13 +337,17 @@ func take(req fields, k string) (json.RawMessage, bool) {
 }
 
 // mustJSON encodes values that always encode: strings, string maps and
-// lists of raw JSON that was decoded before.
+// lists of raw JSON that was decoded before. It does not escape HTML
+// characters (<, >, &), as RFC 8785 does not, so that what it encodes from
+// canonical parts is usually canonical already.
 func mustJSON(v any) json.RawMessage {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		panic(fmt.Sprintf("importer: encode %T: %v", v, err))
 	}
-	return b
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
 // toolName names the component of the i-th tool of a field.
@@ -430,7 +444,12 @@ func dropCredentials(req fields) []string {
 			}
 		}
 		if len(dropped) > n {
-			req[c] = mustJSON(obj)
+			// Canonical, as every value of req is.
+			canon, err := spec.MarshalCanonical(obj)
+			if err != nil {
+				panic(fmt.Sprintf("importer: encode %s: %v", c, err))
+			}
+			req[c] = canon
 		}
 	}
 	slices.Sort(dropped)
@@ -449,6 +468,9 @@ const maxNumberWarnings = 10
 
 // largeIntegers warns about integers beyond 2^53 in body, by path.
 func largeIntegers(body []byte) []string {
+	if !hasDigitRun(body, 16) {
+		return nil // every integer beyond 2^53 has at least 16 digits
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var v any
@@ -491,6 +513,21 @@ func largeIntegers(body []byte) []string {
 		out = append(out, fmt.Sprintf("the integer at %s is beyond 2^53: JSON components hold numbers as doubles (spec/SPEC.md §4.4), so the nearest double is recorded; send it as a string to keep it exact", p))
 	}
 	return out
+}
+
+// hasDigitRun reports whether b has n ASCII digits in a row.
+func hasDigitRun(b []byte, n int) bool {
+	run := 0
+	for _, c := range b {
+		if '0' <= c && c <= '9' {
+			if run++; run >= n {
+				return true
+			}
+		} else {
+			run = 0
+		}
+	}
+	return false
 }
 
 func joinPath(path, k string) string {

@@ -102,7 +102,7 @@ func Rebuild(ctx context.Context, c *pack.Composition, opts RebuildOptions) ([]b
 	}
 	for _, tf := range f.tools {
 		if list, ok := tools[tf.field]; ok {
-			if err := set(out, tf.field, mustJSON(list)); err != nil {
+			if err := set(out, tf.field, joinArray(list)); err != nil {
 				return nil, err
 			}
 		}
