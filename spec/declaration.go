@@ -112,7 +112,13 @@ func ParseDeclaration(file string, data []byte) (*Declaration, error) {
 			return nil, fe("", 0, ErrInvalidDeclaration, "%v", err)
 		}
 	}
-	loc := locator{file: astFile}
+	// The AST takes about 40 times the size of the text (a token and a
+	// node per scalar and indicator, with their positions): it is dropped
+	// here, once the lines that every declaration needs (those of roles
+	// and components) are noted, and parsed again only if an error needs
+	// the line of another field.
+	loc := newLocator(astFile, data, root)
+	astFile = nil
 	if root == nil {
 		return nil, fe("", 0, ErrInvalidDeclaration,
 			"empty declaration: write `runid: \"1\"` and a `roles:` map with the eight core roles (%s)",
@@ -225,7 +231,7 @@ var componentFields = []string{"name", "file", "inline", "text", "format", "with
 
 // precheckComponents gives precise messages for the common mistakes in a
 // component before the schema's generic ones.
-func precheckComponents(file string, roles map[string]any, loc locator) error {
+func precheckComponents(file string, roles map[string]any, loc *locator) error {
 	for _, r := range canonicalRoleOrder(roles) {
 		list, ok := roles[r].([]any)
 		if !ok {
@@ -428,10 +434,55 @@ func yamlError(file string, err error) error {
 	return &FieldError{File: file, Line: line, Msg: "not valid YAML or JSON: " + msg, Err: ErrInvalidDeclaration}
 }
 
-// locator finds the line of a field in the parsed YAML.
-type locator struct{ file *ast.File }
+// locator finds the line of a field in the parsed YAML. The lines of the
+// roles and of the components of list roles are noted when it is made
+// (they are needed for every declaration); any other line is found in the
+// AST, which is parsed again from data the first time one is asked for.
+type locator struct {
+	data      []byte
+	file      *ast.File
+	roleLines map[string]int   // "roles", r
+	itemLines map[string][]int // "roles", r, i
+}
 
-func (l locator) line(path ...any) int {
+// newLocator notes the lines of the roles and components of root (the
+// value of the AST file) and keeps the text to parse again.
+func newLocator(file *ast.File, data []byte, root any) *locator {
+	l := &locator{file: file, roleLines: map[string]int{}, itemLines: map[string][]int{}}
+	if top, ok := root.(map[string]any); ok {
+		if roles, ok := top["roles"].(map[string]any); ok {
+			for r, v := range roles {
+				l.roleLines[r] = l.line("roles", r)
+				if list, ok := v.([]any); ok {
+					lines := make([]int, len(list))
+					for i := range list {
+						lines[i] = l.line("roles", r, i)
+					}
+					l.itemLines[r] = lines
+				}
+			}
+		}
+	}
+	l.file, l.data = nil, data
+	return l
+}
+
+func (l *locator) line(path ...any) int {
+	if len(path) >= 2 && len(path) <= 3 && l.roleLines != nil && path[0] == "roles" {
+		if r, ok := path[1].(string); ok {
+			if len(path) == 2 {
+				if line, ok := l.roleLines[r]; ok {
+					return line
+				}
+			} else if i, ok := path[2].(int); ok && i >= 0 && i < len(l.itemLines[r]) {
+				return l.itemLines[r][i]
+			}
+		}
+	}
+	if l.file == nil && l.data != nil {
+		l.file, _ = parser.ParseBytes(l.data, 0)
+		l.data = nil
+	}
 	if l.file == nil || len(l.file.Docs) == 0 {
 		return 0
 	}
@@ -473,7 +524,7 @@ func (l locator) line(path ...any) int {
 
 // lineOfPath resolves a path of keys and decimal indexes, as a schema
 // validator reports it.
-func (l locator) lineOfPath(p []string) int {
+func (l *locator) lineOfPath(p []string) int {
 	path := make([]any, len(p))
 	for i, part := range p {
 		if n, err := strconv.Atoi(part); err == nil && isIndex(part) {
