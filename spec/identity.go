@@ -125,9 +125,19 @@ func BuildIdentity(roles []string, comps []ComponentEntry) (*Identity, error) {
 		return nil, fmt.Errorf("encode identity manifest: %w", err)
 	}
 	id := &Identity{Manifest: m, ManifestBytes: mBytes, Document: doc, DocumentBytes: docBytes}
-	// A builder must never produce what a reader rejects.
-	if _, err := ParseIdentity(mBytes, docBytes); err != nil {
-		return nil, err
+	// A builder must never produce what a reader rejects: every rule that
+	// ParseIdentity applies to a manifest and document it decodes is
+	// applied to the ones built here, as typed values. The bytes are not
+	// decoded again, nor validated against the identity schema as a
+	// generic tree (with 10,000 components that re-check cost most of the
+	// build's time and memory): they are the canonical encoding of these
+	// values, and the schema's constraints on them are the typed rules
+	// (TestBuildIdentitySchema checks built documents against the schema).
+	var probs problemList
+	checkManifestHeader(m, mediatype.Identity, mediatype.IdentityDocument, "a run identity", probs.add)
+	checkIdentity(m, docBytes, &doc, probs.add)
+	if len(probs) > 0 {
+		return nil, &IdentityError{Err: ErrInvalidIdentity, Problems: probs}
 	}
 	return id, nil
 }
@@ -156,16 +166,7 @@ func ParseIdentity(manifestBytes, documentBytes []byte) (*Identity, error) {
 	}
 	id := &Identity{Manifest: m, ManifestBytes: manifestBytes, DocumentBytes: documentBytes}
 	var probs problemList
-	add := probs.add
-	if digest.FromBytes(documentBytes) != m.Config.Digest || int64(len(documentBytes)) != m.Config.Size {
-		add("config-digest", "", "identity document bytes do not match the config descriptor")
-	}
-	if m.Subject != nil {
-		add("no-subject", "", "an identity manifest has no subject (it describes a run, not another artifact)")
-	}
-	if _, ok := m.Annotations[mediatype.AnnotationCreated]; ok {
-		add("no-created", "", "the manifest carries %s; an identity must not depend on the clock", mediatype.AnnotationCreated)
-	}
+	checkIdentityManifest(m, documentBytes, probs.add)
 	doc, warnings, err := ParseIdentityDocument(documentBytes)
 	id.Warnings = warnings
 	if err != nil {
@@ -176,7 +177,39 @@ func ParseIdentity(manifestBytes, documentBytes []byte) (*Identity, error) {
 		return nil, err
 	}
 	id.Document = *doc
+	checkIdentityDocument(m, doc, probs.add)
+	if len(probs) > 0 {
+		return nil, &IdentityError{Err: ErrInvalidIdentity, Problems: probs}
+	}
+	return id, nil
+}
 
+// checkIdentity applies the structural rules of spec/SPEC.md §6 to a
+// decoded manifest m, its document's bytes and the decoded document, in
+// the order ParseIdentity reports them (ParseIdentity also reports the
+// problems that ParseIdentityDocument finds in between).
+func checkIdentity(m ocispec.Manifest, documentBytes []byte, doc *IdentityDocument, add addFunc) {
+	checkIdentityManifest(m, documentBytes, add)
+	checkIdentityDocument(m, doc, add)
+}
+
+// checkIdentityManifest checks the manifest of an identity against its
+// document's bytes.
+func checkIdentityManifest(m ocispec.Manifest, documentBytes []byte, add addFunc) {
+	if digest.FromBytes(documentBytes) != m.Config.Digest || int64(len(documentBytes)) != m.Config.Size {
+		add("config-digest", "", "identity document bytes do not match the config descriptor")
+	}
+	if m.Subject != nil {
+		add("no-subject", "", "an identity manifest has no subject (it describes a run, not another artifact)")
+	}
+	if _, ok := m.Annotations[mediatype.AnnotationCreated]; ok {
+		add("no-created", "", "the manifest carries %s; an identity must not depend on the clock", mediatype.AnnotationCreated)
+	}
+}
+
+// checkIdentityDocument checks a decoded identity document and its
+// agreement with the manifest's layers.
+func checkIdentityDocument(m ocispec.Manifest, doc *IdentityDocument, add addFunc) {
 	// Roles: every core role accounted for, extension roles well-formed.
 	for _, r := range mediatype.CoreRoles() {
 		if _, ok := doc.Roles[r]; !ok {
@@ -245,10 +278,6 @@ func ParseIdentity(manifestBytes, documentBytes []byte) (*Identity, error) {
 	if a, b, ok := NameConflict(doc.Components, func(c ComponentEntry) string { return c.Name }); ok {
 		add("component-name", b.Name, "%q is also a folder of %q; one name cannot be both a file and a folder", a.Name, b.Name)
 	}
-	if len(probs) > 0 {
-		return nil, &IdentityError{Err: ErrInvalidIdentity, Problems: probs}
-	}
-	return id, nil
 }
 
 func checkMediaType(c ComponentEntry) string {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
@@ -180,4 +181,51 @@ func TestParseIdentityProblems(t *testing.T) {
 			t.Fatalf("got %v", err)
 		}
 	})
+}
+
+// BuildIdentity checks what it builds as typed values instead of parsing
+// its own bytes again: what it returns must still be what ParseIdentity
+// (which applies the identity schema) accepts, and what it rejects must be
+// what ParseIdentity rejects, with the same problems.
+func TestBuildIdentitySchema(t *testing.T) {
+	id := sampleIdentity(t)
+	if err := spec.ValidateJSON("identity.schema.json", id.DocumentBytes); err != nil {
+		t.Fatalf("built document fails the schema: %v", err)
+	}
+	back, err := spec.ParseIdentity(id.ManifestBytes, id.DocumentBytes)
+	if err != nil {
+		t.Fatalf("ParseIdentity rejects a built identity: %v", err)
+	}
+	if back.Digest() != id.Digest() || !slices.Equal(back.Document.Components, id.Document.Components) {
+		t.Fatal("ParseIdentity reads a built identity differently")
+	}
+	withheld := entry("context", "docs/c.md", "text", "C")
+	withheld.MediaType = mediatype.Withheld
+	bad := map[string][]spec.ComponentEntry{
+		"duplicate name": {entry("context", "a.md", "text", "A"), entry("context", "A.md", "text", "B")},
+		"role order":     {entry("context", "a.md", "text", "A"), entry("model", "m.json", "json", "{}")},
+		"bad digest":     {{Role: "context", Name: "a.md", MediaType: mediatype.Component("context", "text"), Digest: "sha256:00", Size: 1}},
+		"wrong media":    {entry("system-prompt", "a.bin", "binary", "A")},
+		"media of role":  {{Role: "tools", Name: "t.json", MediaType: mediatype.Component("context", "json"), Digest: digest.FromString("x"), Size: 1}},
+		"negative size":  {{Role: "context", Name: "a.md", MediaType: mediatype.Component("context", "text"), Digest: digest.FromString("x"), Size: -1}},
+		"folder clash":   {entry("context", "a", "text", "A"), entry("context", "a/b.md", "text", "B")},
+		"bad name":       {entry("context", "../a.md", "text", "A")},
+		"withheld ok":    {withheld},
+		"extension ok":   {entry("com.example.x", "x.txt", "text", "A")},
+	}
+	for name, comps := range bad {
+		t.Run(name, func(t *testing.T) {
+			_, err := spec.BuildIdentity(mediatype.CoreRoles(), comps)
+			if strings.HasSuffix(name, " ok") {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var ie *spec.IdentityError
+			if !errors.As(err, &ie) || !errors.Is(err, spec.ErrInvalidIdentity) {
+				t.Fatalf("BuildIdentity: %v, want an *IdentityError", err)
+			}
+		})
+	}
 }

@@ -50,6 +50,13 @@ func parseManifestHeader(manifestBytes []byte, artifactType, configType, what st
 		add("manifest-json", "", "%v", err)
 		return m, false
 	}
+	checkManifestHeader(m, artifactType, configType, what, add)
+	return m, true
+}
+
+// checkManifestHeader is the check of parseManifestHeader on a decoded
+// manifest.
+func checkManifestHeader(m ocispec.Manifest, artifactType, configType, what string, add addFunc) {
 	if m.MediaType != ocispec.MediaTypeImageManifest {
 		add("manifest-media-type", "", "media type %q, want %q", m.MediaType, ocispec.MediaTypeImageManifest)
 	}
@@ -65,7 +72,6 @@ func parseManifestHeader(manifestBytes []byte, artifactType, configType, what st
 	if m.Config.Digest.Validate() != nil || m.Config.Digest.Algorithm() != digest.SHA256 {
 		add("config-digest", "", "config digest %q is not a valid sha256 digest", m.Config.Digest)
 	}
-	return m, true
 }
 
 func checkConfigBytes(m ocispec.Manifest, documentBytes []byte, add addFunc) {
