@@ -52,6 +52,11 @@ type OutputFile struct {
 	Name string
 	// MediaType is the layer media type. Default: mediatype.Output.
 	MediaType string
+	// Data, if not nil, is the file's content, held in memory: Path is
+	// then not read (and only names the file in errors), and Name is
+	// required. The slice is not copied: do not change it until Attach
+	// returns.
+	Data []byte
 }
 
 // IndexOptions configure how Attach and Link make sure that the pushed
@@ -311,16 +316,20 @@ func hashOutputFiles(ctx context.Context, files []OutputFile, concurrency int) (
 	seen := map[string]string{}
 	for i, f := range files {
 		name := f.Name
-		if name == "" {
+		if name == "" && f.Data == nil {
 			name = filepath.Base(f.Path)
 		}
+		label := f.Path
+		if label == "" {
+			label = fmt.Sprintf("%q (in memory)", name)
+		}
 		if err := spec.ValidateName(name); err != nil {
-			return nil, fmt.Errorf("output file %s: %w", f.Path, err)
+			return nil, fmt.Errorf("output file %s: %w", label, err)
 		}
 		if prev, ok := seen[spec.NameKey(name)]; ok {
-			return nil, fmt.Errorf("output file %s: %w %q (also %s); give one a name", f.Path, spec.ErrDuplicateName, name, prev)
+			return nil, fmt.Errorf("output file %s: %w %q (also %s); give one a name", label, spec.ErrDuplicateName, name, prev)
 		}
-		seen[spec.NameKey(name)] = f.Path
+		seen[spec.NameKey(name)] = label
 		mt := f.MediaType
 		if mt == "" {
 			mt = mediatype.Output
@@ -333,6 +342,11 @@ func hashOutputFiles(ctx context.Context, files []OutputFile, concurrency int) (
 		g.Go(func() error {
 			if err := gctx.Err(); err != nil {
 				return err
+			}
+			if f.Data != nil {
+				out[i].desc.Digest, out[i].desc.Size = digest.FromBytes(f.Data), int64(len(f.Data))
+				out[i].open = openBytes(f.Data)
+				return nil
 			}
 			file, err := os.Open(f.Path)
 			if err != nil {

@@ -241,6 +241,54 @@ func TestAttach(t *testing.T) {
 	}
 }
 
+// TestAttachData attaches files held in memory (OutputFile.Data): the
+// record is the one the same files on disk make, byte for byte, and names
+// are checked as for files.
+func TestAttachData(t *testing.T) {
+	ctx := context.Background()
+	target, err := oci.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := pushIdentity(t, target)
+	onDisk := writeOutputs(t, map[string]string{"response.json": `{"model":"m"}`})
+	onDisk[0].MediaType = "application/json"
+	opts := pack.AttachOptions{Execution: map[string]any{spec.FactStatus: spec.StatusSucceeded}, Created: time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)}
+	fromFile, err := pack.Attach(ctx, target, "run", onDisk, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inMemory := []pack.OutputFile{{Name: "response.json", MediaType: "application/json", Data: []byte(`{"model":"m"}`)}}
+	fromData, err := pack.Attach(ctx, target, "run", inMemory, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fromData.Descriptor.Digest != fromFile.Descriptor.Digest || !bytes.Equal(fromData.Record.ManifestBytes, fromFile.Record.ManifestBytes) {
+		t.Fatalf("record from memory %s, from the file %s", fromData.Descriptor.Digest, fromFile.Descriptor.Digest)
+	}
+	// An empty file held in memory is a file.
+	empty, err := pack.Attach(ctx, target, id.Digest.String(), []pack.OutputFile{{Name: "empty.txt", Data: []byte{}}}, opts)
+	if err != nil || len(empty.Files) != 1 || empty.Files[0].Size != 0 {
+		t.Fatalf("empty file: %+v, %v", empty.Files, err)
+	}
+	b, err := content.FetchAll(ctx, target, fromData.Files[0])
+	if err != nil || string(b) != `{"model":"m"}` {
+		t.Fatalf("file read back: %q, %v", b, err)
+	}
+	for _, tc := range []struct {
+		files []pack.OutputFile
+		want  error
+	}{
+		{[]pack.OutputFile{{Data: []byte("x")}}, spec.ErrInvalidName},
+		{[]pack.OutputFile{{Name: "../x", Data: []byte("x")}}, spec.ErrInvalidName},
+		{[]pack.OutputFile{{Name: "a.txt", Data: []byte("x")}, {Name: "A.txt", Data: []byte("y")}}, spec.ErrDuplicateName},
+	} {
+		if _, err := pack.Attach(ctx, target, "run", tc.files, opts); !errors.Is(err, tc.want) {
+			t.Errorf("%+v: error %v, want %v", tc.files, err, tc.want)
+		}
+	}
+}
+
 func TestAttachBadInput(t *testing.T) {
 	for _, st := range attachStores() {
 		t.Run(st.name, func(t *testing.T) {

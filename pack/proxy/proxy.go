@@ -220,8 +220,8 @@ type Options struct {
 	// InstanceHeader names the response header holding the instance ID.
 	// Default: DefaultInstanceHeader.
 	InstanceHeader string
-	// TempDir is where response bodies are recorded until attached.
-	// Default: os.TempDir().
+	// TempDir is where response bodies over 1 MiB are recorded until
+	// attached (shorter ones are kept in memory). Default: os.TempDir().
 	TempDir string
 	// StoreTimeout bounds declaring one identity and recording one output
 	// record. Default: DefaultStoreTimeout.

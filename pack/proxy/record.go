@@ -173,17 +173,18 @@ func (ex *exchange) record() {
 	}
 	if tb != nil {
 		base := baseMediaType(ex.contentType)
-		path, err := tb.path()
+		file, err := tb.recorded()
 		switch {
 		case err != nil:
 			h.log.Error("response body not recorded", "identity", ex.identity, "instance", ex.instance, "error", err)
 			facts[FactRecordError] = "the response body could not be recorded: " + err.Error()
-		case path != "":
-			files = append(files, pack.OutputFile{Path: path, Name: fileName(base), MediaType: layerMediaType(base)})
+		case file.Path != "" || file.Data != nil:
+			file.Name, file.MediaType = fileName(base), layerMediaType(base)
+			files = append(files, file)
 			if base == "text/event-stream" {
 				facts[FactStreamed] = true
 			}
-			model, streamErr := inspectBody(path, base)
+			model, streamErr := inspectBody(file, base)
 			if model != "" {
 				facts[spec.FactServedModel] = model
 			}
@@ -293,12 +294,16 @@ func (m modelFields) model() string {
 // inspectBody reads the recorded body for the served model and, in an
 // event stream, an error event (Anthropic's event: error, OpenAI
 // Responses' error and response.failed).
-func inspectBody(path, base string) (model, streamErr string) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", ""
+func inspectBody(file pack.OutputFile, base string) (model, streamErr string) {
+	var f io.Reader = bytes.NewReader(file.Data)
+	if file.Data == nil {
+		osf, err := os.Open(file.Path)
+		if err != nil {
+			return "", ""
+		}
+		defer osf.Close()
+		f = osf
 	}
-	defer f.Close()
 	if isJSON(base) {
 		var m modelFields
 		if json.NewDecoder(f).Decode(&m) == nil {
@@ -361,8 +366,8 @@ func readLine(r *bufio.Reader) ([]byte, error) {
 }
 
 // memRecord is how much of a response body is kept in memory while it
-// passes; a longer one goes to a temporary file as it passes. The file
-// of a shorter one is written after the response, off its path.
+// passes; a longer one goes to a temporary file as it passes. A shorter
+// one is attached from memory, without a file.
 const memRecord = 1 << 20
 
 // teeBody passes a response body through, copying the first max bytes to
@@ -432,24 +437,23 @@ func (t *teeBody) spill() {
 	t.mem = nil
 }
 
-// path writes what is left in memory to the file, closes it and returns
-// its name, or "" when nothing was recorded.
-func (t *teeBody) path() (string, error) {
+// recorded returns what was recorded as an output file without a name:
+// its bytes when they are in memory, else its temporary file, closed; a
+// zero OutputFile when nothing was recorded.
+func (t *teeBody) recorded() (pack.OutputFile, error) {
 	if t.err != nil {
-		return "", t.err
+		return pack.OutputFile{}, t.err
 	}
 	if t.file == nil {
 		if len(t.mem) == 0 {
-			return "", nil
+			return pack.OutputFile{}, nil
 		}
-		if t.spill(); t.err != nil {
-			return "", t.err
-		}
+		return pack.OutputFile{Data: t.mem}, nil
 	}
 	if err := t.file.Close(); err != nil {
-		return "", err
+		return pack.OutputFile{}, err
 	}
-	return t.file.Name(), nil
+	return pack.OutputFile{Path: t.file.Name()}, nil
 }
 
 func (t *teeBody) Close() error { return t.src.Close() }
