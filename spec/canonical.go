@@ -31,11 +31,14 @@ func Canonicalize(data []byte) ([]byte, error) {
 }
 
 // transform is Canonicalize for a UTF-8 text that is not known to be
-// canonical: encoding/json checks it (with positioned errors), then
-// github.com/gowebpki/jcs transforms it.
+// canonical: encoding/json checks it, then github.com/gowebpki/jcs
+// transforms it. Whatever json.Valid accepts, checkJSON accepts too, and
+// json.Valid builds nothing: checkJSON runs only to place an error.
 func transform(data []byte) ([]byte, error) {
-	if err := checkJSON(data); err != nil {
-		return nil, err
+	if !json.Valid(data) {
+		if err := checkJSON(data); err != nil {
+			return nil, err
+		}
 	}
 	out, err := jcs.Transform(data)
 	if err != nil {

@@ -178,11 +178,29 @@ func joinMessages(out fields, field string, sys []json.RawMessage, input []part,
 	if len(sys) == 0 {
 		return set(out, field, v)
 	}
-	rest, ok := asArray(v)
+	all, ok := prependArray(sys, v)
 	if !ok {
 		return fmt.Errorf("%w: input component %q is not an array, so system messages cannot go before it", ErrNotImported, p.name)
 	}
-	return set(out, field, joinArray(append(sys, rest...)))
+	return set(out, field, all)
+}
+
+// prependArray puts elems before the elements of arr, a JSON array (as
+// json components are: canonical, so valid), without decoding arr; ok is
+// false when arr is not an array.
+func prependArray(elems []json.RawMessage, arr json.RawMessage) (out json.RawMessage, ok bool) {
+	t := bytes.TrimSpace(arr)
+	if len(t) < 2 || t[0] != '[' || t[len(t)-1] != ']' {
+		return nil, false
+	}
+	out = joinArray(elems)
+	rest := bytes.TrimSpace(t[1 : len(t)-1])
+	if len(rest) == 0 {
+		return out, true
+	}
+	out = append(out[:len(out)-1], ',')
+	out = append(out, rest...)
+	return append(out, ']'), true
 }
 
 // leadingSystem counts the messages at the start that are system or

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/runid/runid-oci/mediatype"
@@ -113,7 +115,30 @@ func Rebuild(ctx context.Context, c *pack.Composition, opts RebuildOptions) ([]b
 	if err := f.join(byRole[mediatype.RoleSystemPrompt], byRole[mediatype.RoleInput], out); err != nil {
 		return nil, err
 	}
-	return spec.MarshalCanonical(out)
+	return canonicalObject(out)
+}
+
+// canonicalObject writes out as a JSON object, its members sorted by name
+// and its values as they are, and canonicalizes that: one checking pass
+// when the values are canonical, as they are when they come from json
+// components, and the names sort the same in UTF-8 and UTF-16.
+func canonicalObject(out fields) ([]byte, error) {
+	keys := slices.Sorted(maps.Keys(out))
+	n := 2
+	for _, k := range keys {
+		n += len(k) + len(out[k]) + 4
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, mustJSON(k)...)
+		b = append(b, ':')
+		b = append(b, out[k]...)
+	}
+	return spec.Canonicalize(append(b, '}'))
 }
 
 // importedFormat finds the importer's record among the runtime components.
