@@ -94,31 +94,20 @@ func ParseDeclaration(file string, data []byte) (*Declaration, error) {
 	if line, ok := checkDepth(data); !ok {
 		return nil, fe("", line, ErrInvalidDeclaration, "nested deeper than %d levels", MaxDeclarationDepth)
 	}
-	astFile, err := parser.ParseBytes(data, 0)
+	root, loc, err := declarationValue(data)
 	if err != nil {
-		return nil, yamlError(file, err)
-	}
-	if len(astFile.Docs) > 1 {
-		return nil, fe("", 0, ErrInvalidDeclaration, "more than one YAML document; a declaration is one document")
-	}
-	var root any
-	if len(astFile.Docs) == 1 {
-		root, err = toValue(astFile.Docs[0].Body, nil)
-		if err != nil {
-			var ye *yamlValueError
-			if errors.As(err, &ye) {
-				return nil, fe(fieldPath(ye.path), ye.line, ye.err, "%s", ye.msg)
-			}
-			return nil, fe("", 0, ErrInvalidDeclaration, "%v", err)
+		var ye *yamlValueError
+		var se *yamlSyntaxError
+		switch {
+		case errors.As(err, &se):
+			return nil, yamlError(file, se.err)
+		case errors.Is(err, errManyDocuments):
+			return nil, fe("", 0, ErrInvalidDeclaration, "more than one YAML document; a declaration is one document")
+		case errors.As(err, &ye):
+			return nil, fe(fieldPath(ye.path), ye.line, ye.err, "%s", ye.msg)
 		}
+		return nil, fe("", 0, ErrInvalidDeclaration, "%v", err)
 	}
-	// The AST takes about 40 times the size of the text (a token and a
-	// node per scalar and indicator, with their positions): it is dropped
-	// here, once the lines that every declaration needs (those of roles
-	// and components) are noted, and parsed again only if an error needs
-	// the line of another field.
-	loc := newLocator(astFile, data, root)
-	astFile = nil
 	if root == nil {
 		return nil, fe("", 0, ErrInvalidDeclaration,
 			"empty declaration: write `runid: \"1\"` and a `roles:` map with the eight core roles (%s)",
@@ -222,6 +211,41 @@ func ParseDeclaration(file string, data []byte) (*Declaration, error) {
 			"%q is a folder of %q (%s); one name cannot be both a file and a folder", a.Name, b.Name, a.Field)
 	}
 	return d, nil
+}
+
+var errManyDocuments = errors.New("more than one YAML document")
+
+// yamlSyntaxError is an error of the YAML parser.
+type yamlSyntaxError struct{ err error }
+
+func (e *yamlSyntaxError) Error() string { return e.err.Error() }
+
+// declarationValue parses data into its JSON-model value and a locator of
+// its fields. A long list of one-line components is parsed apart
+// (parseFlowItems); otherwise, and whenever that does not go as expected,
+// the whole text is. The AST takes about 40 times the size of the text (a
+// token and a node per scalar and indicator, with their positions): it is
+// dropped once the lines that every declaration needs (those of roles and
+// components) are noted, and parsed again only if an error needs the line
+// of another field.
+func declarationValue(data []byte) (any, *locator, error) {
+	if root, loc, ok := parseFlowItems(data); ok {
+		return root, loc, nil
+	}
+	astFile, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		return nil, nil, &yamlSyntaxError{err}
+	}
+	if len(astFile.Docs) > 1 {
+		return nil, nil, errManyDocuments
+	}
+	var root any
+	if len(astFile.Docs) == 1 {
+		if root, err = toValue(astFile.Docs[0].Body, nil); err != nil {
+			return nil, nil, err
+		}
+	}
+	return root, newLocator(astFile, data, root), nil
 }
 
 // shorthandRoles may be written as a map: one inline JSON component.

@@ -56,6 +56,25 @@ func (e *yamlValueError) Error() string { return e.msg }
 // toValue converts a parsed YAML node to a JSON-model value: map[string]any,
 // []any, string, bool, nil, or json.Number.
 func toValue(n ast.Node, path []string) (any, error) {
+	return toValueWith(n, path, nil)
+}
+
+// valueHook, if it returns ok, gives the value of a node in place of its
+// conversion; inBlockSequence says whether the node is an item of a block
+// sequence. An error stops the conversion.
+type valueHook func(n ast.Node, inBlockSequence bool) (v any, ok bool, err error)
+
+// toValueWith is toValue with a hook consulted for every node.
+func toValueWith(n ast.Node, path []string, hook valueHook) (any, error) {
+	return toValueIn(n, path, hook, false)
+}
+
+func toValueIn(n ast.Node, path []string, hook valueHook, inBlockSequence bool) (any, error) {
+	if hook != nil {
+		if v, ok, err := hook(n, inBlockSequence); err != nil || ok {
+			return v, err
+		}
+	}
 	fail := func(err error, format string, a ...any) error {
 		line := 0
 		if n != nil && n.GetToken() != nil && n.GetToken().Position != nil {
@@ -69,13 +88,13 @@ func toValue(n ast.Node, path []string) (any, error) {
 	case *ast.NullNode:
 		return nil, nil
 	case *ast.MappingNode:
-		return mappingValue(v.Values, path)
+		return mappingValue(v.Values, path, hook)
 	case *ast.MappingValueNode:
-		return mappingValue([]*ast.MappingValueNode{v}, path)
+		return mappingValue([]*ast.MappingValueNode{v}, path, hook)
 	case *ast.SequenceNode:
 		out := make([]any, 0, len(v.Values))
 		for i, item := range v.Values {
-			x, err := toValue(item, append(path, strconv.Itoa(i)))
+			x, err := toValueIn(item, append(path, strconv.Itoa(i)), hook, !v.IsFlowStyle)
 			if err != nil {
 				return nil, err
 			}
@@ -104,7 +123,7 @@ func toValue(n ast.Node, path []string) (any, error) {
 	return nil, fail(ErrInvalidDeclaration, "unsupported YAML construct (%s)", n.Type())
 }
 
-func mappingValue(values []*ast.MappingValueNode, path []string) (any, error) {
+func mappingValue(values []*ast.MappingValueNode, path []string, hook valueHook) (any, error) {
 	out := make(map[string]any, len(values))
 	lines := make(map[string]int, len(values))
 	for _, mv := range values {
@@ -134,7 +153,7 @@ func mappingValue(values []*ast.MappingValueNode, path []string) (any, error) {
 				msg: fmt.Sprintf("duplicate key %q (first at line %d)", key, prev)}
 		}
 		lines[key] = line
-		v, err := toValue(mv.Value, append(path, key))
+		v, err := toValueWith(mv.Value, append(path, key), hook)
 		if err != nil {
 			return nil, err
 		}
