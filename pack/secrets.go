@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -170,6 +171,9 @@ func Scan(ctx context.Context, c *Composition, opts ScanOptions) ([]Finding, err
 		if !ok || format == mediatype.FormatBinary {
 			opts.Logger.Debug("not scanned for credentials", "name", comp.Name, "mediaType", comp.MediaType)
 			continue
+		}
+		if comp.path == "" && !mayHoldCredential(comp.data, format) {
+			continue // no detector's keyword: nothing to find
 		}
 		rc, err := comp.Open()
 		if err != nil {
@@ -411,6 +415,75 @@ var detectors = []detector{
 		context: regexp.MustCompile(`(?i)(?:^|[;\s"'])(?:server|host|data source|address|addr)\s*=`),
 		re:      regexp.MustCompile(`(?i)(?:^|[;\s"'])(?:password|pwd)\s*=\s*([^;\s"']+)`),
 		accept:  func(m [][]byte) bool { return !placeholder(m[1]) }},
+}
+
+// scanKeywords are the keywords of every detector, once each.
+var scanKeywords = func() []string {
+	var out []string
+	for _, d := range detectors {
+		for _, k := range d.keywords {
+			if !slices.Contains(out, k) {
+				out = append(out, k)
+			}
+		}
+	}
+	return out
+}()
+
+// mayHoldCredential reports whether a component held in memory may give
+// a finding: detect finds nothing in a text whose lower-cased form has no
+// keyword of a detector, and every text that ScanReader passes to detect
+// is a piece of the component (a line, a window of a line; for json, a
+// member name, a string value, or both joined by ": ", which makes no
+// keyword) once escapes are decoded. So one pass over the lower-cased
+// bytes for the keywords rules most components out; a json component
+// with an escape that could make a keyword character (\/ for "://", or
+// \u for anything but a control character) is scanned in full.
+func mayHoldCredential(data []byte, format mediatype.Format) bool {
+	if format == mediatype.FormatJSON && keywordEscape(data) {
+		return true
+	}
+	lp := lowerBufs.Get().(*[]byte)
+	*lp = asciiLower((*lp)[:0], data)
+	found := containsAny(*lp, scanKeywords)
+	if cap(*lp) <= maxPooledLower {
+		lowerBufs.Put(lp)
+	}
+	return found
+}
+
+// maxPooledLower caps the copies that lowerBufs keeps.
+const maxPooledLower = 1 << 20
+
+// lowerBufs recycles mayHoldCredential's lower-cased copies.
+var lowerBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// keywordEscape reports whether JSON text has an escape that decodes to a
+// character a keyword may hold: \/, or \u other than a control
+// character.
+func keywordEscape(data []byte) bool {
+	for i := 0; ; {
+		j := bytes.IndexByte(data[i:], '\\')
+		if j < 0 || i+j+1 >= len(data) {
+			return false
+		}
+		i += j + 1
+		switch data[i] {
+		case '/':
+			return true
+		case 'u':
+			if i+5 > len(data) {
+				return true
+			}
+			v, err := strconv.ParseUint(string(data[i+1:i+5]), 16, 16)
+			if err != nil || v >= 0x20 {
+				return true
+			}
+			i += 5
+		default:
+			i++ // \" \\ \b \f \n \r \t
+		}
+	}
 }
 
 // detect returns the kinds of credential on line (lower is line

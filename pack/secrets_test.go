@@ -308,3 +308,58 @@ func TestPushRefusesSecrets(t *testing.T) {
 		}
 	})
 }
+
+// TestScanInMemoryMatchesScanReader checks Scan, which rules out a
+// component held in memory by looking for the detectors' keywords first,
+// against ScanReader on the same bytes: every fake credential, in a text,
+// a yaml and two json components (as a value and as a member name), in
+// its case and upper-cased, is found exactly as ScanReader finds it; clean
+// components give nothing.
+func TestScanInMemoryMatchesScanReader(t *testing.T) {
+	lines := []string{"nothing here", "see https://example.com/docs", "a password is needed", "Bearer of news"}
+	for _, tc := range fakeSecrets() {
+		lines = append(lines, tc.line, strings.ToUpper(tc.line), "x"+tc.line+"x")
+	}
+	found := 0
+	for _, line := range lines {
+		var run pack.Run
+		run.Add(mediatype.RoleModel, pack.JSON("model.json", map[string]string{"provider": "p", "name": "m"}))
+		run.Add(mediatype.RoleInput,
+			pack.Text("input/notes.md", "intro\n\n"+line+"\nend\n"),
+			pack.JSON("input/value.json", map[string]any{"env": map[string]any{"notes": line, "n": 1}}),
+			pack.JSON("input/name.json", map[string]any{line: []string{"v"}}))
+		run.Add(mediatype.RoleConfig, pack.YAML("config/c.yaml", []byte("x: 1\nnote: "+jsonString(line)+"\n")))
+		run.None(mediatype.RoleParameters, mediatype.RoleSystemPrompt, mediatype.RoleTools, mediatype.RoleContext, mediatype.RoleRuntime)
+		c, err := run.Compose(t.Context(), pack.BuildOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := pack.Scan(t.Context(), c, pack.ScanOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []pack.Finding
+		for _, comp := range c.Components {
+			_, format, _ := mediatype.ParseComponent(comp.MediaType)
+			rc, err := comp.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs, err := pack.ScanReader(rc, comp.Name, format)
+			rc.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, fs...)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%.40q: Scan found %v, ScanReader %v", line, got, want)
+		}
+		if len(want) > 0 {
+			found++
+		}
+	}
+	if found < len(fakeSecrets()) {
+		t.Errorf("findings for %d lines of %d", found, len(lines))
+	}
+}
