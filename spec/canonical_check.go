@@ -2,6 +2,7 @@ package spec
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -150,6 +151,13 @@ func (c *canonChecker) str() ([]byte, bool) {
 	c.i++ // "
 	start := c.i
 	for c.i < len(c.data) {
+		// Eight bytes at a time while none needs a look.
+		for c.i+8 <= len(c.data) && plainWord(binary.LittleEndian.Uint64(c.data[c.i:])) {
+			c.i += 8
+		}
+		if c.i >= len(c.data) {
+			break
+		}
 		b := c.data[c.i]
 		switch {
 		case b == '"':
@@ -169,6 +177,17 @@ func (c *canonChecker) str() ([]byte, bool) {
 		}
 	}
 	return nil, false
+}
+
+// plainWord reports whether none of the eight bytes of w is a quote, a
+// backslash or a control character (SWAR: a byte of x - 0x01.. borrows
+// into its top bit where it was zero, and x - n*0x01.. where it was below
+// n; bytes from 0x80 are masked out by ^x).
+func plainWord(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	quote := w ^ ('"' * ones)
+	backslash := w ^ ('\\' * ones)
+	return ((w-0x20*ones)&^w|(quote-ones)&^quote|(backslash-ones)&^backslash)&highs == 0
 }
 
 // escapeLen returns the length of the canonical escape sequence at the

@@ -322,6 +322,9 @@ func asArray(v json.RawMessage) ([]json.RawMessage, bool) {
 	if t := bytes.TrimSpace(v); len(t) == 0 || t[0] != '[' {
 		return nil, false
 	}
+	if out, ok := splitArray(v); ok {
+		return out, true
+	}
 	out := []json.RawMessage{}
 	if json.Unmarshal(v, &out) != nil {
 		return nil, false
@@ -333,6 +336,9 @@ func asArray(v json.RawMessage) ([]json.RawMessage, bool) {
 func asObject(v json.RawMessage) (fields, bool) {
 	if t := bytes.TrimSpace(v); len(t) == 0 || t[0] != '{' {
 		return nil, false
+	}
+	if out, ok := splitObject(v); ok {
+		return out, true
 	}
 	var out fields
 	if json.Unmarshal(v, &out) != nil {

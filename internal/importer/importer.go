@@ -238,8 +238,8 @@ func Import(ctx context.Context, format string, body []byte, opts Options) (*Imp
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidRequest, err)
 	}
-	var req fields
-	if err := json.Unmarshal(canon, &req); err != nil || req == nil {
+	req, ok := asObject(canon)
+	if !ok {
 		return nil, fmt.Errorf("%w: a %s request body is a JSON object", ErrInvalidRequest, format)
 	}
 	imp := &Imported{Format: format, Run: &pack.Run{}}
