@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"sync/atomic"
 
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/errgroup"
 	"oras.land/oras-go/v2"
@@ -109,21 +110,31 @@ func Push(ctx context.Context, target oras.Target, c *Composition, opts PushOpti
 		return PushResult{Tag: opts.Tag}, err
 	}
 	id := c.Identity
-	type blob struct {
-		name string
-		desc ocispec.Descriptor
-		open opener
-	}
-	blobs := []blob{{name: "", desc: id.ConfigDescriptor(), open: func() (io.ReadCloser, func() error, error) {
-		return io.NopCloser(bytes.NewReader(id.DocumentBytes)), nil, nil
-	}}}
-	seen := map[string]bool{id.ConfigDescriptor().Digest.String(): true}
-	for _, comp := range c.Components {
-		if seen[comp.Digest.String()] {
+	// The blobs to push: the identity document (-1), then each component
+	// (its index) whose digest was not seen before. Their descriptors and
+	// openers are made as they are pushed: with thousands of components,
+	// holding them all (a descriptor with its annotation map and a copy of
+	// the component each) was a third of a push's live memory.
+	blobs := make([]int, 1, len(c.Components)+1)
+	blobs[0] = -1
+	seen := make(map[digest.Digest]struct{}, len(c.Components)+1)
+	seen[id.ConfigDescriptor().Digest] = struct{}{}
+	for i, comp := range c.Components {
+		if _, dup := seen[comp.Digest]; dup {
 			continue
 		}
-		seen[comp.Digest.String()] = true
-		blobs = append(blobs, blob{name: comp.Name, desc: comp.Descriptor(), open: comp.openUpload})
+		seen[comp.Digest] = struct{}{}
+		blobs = append(blobs, i)
+	}
+	seen = nil
+	blob := func(i int) (name string, desc ocispec.Descriptor, open opener) {
+		if i < 0 {
+			return "", id.ConfigDescriptor(), func() (io.ReadCloser, func() error, error) {
+				return io.NopCloser(bytes.NewReader(id.DocumentBytes)), nil, nil
+			}
+		}
+		comp := &c.Components[i]
+		return comp.Name, comp.Descriptor(), comp.openUpload
 	}
 
 	res := PushResult{Tag: opts.Tag, Reveals: revealFiles}
@@ -139,8 +150,9 @@ func Push(ctx context.Context, target oras.Target, c *Composition, opts PushOpti
 		return res, fmt.Errorf("push manifest: %w: check existence: %w", ErrPush, err)
 	}
 	if present {
-		for _, b := range blobs {
-			progress(Event{Kind: EventBlobSkipped, Name: b.name, Descriptor: b.desc})
+		for _, i := range blobs {
+			name, desc, _ := blob(i)
+			progress(Event{Kind: EventBlobSkipped, Name: name, Descriptor: desc})
 		}
 		res.BlobsSkipped = len(blobs)
 		opts.Logger.Debug("identity already present", "digest", mdesc.Digest, "blobs", len(blobs))
@@ -149,13 +161,14 @@ func Push(ctx context.Context, target oras.Target, c *Composition, opts PushOpti
 		up.mountRepo, up.mounter = mounterOf(target)
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(opts.Concurrency)
-		for _, b := range blobs {
+		for _, i := range blobs {
 			g.Go(func() error {
+				name, desc, open := blob(i)
 				what := "identity document"
-				if b.name != "" {
-					what = fmt.Sprintf("component %q", b.name)
+				if name != "" {
+					what = fmt.Sprintf("component %q", name)
 				}
-				return up.push(gctx, what, b.name, b.desc, b.open)
+				return up.push(gctx, what, name, desc, open)
 			})
 		}
 		if err := g.Wait(); err != nil {
