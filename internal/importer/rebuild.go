@@ -164,18 +164,29 @@ func importedFormat(runtime []part) (format, error) {
 	return format{}, fmt.Errorf("%w: no runtime component %s with {\"importer\": %q}", ErrNotImported, RuntimeName, ImporterName)
 }
 
+// readComponent reads a component of the size it was built with into one
+// buffer of that size (io.ReadAll grows its buffer, copying, as it reads).
 func readComponent(c pack.Component, limit int64) ([]byte, error) {
+	if c.Size > limit {
+		return nil, fmt.Errorf("read component %q: %w: over %d bytes", c.Name, pack.ErrComponentTooLarge, limit)
+	}
 	rc, err := c.Open()
 	if err != nil {
 		return nil, err
 	}
 	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, limit+1))
-	if err != nil {
+	data := make([]byte, c.Size)
+	if _, err := io.ReadFull(rc, data); err != nil {
 		return nil, fmt.Errorf("read component %q: %w", c.Name, err)
 	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("read component %q: %w: over %d bytes", c.Name, pack.ErrComponentTooLarge, limit)
+	// The end: a file-backed component's reader reports a file changed
+	// since it was hashed here at the latest.
+	var one [1]byte
+	if n, err := rc.Read(one[:]); n > 0 || err != io.EOF {
+		if err == nil || err == io.EOF {
+			err = fmt.Errorf("%w: longer than %d bytes", pack.ErrComponentChanged, c.Size)
+		}
+		return nil, fmt.Errorf("read component %q: %w", c.Name, err)
 	}
 	return data, nil
 }
