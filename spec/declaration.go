@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"sort"
@@ -117,7 +118,7 @@ func ParseDeclaration(file string, data []byte) (*Declaration, error) {
 	if !ok {
 		return nil, fe("", 1, ErrInvalidDeclaration, "the declaration must be a map with keys runid and roles")
 	}
-	for k := range top {
+	for _, k := range slices.Sorted(maps.Keys(top)) {
 		if k != "runid" && k != "roles" {
 			return nil, fe(k, loc.line(k), ErrInvalidDeclaration, "unknown field; valid top-level fields are runid and roles")
 		}
@@ -137,7 +138,7 @@ func ParseDeclaration(file string, data []byte) (*Declaration, error) {
 	if !ok {
 		return nil, fe("roles", loc.line("roles"), ErrInvalidDeclaration, "must be a map from role name to its components or none")
 	}
-	for r := range roles {
+	for _, r := range slices.Sorted(maps.Keys(roles)) {
 		if err := ValidateRole(r); err != nil {
 			return nil, fe("roles."+r, loc.line("roles", r), ErrUnknownRole, "%v", err)
 		}
