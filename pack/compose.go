@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/runid/runid-oci/mediatype"
 	"github.com/runid/runid-oci/spec"
@@ -179,7 +180,7 @@ func (r *Run) Compose(ctx context.Context, opts BuildOptions) (*Composition, err
 	if err != nil {
 		return nil, err
 	}
-	decl, err := spec.ParseDeclaration(runDeclarationFile, d.yaml)
+	decl, err := parseRunDeclaration(d.yaml)
 	if err != nil {
 		return nil, runError(err)
 	}
@@ -221,6 +222,67 @@ func (r *Run) Compose(ctx context.Context, opts BuildOptions) (*Composition, err
 
 // runDeclarationFile names a Run in error messages.
 const runDeclarationFile = "pack.Run"
+
+// Parsed declarations of Runs, by their text. The text of a Run's
+// declaration names its parts and their formats, not their bytes, so a
+// harness or the recording proxy, composing run after run of the same
+// shape, writes the same text each time; spec.ParseDeclaration is a
+// function of the text, and parsing it (YAML, then the checks and the
+// schema) cost more than the rest of composing a small run.
+const (
+	// declCacheSize bounds how many declarations are kept.
+	declCacheSize = 64
+	// maxCachedDecl bounds the text of a declaration kept.
+	maxCachedDecl = 8 << 10
+)
+
+var declCache struct {
+	sync.Mutex
+	byText map[string]*spec.Declaration
+	order  []string // oldest first
+}
+
+// parseRunDeclaration is spec.ParseDeclaration of a Run's declaration
+// text, from declCache when the same text was parsed before. It returns
+// a copy that the caller may change.
+func parseRunDeclaration(text []byte) (*spec.Declaration, error) {
+	if len(text) > maxCachedDecl {
+		return spec.ParseDeclaration(runDeclarationFile, text)
+	}
+	declCache.Lock()
+	decl, ok := declCache.byText[string(text)]
+	declCache.Unlock()
+	if !ok {
+		var err error
+		if decl, err = spec.ParseDeclaration(runDeclarationFile, text); err != nil {
+			return nil, err
+		}
+		declCache.Lock()
+		if declCache.byText == nil {
+			declCache.byText = map[string]*spec.Declaration{}
+		}
+		if _, dup := declCache.byText[string(text)]; !dup {
+			if len(declCache.order) == declCacheSize {
+				delete(declCache.byText, declCache.order[0])
+				declCache.order = declCache.order[1:]
+			}
+			declCache.byText[string(text)] = decl
+			declCache.order = append(declCache.order, string(text))
+		}
+		declCache.Unlock()
+	}
+	return cloneDeclaration(decl), nil
+}
+
+// cloneDeclaration copies a declaration down to its components, so that
+// Compose can fill them in without changing the cached one.
+func cloneDeclaration(d *spec.Declaration) *spec.Declaration {
+	out := &spec.Declaration{Roles: slices.Clone(d.Roles)}
+	for i := range out.Roles {
+		out.Roles[i].Components = slices.Clone(out.Roles[i].Components)
+	}
+	return out
+}
 
 // runError rewrites a declaration error about the generated declaration so
 // that it speaks of the Run: the line of the generated text means nothing

@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/opencontainers/go-digest"
 
 	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/mediatype"
@@ -190,6 +194,48 @@ func TestComposeEqualsFiles(t *testing.T) {
 	}
 	if got := string(testutil.ReadFile(t, res.Declaration)); !strings.HasPrefix(got, "# written by a test\n#\n# second paragraph\nrunid: \"1\"\n") {
 		t.Errorf("declaration does not start with the comment:\n%s", got)
+	}
+}
+
+// TestComposeSameShape composes runs with the same parts and other bytes,
+// one after another and at once (Compose keeps the declarations it parsed,
+// by their text, which is the same for all of them): each has the identity
+// of its files.
+func TestComposeSameShape(t *testing.T) {
+	shaped := func(i int) *pack.Run {
+		return composeMinimalRun(func(r *pack.Run) {
+			r.Add(mediatype.RoleInput, pack.JSON("input/messages.json", []map[string]any{{"role": "user", "content": fmt.Sprint("question ", i)}}))
+			r.Add(mediatype.RoleSystemPrompt, pack.Text("system-prompt/system.md", fmt.Sprint("prompt ", i%3)))
+		})
+	}
+	digests := make([]digest.Digest, 12)
+	var wg sync.WaitGroup
+	for i := range digests {
+		wg.Go(func() {
+			c, err := shaped(i).Compose(t.Context(), pack.BuildOptions{})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			digests[i] = c.Digest()
+		})
+	}
+	wg.Wait()
+	for i, d := range digests {
+		res, err := shaped(i).WriteDir(t.Context(), t.TempDir(), pack.WriteOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fromFiles, err := pack.Digest(t.Context(), res.Declaration, pack.BuildOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d != fromFiles || res.Digest != fromFiles {
+			t.Errorf("run %d: composed %s, written %s, from files %s", i, d, res.Digest, fromFiles)
+		}
+		if i > 0 && d == digests[i-1] {
+			t.Errorf("runs %d and %d have the same identity", i-1, i)
+		}
 	}
 }
 
