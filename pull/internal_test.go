@@ -110,7 +110,7 @@ func TestPlanExtraction(t *testing.T) {
 				comps = append(comps, comp(n))
 				layers = append(layers, comp(n).Descriptor())
 			}
-			id := &Identity{Identity: &spec.Identity{Manifest: ocispec.Manifest{Layers: layers}, Document: spec.IdentityDocument{Components: comps}}}
+			id := &Identity{Identity: &spec.Identity{Artifact: spec.Artifact{Manifest: ocispec.Manifest{Layers: layers}}, Document: spec.IdentityDocument{Components: comps}}}
 			root, err := os.OpenRoot(t.TempDir())
 			if err != nil {
 				t.Fatal(err)

@@ -66,7 +66,7 @@ func inspectForPull(ctx context.Context, src oras.ReadOnlyTarget, ref string, op
 	m := rec.Manifest
 	m.Layers = files
 	id := &Identity{Reference: ref, Descriptor: res.Descriptor, Identity: &spec.Identity{
-		Manifest: m, ManifestBytes: rec.ManifestBytes, DocumentBytes: rec.DocumentBytes,
+		Artifact: spec.Artifact{Manifest: m, ManifestBytes: rec.ManifestBytes, DocumentBytes: rec.DocumentBytes},
 		Document: spec.IdentityDocument{SpecVersion: rec.Document.SpecVersion, Roles: map[string]string{}, Components: comps},
 	}}
 	rep.Identity = id

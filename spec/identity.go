@@ -74,28 +74,10 @@ func RoleStates(roles []string, comps []ComponentEntry) map[string]string {
 }
 
 // Identity is a built or parsed identity: its manifest and document, with
-// the exact bytes of both.
+// the exact bytes of both. Its Digest is the identity digest.
 type Identity struct {
-	Manifest      ocispec.Manifest
-	ManifestBytes []byte
-	Document      IdentityDocument
-	DocumentBytes []byte
-	// Warnings are non-fatal observations of a reader, such as a newer minor
-	// spec version whose unknown fields were ignored.
-	Warnings []string
-}
-
-// Digest is the identity digest: the digest of the manifest bytes.
-func (id *Identity) Digest() digest.Digest { return digest.FromBytes(id.ManifestBytes) }
-
-// Descriptor is the descriptor of the identity manifest.
-func (id *Identity) Descriptor() ocispec.Descriptor {
-	return ocispec.Descriptor{
-		MediaType:    ocispec.MediaTypeImageManifest,
-		ArtifactType: mediatype.Identity,
-		Digest:       id.Digest(),
-		Size:         int64(len(id.ManifestBytes)),
-	}
+	Artifact
+	Document IdentityDocument
 }
 
 // ConfigDescriptor is the descriptor of the identity document.
@@ -124,7 +106,7 @@ func BuildIdentity(roles []string, comps []ComponentEntry) (*Identity, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode identity manifest: %w", err)
 	}
-	id := &Identity{Manifest: m, ManifestBytes: mBytes, Document: doc, DocumentBytes: docBytes}
+	id := &Identity{Artifact: Artifact{Manifest: m, ManifestBytes: mBytes, DocumentBytes: docBytes}, Document: doc}
 	// A builder must never produce what a reader rejects: every rule that
 	// ParseIdentity applies to a manifest and document it decodes is
 	// applied to the ones built here, as typed values. The bytes are not
@@ -164,7 +146,7 @@ func ParseIdentity(manifestBytes, documentBytes []byte) (*Identity, error) {
 	if err != nil {
 		return nil, err
 	}
-	id := &Identity{Manifest: m, ManifestBytes: manifestBytes, DocumentBytes: documentBytes}
+	id := &Identity{Artifact: Artifact{Manifest: m, ManifestBytes: manifestBytes, DocumentBytes: documentBytes}}
 	var probs problemList
 	checkIdentityManifest(m, documentBytes, probs.add)
 	doc, warnings, err := ParseIdentityDocument(documentBytes)

@@ -79,3 +79,30 @@ func checkConfigBytes(m ocispec.Manifest, documentBytes []byte, add addFunc) {
 		add("config-digest", "", "document bytes do not match the config descriptor")
 	}
 }
+
+// Artifact is what identities, output records and links share: the
+// manifest, the exact bytes of the manifest and of its config document, and
+// a reader's warnings (such as members of a newer minor spec version that
+// were ignored).
+type Artifact struct {
+	Manifest      ocispec.Manifest
+	ManifestBytes []byte
+	DocumentBytes []byte
+	Warnings      []string
+}
+
+// Digest is the digest of the manifest bytes; for an identity, the identity
+// digest.
+func (a *Artifact) Digest() digest.Digest { return digest.FromBytes(a.ManifestBytes) }
+
+// Descriptor is the descriptor of the manifest, with its artifactType and
+// manifest annotations, as a referrers listing shows it.
+func (a *Artifact) Descriptor() ocispec.Descriptor {
+	return ocispec.Descriptor{
+		MediaType:    ocispec.MediaTypeImageManifest,
+		ArtifactType: a.Manifest.ArtifactType,
+		Digest:       a.Digest(),
+		Size:         int64(len(a.ManifestBytes)),
+		Annotations:  a.Manifest.Annotations,
+	}
+}

@@ -68,28 +68,8 @@ type OutputDocument struct {
 // OutputRecord is a built or parsed output record: its manifest and output
 // document with their exact bytes.
 type OutputRecord struct {
-	Manifest      ocispec.Manifest
-	ManifestBytes []byte
-	Document      OutputDocument
-	DocumentBytes []byte
-	// Warnings are non-fatal observations, such as ignored members of a
-	// newer minor spec version.
-	Warnings []string
-}
-
-// Digest is the digest of the record's manifest bytes.
-func (r *OutputRecord) Digest() digest.Digest { return digest.FromBytes(r.ManifestBytes) }
-
-// Descriptor is the descriptor of the record manifest, with its
-// artifactType and manifest annotations, as a referrers listing shows it.
-func (r *OutputRecord) Descriptor() ocispec.Descriptor {
-	return ocispec.Descriptor{
-		MediaType:    ocispec.MediaTypeImageManifest,
-		ArtifactType: mediatype.OutputRecord,
-		Digest:       r.Digest(),
-		Size:         int64(len(r.ManifestBytes)),
-		Annotations:  r.Manifest.Annotations,
-	}
+	Artifact
+	Document OutputDocument
 }
 
 // Files returns the output files carried as layers, or nil when the record
@@ -126,28 +106,8 @@ type LinkDocument struct {
 // Link is a built or parsed link: its manifest and link document with
 // their exact bytes.
 type Link struct {
-	Manifest      ocispec.Manifest
-	ManifestBytes []byte
-	Document      LinkDocument
-	DocumentBytes []byte
-	// Warnings are non-fatal observations, such as ignored members of a
-	// newer minor spec version.
-	Warnings []string
-}
-
-// Digest is the digest of the link manifest bytes.
-func (l *Link) Digest() digest.Digest { return digest.FromBytes(l.ManifestBytes) }
-
-// Descriptor is the descriptor of the link manifest, with its artifactType
-// and manifest annotations, as a referrers listing shows it.
-func (l *Link) Descriptor() ocispec.Descriptor {
-	return ocispec.Descriptor{
-		MediaType:    ocispec.MediaTypeImageManifest,
-		ArtifactType: mediatype.Link,
-		Digest:       l.Digest(),
-		Size:         int64(len(l.ManifestBytes)),
-		Annotations:  l.Manifest.Annotations,
-	}
+	Artifact
+	Document LinkDocument
 }
 
 // EmptyLayer is the layer of a record or link that carries no file: the
@@ -217,7 +177,7 @@ func ParseOutputRecord(manifestBytes, documentBytes []byte) (*OutputRecord, erro
 	if !ok {
 		return nil, &RecordError{Err: ErrInvalidOutput, Problems: probs}
 	}
-	rec := &OutputRecord{Manifest: m, ManifestBytes: manifestBytes, DocumentBytes: documentBytes}
+	rec := &OutputRecord{Artifact: Artifact{Manifest: m, ManifestBytes: manifestBytes, DocumentBytes: documentBytes}}
 	checkConfigBytes(m, documentBytes, add)
 	checkSubject(m, outputSubjectTypes, add)
 	if isEmptyLayers(m.Layers) {
@@ -390,7 +350,7 @@ func ParseLink(manifestBytes, documentBytes []byte) (*Link, error) {
 	if !ok {
 		return nil, &RecordError{Err: ErrInvalidLink, Problems: probs}
 	}
-	l := &Link{Manifest: m, ManifestBytes: manifestBytes, DocumentBytes: documentBytes}
+	l := &Link{Artifact: Artifact{Manifest: m, ManifestBytes: manifestBytes, DocumentBytes: documentBytes}}
 	checkConfigBytes(m, documentBytes, add)
 	checkSubject(m, linkSubjectTypes, add)
 	doc, warnings, err := ParseLinkDocument(documentBytes)
