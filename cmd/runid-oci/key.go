@@ -5,22 +5,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 
 	"github.com/spf13/cobra"
 
-	"github.com/runid/runid-oci/internal/cosignsig"
 	"github.com/runid/runid-oci/pack"
-	"github.com/runid/runid-oci/pull"
 )
 
 // keyOutput is the output of key generate.
-type keyOutput struct {
-	PrivateKey string `json:"privateKey"`
-	PublicKey  string `json:"publicKey"`
-	KeyID      string `json:"keyID"`
-}
-
 func newKeyCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "key",
@@ -54,41 +45,16 @@ when stdin is a terminal. Existing files are not overwritten without --force.`,
   runid-oci key generate --output-key-prefix release`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			priv, pub := prefix+".key", prefix+".pub"
-			if !force {
-				for _, p := range []string{priv, pub} {
-					if _, err := os.Lstat(p); err == nil {
-						return fmt.Errorf("%s exists: %w (use --force to overwrite)", p, fs.ErrExist)
-					} else if !errors.Is(err, fs.ErrNotExist) {
-						return err
-					}
-				}
+			password := func() ([]byte, error) { return a.password(true) }
+			kp, err := pack.WriteKeyPair(prefix, password, pack.KeyPairOptions{Overwrite: force})
+			if errors.Is(err, fs.ErrExist) {
+				return fmt.Errorf("%w; use --force", err)
 			}
-			pw, err := a.password(true)
 			if err != nil {
 				return err
 			}
-			privPEM, pubPEM, err := pack.GenerateKeyPair(pw)
-			if err != nil {
-				return err
-			}
-			v, err := pull.LoadPublicKey(pubPEM)
-			if err != nil {
-				return err
-			}
-			id, err := cosignsig.VerifierKeyID(v)
-			if err != nil {
-				return err
-			}
-			if err := writeKeyFile(priv, privPEM, 0o600, force); err != nil {
-				return err
-			}
-			if err := writeKeyFile(pub, pubPEM, 0o644, force); err != nil {
-				return err
-			}
-			out := keyOutput{PrivateKey: priv, PublicKey: pub, KeyID: id}
-			return a.render(out, func(w io.Writer) error {
-				_, err := fmt.Fprintf(w, "Private key written to %s\nPublic key written to %s\nKey ID %s\n", priv, pub, id)
+			return a.render(kp, func(w io.Writer) error {
+				_, err := fmt.Fprintf(w, "Private key written to %s\nPublic key written to %s\nKey ID %s\n", kp.PrivateKey, kp.PublicKey, kp.KeyID)
 				return err
 			})
 		},
@@ -100,22 +66,3 @@ when stdin is a terminal. Existing files are not overwritten without --force.`,
 
 // writeKeyFile writes data to path with mode perm; without force it fails
 // if path exists.
-func writeKeyFile(path string, data []byte, perm os.FileMode, force bool) error {
-	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
-	if force {
-		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
-	}
-	f, err := os.OpenFile(path, flags, perm)
-	if err != nil {
-		return fmt.Errorf("write key: %w", err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write key %s: %w", path, err)
-	}
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return fmt.Errorf("write key %s: %w", path, err)
-	}
-	return f.Close()
-}

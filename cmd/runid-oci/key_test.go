@@ -17,7 +17,7 @@ func TestKeyGenerate(t *testing.T) {
 	dir := t.TempDir()
 	prefix := filepath.Join(dir, "release")
 	r := mustRun(t, 0, "key", "generate", "--output-key-prefix", prefix, "-o", "json")
-	out := decodeJSON[keyOutput](t, r.stdout)
+	out := decodeJSON[pack.KeyPair](t, r.stdout)
 	if out.PrivateKey != prefix+".key" || out.PublicKey != prefix+".pub" || !strings.HasPrefix(out.KeyID, "sha256:") {
 		t.Errorf("output %+v", out)
 	}
