@@ -1,9 +1,12 @@
 // Command bench measures runid-oci against the generic tools a user would
 // otherwise reach for, on the workloads of issue #8, and prints a Markdown
-// table of medians and ratios from the same run:
+// table of medians and ratios from the same run; then the recording
+// proxy's overhead (issue #7), from runs of pack/proxy's
+// BenchmarkProxyOverhead:
 //
 //	go run ./bench                                          # the issue's sizes, 3 iterations
 //	go run ./bench -size 128MiB -docs 1000 -iterations 1    # a quick run
+//	go run ./bench -proxy-only                              # the proxy only
 //
 // It builds runid-oci from this checkout and the pinned oras CLI and CNCF
 // Distribution registry (internal/clitools, through the Go module proxy,
@@ -47,6 +50,10 @@ type config struct {
 	workdir     string
 	keep        bool
 	registryDir string
+	proxyRuns   int
+	proxyDir    string
+	proxyOnly   bool
+	proxySettle time.Duration
 }
 
 // memTarget is the issue's cap on runid-oci's peak resident memory.
@@ -63,6 +70,10 @@ func main() {
 	flag.Uint64Var(&cfg.seed, "seed", 8, "seed of the workload generator")
 	flag.StringVar(&cfg.workdir, "workdir", "", "directory for workloads, binaries and the registry's store (default: a new temporary directory, removed at the end)")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the working directory")
+	flag.IntVar(&cfg.proxyRuns, "proxy-runs", 3, "runs of the recording proxy's overhead benchmark (0: none)")
+	flag.StringVar(&cfg.proxyDir, "proxy-dir", "", "parent directory of the proxy benchmark's OCI layouts (default: in the working directory)")
+	flag.DurationVar(&cfg.proxySettle, "proxy-settle", 6*time.Minute, "how long to wait, at most, for a new file in the proxy's directory to cost its normal time (0: do not wait)")
+	flag.BoolVar(&cfg.proxyOnly, "proxy-only", false, "measure the recording proxy only, not the oras and openssl rows")
 	flag.StringVar(&cfg.registryDir, "registry-dir", "", "parent directory of the registry's filesystem store (default: /dev/shm when it is a tmpfs, else the working directory)")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./bench [flags]\n\n")
@@ -75,6 +86,9 @@ func main() {
 	}
 	if err == nil && (cfg.iterations < 1 || cfg.files < 1 || cfg.docs < 1) {
 		err = errors.New("-iterations, -files and -docs must be at least 1")
+	}
+	if err == nil && (cfg.proxyRuns < 0 || cfg.proxyOnly && cfg.proxyRuns == 0) {
+		err = errors.New("-proxy-runs must be at least 0, and at least 1 with -proxy-only")
 	}
 	if err != nil || flag.NArg() > 0 {
 		if err == nil {
@@ -118,6 +132,30 @@ func run(ctx context.Context, cfg config) error {
 		logf("working directory %s (kept)", work)
 	} else {
 		defer os.RemoveAll(work)
+	}
+
+	// The proxy first, before any workload of the other rows is written
+	// and removed (see fileCreateCost in pack/proxy).
+	var proxyRuns []proxyRun
+	var pdir string
+	if cfg.proxyRuns > 0 {
+		if pdir, err = proxyDir(cfg.proxyDir, work); err != nil {
+			return err
+		}
+		cost, err := settle(ctx, pdir, normalCreate, cfg.proxySettle, 15*time.Second, logf)
+		if err != nil {
+			return err
+		}
+		logf("recording proxy: %d runs of %s, OCI layouts in %s (a new file there costs %s)", cfg.proxyRuns, proxyBenchmark, pdir, cost)
+		if proxyRuns, err = runProxyBench(ctx, root, pdir, cfg.proxyRuns, os.Stderr); err != nil {
+			return err
+		}
+	}
+	if cfg.proxyOnly {
+		fmt.Printf("runid-oci benchmark, %s; %s; %s; load average %s at the start, %s at the end; %s in all.\n\n",
+			started.UTC().Format("2006-01-02 15:04 MST"), machine(), runtime.Version(), load0, loadavg(), time.Since(started).Round(time.Second))
+		writeProxyTable(os.Stdout, proxyRuns, pdir)
+		return nil
 	}
 
 	// Tools.
@@ -322,6 +360,10 @@ func run(ctx context.Context, cfg config) error {
 		clitools.ToolOras.Version(), clitools.ToolRegistry.Version(), filepath.Dir(regDir),
 		cfg.iterations, load0, loadavg(), time.Since(started).Round(time.Second))
 	writeTable(os.Stdout, table, memTarget)
+	if len(proxyRuns) > 0 {
+		fmt.Println()
+		writeProxyTable(os.Stdout, proxyRuns, pdir)
+	}
 	return nil
 }
 
