@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"math"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -36,6 +37,19 @@ const memoryLimit = 36 << 20
 func setMemoryLimit() {
 	if _, ok := os.LookupEnv("GOMEMLIMIT"); !ok {
 		debug.SetMemoryLimit(memoryLimit)
+	}
+}
+
+// liftMemoryLimit takes setMemoryLimit's limit off again, unless the
+// environment gives one, for the proxy: a server whose live heap grows with
+// what it has stored (oras-go keeps every manifest of an OCI layout in
+// memory, about 8 KB per proxied request) would pass 36 MiB after a few
+// thousand requests, and the collector would then run nearly without
+// pause (measured: 3 ms of CPU per request after 3,000 requests, 8-10 ms
+// after 20,000; 2.0-2.4 ms throughout without the limit).
+func liftMemoryLimit() {
+	if _, ok := os.LookupEnv("GOMEMLIMIT"); !ok {
+		debug.SetMemoryLimit(math.MaxInt64)
 	}
 }
 

@@ -109,6 +109,7 @@ at exit: run one writer per layout.`,
 				return fmt.Errorf("listen: %w", err)
 			}
 			fmt.Fprintf(a.stderr, "listening on %s\n", ln.Addr())
+			liftMemoryLimit()
 			return proxy.Serve(ctx, ln, store, up, opts)
 		},
 	}

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -53,6 +55,11 @@ func TestProxyCommand(t *testing.T) {
 	}))
 	defer up.Close()
 
+	// As main does: the 36 MiB soft memory limit, which the proxy lifts.
+	keepMemoryLimit(t)
+	unsetEnv(t, "GOMEMLIMIT")
+	setMemoryLimit()
+
 	dir := t.TempDir()
 	ctx, stop := context.WithCancel(t.Context())
 	defer stop()
@@ -75,6 +82,10 @@ func TestProxyCommand(t *testing.T) {
 		if time.Now().After(deadline) { // a hang guard, not a timing
 			t.Fatalf("the proxy did not print its address:\n%s", stderr.String())
 		}
+	}
+
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Errorf("the proxy runs with a soft memory limit of %d bytes, want none", got)
 	}
 
 	body := `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hi"}]}`
