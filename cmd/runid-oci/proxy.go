@@ -51,8 +51,10 @@ untouched and are never recorded or logged. One log line per request goes
 to stderr (identity, status, duration). The proxy runs until interrupted
 (SIGINT, SIGTERM), then waits for pending records.
 
-With --oci-layout, the proxy saves the layout's index.json every second and
-at exit: run one writer per layout.`,
+With --oci-layout, the proxy saves the layout's index.json every second
+(less often once the index is so large that saving it takes over 100 ms)
+and at exit: run one writer per layout. The layout's manifests are kept in
+memory (about 8 KB per request); for volume, use a registry as TARGET.`,
 		Example: `  runid-oci proxy --listen 127.0.0.1:8080 --upstream https://api.openai.com --oci-layout ./runs
   OPENAI_BASE_URL=http://127.0.0.1:8080/v1 my-agent
   COSIGN_PASSWORD=... runid-oci proxy --listen :8080 --upstream https://api.anthropic.com --key cosign.key registry.example/runs`,

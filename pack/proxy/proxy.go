@@ -235,7 +235,10 @@ type Options struct {
 	// IndexSaveInterval applies when the store is an OCI layout
 	// (*oci.Store): New turns its AutoSaveIndex off and the handler saves
 	// index.json at most this often, and at Shutdown (which turns
-	// AutoSaveIndex back on). An identity's blobs and manifest are in the
+	// AutoSaveIndex back on). The index lists every manifest of the
+	// layout and is rewritten whole; when a save takes longer than a
+	// tenth of the interval, the next one waits ten times as long as it
+	// took, so that saving takes about a tenth of one core at most. An identity's blobs and manifest are in the
 	// layout's blobs before its request is forwarded, so another process
 	// can resolve and verify it by digest at once; its index.json entry,
 	// and the records' (which Discover needs), follow within the
