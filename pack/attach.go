@@ -111,6 +111,14 @@ type AttachOptions struct {
 	// MaxMetadataSize caps the identity manifest and document read to check
 	// the subject. Default: spec.DefaultMaxMetadataSize.
 	MaxMetadataSize int64
+	// Subject, if set, is the identity manifest's descriptor as Push
+	// returned it (PushResult.Descriptor), for an identity that this
+	// process pushed to target: Attach then does not read and parse the
+	// identity again, and checks only that it is an image manifest of the
+	// identity artifact type, that identityRef names its digest (a tag is
+	// resolved) and that target has it. The record is the same either way.
+	// Default: nil, the identity is read and checked (see Attach).
+	Subject *ocispec.Descriptor
 	// Concurrency is how many files are hashed or uploaded at once.
 	// Default: DefaultPushConcurrency.
 	Concurrency int
@@ -167,7 +175,13 @@ func Attach(ctx context.Context, target oras.Target, identityRef string, files [
 	if err := spec.CheckExecution(opts.Execution); err != nil {
 		return res, fmt.Errorf("attach: %w", err)
 	}
-	subject, err := checkSubjectIdentity(ctx, target, identityRef, opts.MaxMetadataSize, opts.Concurrency)
+	var subject ocispec.Descriptor
+	var err error
+	if opts.Subject != nil {
+		subject, err = checkKnownSubject(ctx, target, identityRef, *opts.Subject)
+	} else {
+		subject, err = checkSubjectIdentity(ctx, target, identityRef, opts.MaxMetadataSize, opts.Concurrency)
+	}
 	if err != nil {
 		return res, fmt.Errorf("attach to %s: %w", identityRef, err)
 	}
@@ -267,6 +281,45 @@ func checkSubjectIdentity(ctx context.Context, store oras.ReadOnlyTarget, ref st
 	}
 	if err := g.Wait(); err != nil {
 		return desc, err
+	}
+	return desc, nil
+}
+
+// checkKnownSubject checks the identity descriptor that the caller
+// vouches for (AttachOptions.Subject) against ref and store, without
+// reading it, and returns it as checkSubjectIdentity would: media type,
+// digest and size.
+func checkKnownSubject(ctx context.Context, store oras.ReadOnlyTarget, ref string, known ocispec.Descriptor) (ocispec.Descriptor, error) {
+	desc := ocispec.Descriptor{MediaType: known.MediaType, Digest: known.Digest, Size: known.Size}
+	if known.MediaType != ocispec.MediaTypeImageManifest || (known.ArtifactType != "" && known.ArtifactType != mediatype.Identity) {
+		return desc, fmt.Errorf("%w: AttachOptions.Subject is a %s of artifact type %q", ErrNotIdentity, known.MediaType, known.ArtifactType)
+	}
+	if err := known.Digest.Validate(); err != nil || known.Size <= 0 {
+		return desc, fmt.Errorf("%w: AttachOptions.Subject has digest %q and size %d", ErrNotIdentity, known.Digest, known.Size)
+	}
+	named, err := digest.Parse(ref)
+	if err != nil {
+		if ref == "" {
+			return desc, fmt.Errorf("%w: empty reference (want a tag or a digest)", ErrNotFound)
+		}
+		resolved, rerr := store.Resolve(ctx, ref)
+		switch {
+		case errors.Is(rerr, errdef.ErrNotFound):
+			return desc, fmt.Errorf("%w: %s", ErrNotFound, ref)
+		case rerr != nil:
+			return desc, fmt.Errorf("resolve %s: %w", ref, rerr)
+		}
+		named = resolved.Digest
+	}
+	if named != known.Digest {
+		return desc, fmt.Errorf("%w: %s names %s, but AttachOptions.Subject is %s", ErrNotIdentity, ref, named, known.Digest)
+	}
+	ok, err := store.Exists(ctx, desc)
+	switch {
+	case err != nil:
+		return desc, fmt.Errorf("check %s: %w", known.Digest, err)
+	case !ok:
+		return desc, fmt.Errorf("%w: %s", ErrNotFound, known.Digest)
 	}
 	return desc, nil
 }

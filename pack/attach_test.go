@@ -289,6 +289,84 @@ func TestAttachData(t *testing.T) {
 	}
 }
 
+// TestAttachKnownSubject: with AttachOptions.Subject, Attach trusts the
+// identity the caller pushed instead of reading it again, and makes the
+// same record; a Subject that is not what the reference names, not an
+// identity, or not in the target fails.
+func TestAttachKnownSubject(t *testing.T) {
+	ctx := context.Background()
+	opts := pack.AttachOptions{Execution: map[string]any{spec.FactStatus: spec.StatusSucceeded}, Created: time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)}
+	files := []pack.OutputFile{{Name: "response.json", MediaType: "application/json", Data: []byte(`{"model":"m"}`)}}
+	for _, st := range attachStores() {
+		t.Run(st.name, func(t *testing.T) {
+			target, _ := st.open(t)
+			res, err := pack.Push(ctx, target, testutil.Load(t, minimalDecl), pack.PushOptions{Tag: "run"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			read, err := pack.Attach(ctx, target, "run", files, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ref := range []string{"run", res.Descriptor.Digest.String()} {
+				known := opts
+				known.Subject = &res.Descriptor
+				trusted, err := pack.Attach(ctx, target, ref, files, known)
+				if err != nil {
+					t.Fatalf("%s: %v", ref, err)
+				}
+				if trusted.Descriptor.Digest != read.Descriptor.Digest || trusted.Subject.Digest != res.Descriptor.Digest {
+					t.Fatalf("%s: record %s with Subject, %s without", ref, trusted.Descriptor.Digest, read.Descriptor.Digest)
+				}
+			}
+		})
+	}
+
+	target, err := oci.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := pushIdentity(t, target)
+	id.ArtifactType = mediatype.Identity
+	elsewhere, err := oci.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := pushImage(t, elsewhere, "other")
+	image := pushImage(t, target, "image")
+	mod := func(f func(d *ocispec.Descriptor)) *ocispec.Descriptor {
+		d := id
+		f(&d)
+		return &d
+	}
+	tests := []struct {
+		name    string
+		ref     string
+		subject *ocispec.Descriptor
+		want    error
+	}{
+		{"another digest than the reference", id.Digest.String(), &other, pack.ErrNotIdentity},
+		{"another digest than the tag", "run", mod(func(d *ocispec.Descriptor) { d.Digest = other.Digest }), pack.ErrNotIdentity},
+		{"an image, not an identity", image.Digest.String(), mod(func(d *ocispec.Descriptor) {
+			d.Digest, d.Size, d.ArtifactType = image.Digest, image.Size, "application/vnd.example"
+		}), pack.ErrNotIdentity},
+		{"an index", id.Digest.String(), mod(func(d *ocispec.Descriptor) { d.MediaType = ocispec.MediaTypeImageIndex }), pack.ErrNotIdentity},
+		{"no size", id.Digest.String(), mod(func(d *ocispec.Descriptor) { d.Size = 0 }), pack.ErrNotIdentity},
+		{"not in the target", other.Digest.String(), mod(func(d *ocispec.Descriptor) { d.Digest, d.Size = other.Digest, other.Size }), pack.ErrNotFound},
+		{"an unknown tag", "absent", mod(func(*ocispec.Descriptor) {}), pack.ErrNotFound},
+		{"no reference", "", mod(func(*ocispec.Descriptor) {}), pack.ErrNotFound},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := opts
+			o.Subject = tc.subject
+			if _, err := pack.Attach(ctx, target, tc.ref, files, o); !errors.Is(err, tc.want) {
+				t.Fatalf("error %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
 func TestAttachBadInput(t *testing.T) {
 	for _, st := range attachStores() {
 		t.Run(st.name, func(t *testing.T) {

@@ -473,7 +473,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.logRequest(r, format, "", "", code, "refused", start)
 		return
 	}
-	id, derr := h.declare(r.Context(), format, body)
+	subject, derr := h.declare(r.Context(), format, body)
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
 	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
@@ -491,7 +491,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	ex := &exchange{h: h, format: format, identity: id, instance: newInstanceID(), request: r}
+	id := subject.Digest
+	ex := &exchange{h: h, format: format, identity: id, subject: subject, instance: newInstanceID(), request: r}
 	w.Header().Set(h.opts.IdentityHeader, id.String())
 	w.Header().Set(h.opts.InstanceHeader, ex.instance)
 	ctx := context.WithValue(r.Context(), exchangeKey{}, ex)
@@ -535,16 +536,16 @@ type declareError struct {
 
 // declare imports a body and declares its identity in the store, once for
 // concurrent identical requests.
-func (h *Handler) declare(ctx context.Context, format string, body []byte) (digest.Digest, *declareError) {
+func (h *Handler) declare(ctx context.Context, format string, body []byte) (ocispec.Descriptor, *declareError) {
 	imp, err := importer.Import(ctx, format, body, importer.Options{Provider: h.opts.Provider})
 	if err != nil {
-		return "", &declareError{http.StatusBadRequest, "invalid_request", fmt.Errorf("not a %s request: %w", format, err)}
+		return ocispec.Descriptor{}, &declareError{http.StatusBadRequest, "invalid_request", fmt.Errorf("not a %s request: %w", format, err)}
 	}
 	for _, w := range imp.Warnings {
 		h.log.Debug("import warning", "format", format, "warning", w)
 	}
 	d := imp.Composition.Digest()
-	_, err, _ = h.declared.Do(d.String(), func() (any, error) {
+	v, err, _ := h.declared.Do(d.String(), func() (any, error) {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.opts.StoreTimeout)
 		defer cancel()
 		res, err := pack.Push(sctx, h.store, imp.Composition, pack.PushOptions{AllowSecrets: h.opts.AllowSecrets, Logger: h.log})
@@ -566,15 +567,15 @@ func (h *Handler) declare(ctx context.Context, format string, body []byte) (dige
 				h.index.changed()
 			}
 		}
-		return nil, nil
+		return res.Descriptor, nil
 	})
 	switch {
 	case errors.Is(err, pack.ErrSecretFound):
-		return "", &declareError{http.StatusBadRequest, "credential_in_request", err}
+		return ocispec.Descriptor{}, &declareError{http.StatusBadRequest, "credential_in_request", err}
 	case err != nil:
-		return "", &declareError{http.StatusBadGateway, "store_unavailable", fmt.Errorf("declare %s: %w", d, err)}
+		return ocispec.Descriptor{}, &declareError{http.StatusBadGateway, "store_unavailable", fmt.Errorf("declare %s: %w", d, err)}
 	}
-	return d, nil
+	return v.(ocispec.Descriptor), nil
 }
 
 // resolvable makes a pushed manifest resolvable by its digest in an oras

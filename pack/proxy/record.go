@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/runid/runid-oci/mediatype"
 	"github.com/runid/runid-oci/pack"
@@ -63,6 +64,7 @@ type exchange struct {
 	h        *Handler
 	format   string
 	identity digest.Digest
+	subject  ocispec.Descriptor // the identity's manifest, as pushed
 	instance string
 	request  *http.Request
 
@@ -198,7 +200,7 @@ func (ex *exchange) record() {
 
 	ctx, cancel := context.WithTimeout(context.Background(), h.opts.StoreTimeout)
 	defer cancel()
-	res, err := pack.Attach(ctx, h.store, ex.identity.String(), files, pack.AttachOptions{Execution: facts, Created: ex.ended, Logger: h.log})
+	res, err := pack.Attach(ctx, h.store, ex.identity.String(), files, pack.AttachOptions{Execution: facts, Created: ex.ended, Subject: &ex.subject, Logger: h.log})
 	h.index.changed()
 	if err == nil {
 		err = h.resolvable(ctx, res.Descriptor)
