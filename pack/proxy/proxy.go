@@ -333,8 +333,24 @@ func New(store oras.Target, upstream *url.URL, opts Options) (*Handler, error) {
 		ModifyResponse: h.modifyResponse,
 		ErrorHandler:   h.upstreamError,
 		ErrorLog:       log.New(logWriter{o.Logger}, "", 0),
+		BufferPool:     copyBuffers{},
 	}
 	return h, nil
+}
+
+// copyBuffers lends ReverseProxy the 32 KB buffers it copies response
+// bodies with, which it would otherwise allocate for every request.
+type copyBuffers struct{}
+
+var copyBufferPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (copyBuffers) Get() []byte { return *copyBufferPool.Get().(*[]byte) }
+
+func (copyBuffers) Put(b []byte) {
+	if cap(b) == 32<<10 {
+		b = b[:cap(b)]
+		copyBufferPool.Put(&b)
+	}
 }
 
 func (o Options) withDefaults() (Options, []route, error) {
