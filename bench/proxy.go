@@ -47,7 +47,11 @@ const normalCreate = 100 * time.Microsecond
 func settle(ctx context.Context, dir string, normal, wait, interval time.Duration, logf func(string, ...any)) (time.Duration, error) {
 	deadline := time.Now().Add(wait)
 	for {
-		cost, err := fsprobe.CreateCost(dir)
+		probe, err := os.MkdirTemp(dir, "create-cost-")
+		if err != nil {
+			return 0, fmt.Errorf("file creation probe: %w", err)
+		}
+		cost, err := fsprobe.CreateCost(probe, "")
 		if err != nil || cost < normal {
 			return cost, err
 		}

@@ -16,25 +16,27 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 )
 
 // Files is how many files CreateCost creates.
 const Files = 64
 
-// CreateCost returns the mean wall time of creating an empty file, over
-// Files files created one after another in a new directory of dir. The
-// files and their directory are left in place (deleting them would free
-// inodes, which is what makes creation slow): remove dir when done.
-func CreateCost(dir string) (time.Duration, error) {
-	probe, err := os.MkdirTemp(dir, "create-cost-")
-	if err != nil {
-		return 0, fmt.Errorf("file creation probe: %w", err)
+// CreateCost returns the mean wall time of creating an empty file in dir,
+// over Files files created one after another. Then, if keep is not empty,
+// it moves them into the directory keep (a rename frees no inode), so that
+// dir can be a directory another program will create files in, such as
+// the ingest directory of an OCI layout. The files are left in place:
+// deleting them would free inodes, which is what makes creation slow;
+// remove them when done.
+func CreateCost(dir, keep string) (time.Duration, error) {
+	names := make([]string, Files)
+	for i := range names {
+		names[i] = fmt.Sprintf("create-cost-%d-%d", os.Getpid(), i)
 	}
 	start := time.Now()
-	for i := range Files {
-		f, err := os.OpenFile(filepath.Join(probe, strconv.Itoa(i)), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	for _, name := range names {
+		f, err := os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 		if err != nil {
 			return 0, fmt.Errorf("file creation probe: %w", err)
 		}
@@ -42,5 +44,13 @@ func CreateCost(dir string) (time.Duration, error) {
 			return 0, fmt.Errorf("file creation probe: %w", err)
 		}
 	}
-	return time.Since(start) / Files, nil
+	cost := time.Since(start) / Files
+	if keep != "" {
+		for _, name := range names {
+			if err := os.Rename(filepath.Join(dir, name), filepath.Join(keep, name)); err != nil {
+				return 0, fmt.Errorf("file creation probe: %w", err)
+			}
+		}
+	}
+	return cost, nil
 }

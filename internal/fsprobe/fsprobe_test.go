@@ -3,31 +3,61 @@ package fsprobe
 import (
 	"errors"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"testing"
 )
 
 func TestCreateCost(t *testing.T) {
-	dir := t.TempDir()
-	d, err := CreateCost(dir)
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name     string
+		keep     bool
+		wantDir  int
+		wantKeep int
+	}{
+		{name: "left in dir", wantDir: Files},
+		{name: "moved to keep", keep: true, wantKeep: Files},
 	}
-	if d <= 0 {
-		t.Errorf("CreateCost = %s, want a positive duration", d)
-	}
-	probes, err := filepath.Glob(filepath.Join(dir, "create-cost-*", "*"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(probes) != Files {
-		t.Errorf("left %d files, want the %d it created", len(probes), Files)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, keep := t.TempDir(), ""
+			if tc.keep {
+				keep = t.TempDir()
+			}
+			d, err := CreateCost(dir, keep)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d <= 0 {
+				t.Errorf("CreateCost = %s, want a positive duration", d)
+			}
+			if got := count(t, dir); got != tc.wantDir {
+				t.Errorf("%d files left in dir, want %d", got, tc.wantDir)
+			}
+			if keep != "" {
+				if got := count(t, keep); got != tc.wantKeep {
+					t.Errorf("%d files in keep, want %d", got, tc.wantKeep)
+				}
+			}
+		})
 	}
 }
 
-func TestCreateCostMissingDir(t *testing.T) {
-	_, err := CreateCost(filepath.Join(t.TempDir(), "absent"))
-	if !errors.Is(err, fs.ErrNotExist) {
-		t.Fatalf("CreateCost in a missing directory: %v, want fs.ErrNotExist", err)
+func count(t *testing.T, dir string) int {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(entries)
+}
+
+func TestCreateCostErrors(t *testing.T) {
+	absent := filepath.Join(t.TempDir(), "absent")
+	if _, err := CreateCost(absent, ""); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("CreateCost in a missing directory: %v, want fs.ErrNotExist", err)
+	}
+	if _, err := CreateCost(t.TempDir(), absent); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("CreateCost into a missing keep directory: %v, want fs.ErrNotExist", err)
 	}
 }

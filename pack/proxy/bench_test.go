@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -160,8 +161,8 @@ func percentile(ts []timing, f func(timing) time.Duration, p float64) time.Durat
 // proxied requests' excess minus the direct ones' at that percentile
 // (targets: under 5 ms at p50, 20 ms at p99). The latencies of both are
 // reported too, the CPU time the proxy adds per request, and the time it
-// takes to create a file next to the layout just before (file-create-us,
-// see internal/fsprobe): each request makes six new files in the layout
+// takes to create a file in the layout just before (file-create-us, see
+// internal/fsprobe): each request makes six new files in the layout
 // (three for its identity, three for its record), and where a new file
 // costs a millisecond instead of 20 µs the overhead follows.
 //
@@ -197,7 +198,13 @@ func benchOverhead(b *testing.B, minDelay, maxDelay time.Duration) {
 	latencies(b, client, up.URL, benchClients, &next)
 	latencies(b, client, srv.URL, benchClients, &next)
 
-	create, err := fsprobe.CreateCost(benchTempDir(b))
+	// Where the layout store creates each new file before renaming it
+	// into blobs/.
+	ingest := filepath.Join(dir, "ingest")
+	if err := os.MkdirAll(ingest, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	create, err := fsprobe.CreateCost(ingest, benchTempDir(b))
 	if err != nil {
 		b.Fatal(err)
 	}
