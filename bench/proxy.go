@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -124,13 +123,8 @@ func medianRange(runs []proxyRun, metric string) (med, lo, hi float64) {
 	if len(v) == 0 {
 		return 0, 0, 0
 	}
-	slices.Sort(v)
-	n := len(v)
-	med = v[n/2]
-	if n%2 == 0 {
-		med = (v[n/2-1] + v[n/2]) / 2
-	}
-	return med, v[0], v[n-1]
+	med = medianOf(v) // sorts v
+	return med, v[0], v[len(v)-1]
 }
 
 // writeProxyTable writes the proxy's results as a Markdown table: each

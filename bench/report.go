@@ -33,15 +33,21 @@ func median(ss []sample) time.Duration {
 	for i, s := range ss {
 		d[i] = s.wall
 	}
-	slices.Sort(d)
-	n := len(d)
+	return medianOf(d)
+}
+
+// medianOf sorts v and returns its median (the mean of the middle two for
+// an even count), or 0 for none.
+func medianOf[T ~int64 | ~float64](v []T) T {
+	slices.Sort(v)
+	n := len(v)
 	if n == 0 {
 		return 0
 	}
 	if n%2 == 1 {
-		return d[n/2]
+		return v[n/2]
 	}
-	return (d[n/2-1] + d[n/2]) / 2
+	return (v[n/2-1] + v[n/2]) / 2
 }
 
 func peakRSS(ss []sample) int64 {
