@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/runid/runid-oci/internal/clitools"
+	"github.com/runid/runid-oci/internal/fsprobe"
 )
 
 // config is the command line.
@@ -71,7 +72,7 @@ func main() {
 	flag.StringVar(&cfg.workdir, "workdir", "", "directory for workloads, binaries and the registry's store (default: a new temporary directory, removed at the end)")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the working directory")
 	flag.IntVar(&cfg.proxyRuns, "proxy-runs", 3, "runs of the recording proxy's overhead benchmark (0: none)")
-	flag.StringVar(&cfg.proxyDir, "proxy-dir", "", "parent directory of the proxy benchmark's OCI layouts (default: in the working directory)")
+	flag.StringVar(&cfg.proxyDir, "proxy-dir", "", "parent directory of the proxy benchmark's OCI layouts (default: runid-oci-bench in the user's cache directory)")
 	flag.DurationVar(&cfg.proxySettle, "proxy-settle", 6*time.Minute, "how long to wait, at most, for a new file in the proxy's directory to cost its normal time (0: do not wait)")
 	flag.BoolVar(&cfg.proxyOnly, "proxy-only", false, "measure the recording proxy only, not the oras and openssl rows")
 	flag.StringVar(&cfg.registryDir, "registry-dir", "", "parent directory of the registry's filesystem store (default: /dev/shm when it is a tmpfs, else the working directory)")
@@ -135,14 +136,19 @@ func run(ctx context.Context, cfg config) error {
 	}
 
 	// The proxy first, before any workload of the other rows is written
-	// and removed (see fileCreateCost in pack/proxy).
+	// and removed (see internal/fsprobe).
 	var proxyRuns []proxyRun
 	var pdir string
 	if cfg.proxyRuns > 0 {
-		if pdir, err = proxyDir(cfg.proxyDir, work); err != nil {
+		if pdir, err = proxyDir(cfg.proxyDir); err != nil {
 			return err
 		}
-		cost, err := settle(ctx, pdir, normalCreate, cfg.proxySettle, 15*time.Second, logf)
+		probes, err := os.MkdirTemp(pdir, "runid-oci-bench-probes-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(probes)
+		cost, err := settle(ctx, probes, fsprobe.Slow, cfg.proxySettle, 15*time.Second, logf)
 		if err != nil {
 			return err
 		}

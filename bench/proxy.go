@@ -34,12 +34,6 @@ var proxyTargets = []struct {
 	{"overhead-p99-ms", "overhead at the 99th percentile", 20},
 }
 
-// normalCreate is the most a new empty file may cost in the proxy
-// benchmark's directory before it starts: ext4 charges about 20 µs, tmpfs
-// about 10 µs; more means the file system is still skipping recently freed
-// inodes (see internal/fsprobe).
-const normalCreate = 100 * time.Microsecond
-
 // settle waits until creating a file in dir costs less than normal,
 // probing every interval, for at most wait; it returns the last cost
 // measured. Each probe leaves fsprobe.Files empty files in dir.
@@ -148,12 +142,17 @@ func writeProxyTable(w io.Writer, runs []proxyRun, dir string) {
 	fmt.Fprintf(w, "| creating one file where the layout is | %s | — | (reference) |\n", num("file-create-us", "µs"))
 }
 
-// proxyDir is where the proxy benchmark's layouts go: dir if set, else a
-// new directory in work.
-func proxyDir(dir, work string) (string, error) {
-	if dir != "" {
-		return dir, os.MkdirAll(dir, 0o755)
+// proxyDir is where the proxy benchmark's layouts go: dir if set, else
+// runid-oci-bench in the user's cache directory, the Go benchmark's own
+// default (not the temporary directory, where test suites delete
+// thousands of files a minute: see internal/fsprobe).
+func proxyDir(dir string) (string, error) {
+	if dir == "" {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			return "", fmt.Errorf("proxy benchmark directory: %w (set -proxy-dir)", err)
+		}
+		dir = filepath.Join(cache, "runid-oci-bench")
 	}
-	d := filepath.Join(work, "proxy")
-	return d, os.MkdirAll(d, 0o755)
+	return dir, os.MkdirAll(dir, 0o755)
 }

@@ -22,6 +22,12 @@ import (
 // Files is how many files CreateCost creates.
 const Files = 64
 
+// Slow is a cost of creating a file above which a file system is taken to
+// be in the state this package is about: 10-20 µs is usual on ext4 and
+// tmpfs, up to 100 µs on a busy machine; skipping recently freed inodes
+// costs 0.1-1 ms.
+const Slow = 100 * time.Microsecond
+
 // CreateCost returns the mean wall time of creating an empty file in dir,
 // over Files files created one after another. Then, if keep is not empty,
 // it moves them into the directory keep (a rename frees no inode), so that

@@ -29,9 +29,30 @@ import (
 const benchClients = 16
 
 // benchDir is where BenchmarkProxyOverhead makes its OCI layout (and
-// TempDir): the system's temporary directory by default; -benchdir DIR
-// puts it elsewhere, such as a tmpfs (-benchdir /dev/shm).
-var benchDir = flag.String("benchdir", "", "directory for BenchmarkProxyOverhead's OCI layout (default: the system's temporary directory)")
+// TempDir). By default it is runid-oci-bench in the user's cache
+// directory, not the system's temporary directory, where test suites
+// delete thousands of files a minute: on ext4 without a journal that makes
+// every new file cost up to a millisecond for minutes after (see
+// internal/fsprobe), and the benchmark would measure the test suite that
+// ran before it. -benchdir DIR puts it elsewhere, such as a tmpfs
+// (-benchdir /dev/shm).
+var benchDir = flag.String("benchdir", "", "parent directory of BenchmarkProxyOverhead's OCI layout (default: runid-oci-bench in the user's cache directory)")
+
+// benchParent is the directory benchTempDir makes directories in.
+func benchParent(b *testing.B) string {
+	if *benchDir != "" {
+		return *benchDir
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return os.TempDir()
+	}
+	dir := filepath.Join(cache, "runid-oci-bench")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	return dir
+}
 
 // benchDirs are the directories the benchmarks made, removed by TestMain
 // when every benchmark has run, not as each one ends: deleting one
@@ -56,7 +77,7 @@ func TestMain(m *testing.M) {
 // benchTempDir returns a new directory under benchDir, removed when the
 // test binary ends.
 func benchTempDir(b *testing.B) string {
-	dir, err := os.MkdirTemp(*benchDir, "runid-proxy-bench-")
+	dir, err := os.MkdirTemp(benchParent(b), "runid-proxy-bench-")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -207,6 +228,9 @@ func benchOverhead(b *testing.B, minDelay, maxDelay time.Duration) {
 	create, err := fsprobe.CreateCost(ingest, benchTempDir(b))
 	if err != nil {
 		b.Fatal(err)
+	}
+	if create > fsprobe.Slow {
+		b.Logf("a new file in %s costs %s (usually 10-20 µs): the file system is skipping recently freed inodes, and this run measures that too (see internal/fsprobe)", dir, create)
 	}
 
 	b.ResetTimer()
