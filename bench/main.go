@@ -158,8 +158,7 @@ func run(ctx context.Context, cfg config) error {
 		}
 	}
 	if cfg.proxyOnly {
-		fmt.Printf("runid-oci benchmark, %s; %s; %s; load average %s at the start, %s at the end; %s in all.\n\n",
-			started.UTC().Format("2006-01-02 15:04 MST"), machine(), runtime.Version(), load0, loadavg(), time.Since(started).Round(time.Second))
+		printHeader(started, load0, "")
 		writeProxyTable(os.Stdout, proxyRuns, pdir)
 		return nil
 	}
@@ -360,17 +359,21 @@ func run(ctx context.Context, cfg config) error {
 	for i, row := range rows {
 		table[i] = &row.c
 	}
-	fmt.Printf("runid-oci benchmark, %s; %s; %s; oras %s, Distribution registry %s (loopback, filesystem store in %s); "+
-		"%d iterations, medians; load average %s at the start, %s at the end; %s in all.\n\n",
-		started.UTC().Format("2006-01-02 15:04 MST"), machine(), runtime.Version(),
-		clitools.ToolOras.Version(), clitools.ToolRegistry.Version(), filepath.Dir(regDir),
-		cfg.iterations, load0, loadavg(), time.Since(started).Round(time.Second))
+	printHeader(started, load0, fmt.Sprintf("oras %s, Distribution registry %s (loopback, filesystem store in %s); %d iterations, medians; ",
+		clitools.ToolOras.Version(), clitools.ToolRegistry.Version(), filepath.Dir(regDir), cfg.iterations))
 	writeTable(os.Stdout, table, memTarget)
 	if len(proxyRuns) > 0 {
 		fmt.Println()
 		writeProxyTable(os.Stdout, proxyRuns, pdir)
 	}
 	return nil
+}
+
+// printHeader prints the line that opens the results: when and where the
+// benchmark ran, what (tools), and the load.
+func printHeader(started time.Time, load0, tools string) {
+	fmt.Printf("runid-oci benchmark, %s; %s; %s; %sload average %s at the start, %s at the end; %s in all.\n\n",
+		started.UTC().Format("2006-01-02 15:04 MST"), machine(), runtime.Version(), tools, load0, loadavg(), time.Since(started).Round(time.Second))
 }
 
 // pushResult is the part of `runid-oci -o json push` the benchmark reads.

@@ -238,9 +238,10 @@ type Options struct {
 	// AutoSaveIndex back on). The index lists every manifest of the
 	// layout and is rewritten whole; when a save takes longer than a
 	// tenth of the interval, the next one waits ten times as long as it
-	// took, so that saving takes about a tenth of one core at most. An identity's blobs and manifest are in the
-	// layout's blobs before its request is forwarded, so another process
-	// can resolve and verify it by digest at once; its index.json entry,
+	// took, so that saving takes about a tenth of one core at most. An
+	// identity's blobs and manifest are in the layout's blobs before its
+	// request is forwarded, so another process can resolve and verify it
+	// by digest at once; its index.json entry,
 	// and the records' (which Discover needs), follow within the
 	// interval. A negative value keeps oci.Store's behaviour: the whole
 	// index is rewritten on every manifest push, which serialises
@@ -508,7 +509,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	id := subject.Digest
-	ex := &exchange{h: h, format: format, identity: id, subject: subject, instance: newInstanceID(), request: r}
+	ex := &exchange{h: h, format: format, subject: subject, instance: newInstanceID(), request: r}
 	w.Header().Set(h.opts.IdentityHeader, id.String())
 	w.Header().Set(h.opts.InstanceHeader, ex.instance)
 	ctx := context.WithValue(r.Context(), exchangeKey{}, ex)

@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/runid/runid-oci/mediatype"
@@ -63,7 +62,6 @@ func exchangeFrom(ctx context.Context) *exchange {
 type exchange struct {
 	h        *Handler
 	format   string
-	identity digest.Digest
 	subject  ocispec.Descriptor // the identity's manifest, as pushed
 	instance string
 	request  *http.Request
@@ -143,7 +141,7 @@ func joinURL(up, req *url.URL) *url.URL {
 func (ex *exchange) record() {
 	h := ex.h
 	defer h.pending.Done()
-	rec := Record{Identity: ex.identity, InstanceID: ex.instance, Format: ex.format, Status: ex.status, HTTPStatus: ex.httpStatus}
+	rec := Record{Identity: ex.subject.Digest, InstanceID: ex.instance, Format: ex.format, Status: ex.status, HTTPStatus: ex.httpStatus}
 	var files []pack.OutputFile
 	var tb *teeBody
 	if ex.body != nil {
@@ -178,7 +176,7 @@ func (ex *exchange) record() {
 		file, err := tb.recorded()
 		switch {
 		case err != nil:
-			h.log.Error("response body not recorded", "identity", ex.identity, "instance", ex.instance, "error", err)
+			h.log.Error("response body not recorded", "identity", ex.subject.Digest, "instance", ex.instance, "error", err)
 			facts[FactRecordError] = "the response body could not be recorded: " + err.Error()
 		case file.Path != "" || file.Data != nil:
 			file.Name, file.MediaType = fileName(base), layerMediaType(base)
@@ -200,7 +198,7 @@ func (ex *exchange) record() {
 
 	ctx, cancel := context.WithTimeout(context.Background(), h.opts.StoreTimeout)
 	defer cancel()
-	res, err := pack.Attach(ctx, h.store, ex.identity.String(), files, pack.AttachOptions{Execution: facts, Created: ex.ended, Subject: &ex.subject, Logger: h.log})
+	res, err := pack.Attach(ctx, h.store, ex.subject.Digest.String(), files, pack.AttachOptions{Execution: facts, Created: ex.ended, Subject: &ex.subject, Logger: h.log})
 	h.index.changed()
 	if err == nil {
 		err = h.resolvable(ctx, res.Descriptor)
@@ -217,9 +215,9 @@ func (ex *exchange) record() {
 	}
 	rec.Err = err
 	if err != nil {
-		h.log.Error("output record not stored", "identity", ex.identity, "instance", ex.instance, "error", err)
+		h.log.Error("output record not stored", "identity", ex.subject.Digest, "instance", ex.instance, "error", err)
 	} else {
-		h.log.Debug("output record stored", "identity", ex.identity, "instance", ex.instance, "record", rec.Output, "status", rec.Status)
+		h.log.Debug("output record stored", "identity", ex.subject.Digest, "instance", ex.instance, "record", rec.Output, "status", rec.Status)
 	}
 	if h.opts.OnRecord != nil {
 		h.opts.OnRecord(rec)
