@@ -1,7 +1,7 @@
 // Command bench measures runid-oci against the generic tools a user would
 // otherwise reach for, on the workloads of issue #8, and prints a Markdown
 // table of medians and ratios from the same run; then the recording
-// proxy's overhead (issue #7), from runs of pack/proxy's
+// proxy's overhead (issue #7), from runs of pack/capture/proxy's
 // BenchmarkProxyOverhead:
 //
 //	go run ./bench                                          # the issue's sizes, 3 iterations

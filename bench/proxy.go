@@ -16,7 +16,7 @@ import (
 	"github.com/runid/runid-oci/internal/fsprobe"
 )
 
-// proxyBenchmark is the sub-benchmark of pack/proxy's
+// proxyBenchmark is the sub-benchmark of pack/capture/proxy's
 // BenchmarkProxyOverhead that issue #7's targets are about: a model that
 // takes 100 to 300 ms.
 const proxyBenchmark = "BenchmarkProxyOverhead/model=100-300ms"
@@ -67,13 +67,13 @@ type proxyRun map[string]float64
 
 // runProxyBench runs the proxy benchmark runs times in one test process
 // (so that no run's clean-up deletes files before another: see
-// fileCreateCost in pack/proxy), with its OCI layout below dir, and
+// fileCreateCost in pack/capture/proxy), with its OCI layout below dir, and
 // returns each run's metrics. The go command's output goes to log.
 func runProxyBench(ctx context.Context, root, dir string, runs int, log io.Writer) ([]proxyRun, error) {
 	cmd := exec.CommandContext(ctx, "go", "test", "-run", "^$",
 		"-bench", "^BenchmarkProxyOverhead$/^model=100-300ms$",
 		"-benchtime", strconv.Itoa(proxyRequests)+"x", "-count", strconv.Itoa(runs),
-		"./pack/proxy", "-args", "-benchdir", dir)
+		"./pack/capture/proxy", "-args", "-benchdir", dir)
 	cmd.Dir = root
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = io.MultiWriter(&out, log), log

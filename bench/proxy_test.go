@@ -13,14 +13,14 @@ import (
 
 const proxyOutput = `goos: linux
 goarch: amd64
-pkg: github.com/runid/runid-oci/pack/proxy
+pkg: github.com/runid/runid-oci/pack/capture/proxy
 cpu: AMD EPYC
 BenchmarkProxyOverhead/model=100-300ms-2         	     800	  25785027 ns/op	       203.6 direct-p50-ms	       298.9 direct-p99-ms	        20.5 file-create-us	         3.074 overhead-p50-ms	        14.18 overhead-p99-ms	       204.2 proxied-p50-ms	       302.6 proxied-p99-ms	         3.664 proxy-cpu-ms/req
 BenchmarkProxyOverhead/model=100-300ms-2         	     800	  25785027 ns/op	       203.6 direct-p50-ms	       298.9 direct-p99-ms	        310.0 file-create-us	         6.5 overhead-p50-ms	        24.0 overhead-p99-ms	       204.2 proxied-p50-ms	       302.6 proxied-p99-ms	         6.1 proxy-cpu-ms/req
 BenchmarkProxyOverhead/model=instant-2           	     800	   3219717 ns/op	         1.234 direct-p50-ms	         4.534 direct-p99-ms	        13.0 file-create-us	        45.67 overhead-p50-ms	        90.73 overhead-p99-ms	        46.94 proxied-p50-ms	       95.26 proxied-p99-ms	         5.607 proxy-cpu-ms/req
 BenchmarkProxyOverhead/model=100-300ms-2         	     800	  25785027 ns/op	       203.6 direct-p50-ms	       298.9 direct-p99-ms	        25.0 file-create-us	         4.0 overhead-p50-ms	        16.0 overhead-p99-ms	       204.2 proxied-p50-ms	       302.6 proxied-p99-ms	         4.0 proxy-cpu-ms/req
 PASS
-ok  	github.com/runid/runid-oci/pack/proxy	80.1s
+ok  	github.com/runid/runid-oci/pack/capture/proxy	80.1s
 `
 
 func TestParseProxyBench(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/runid/runid-oci/mediatype"
 	"github.com/runid/runid-oci/pack"
+	"github.com/runid/runid-oci/pack/referrer"
 )
 
 // A harness declares its run in memory before calling the model, pushes
@@ -64,8 +65,8 @@ func ExampleRun() {
 	if err := os.WriteFile(answer, []byte("Canberra\n"), 0o644); err != nil {
 		log.Fatal(err)
 	}
-	rec, err := pack.Attach(ctx, store, pushed.Descriptor.Digest.String(),
-		[]pack.OutputFile{{Path: answer}}, pack.AttachOptions{})
+	rec, err := referrer.Attach(ctx, store, pushed.Descriptor.Digest.String(),
+		[]referrer.OutputFile{{Path: answer}}, referrer.AttachOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/errdef"
 
-	"github.com/runid/runid-oci/internal/cosignsig"
+	"github.com/runid/runid-oci/spec"
 )
 
 // DefaultMaxReferrers is how many referrer manifests Copy carries at most
@@ -122,7 +122,7 @@ func Copy(ctx context.Context, src oras.ReadOnlyGraphTarget, srcRef string, dst 
 
 	// cosign's signature tags, of the manifest and of each referrer.
 	for _, d := range append([]ocispec.Descriptor{root}, res.Referrers...) {
-		tag, err := cosignsig.SignatureTag(d.Digest)
+		tag, err := spec.SignatureTag(d.Digest)
 		if err != nil {
 			continue
 		}

@@ -240,6 +240,22 @@ func mounterOf(t oras.Target) (string, registry.Mounter) {
 // upload is over (or nil): see Component.openUpload.
 type opener func() (io.ReadCloser, func() error, error)
 
+// sourceReader records the first error of reading a blob's source, so that
+// a failed upload caused by the source (a file that changed or cannot be
+// read) is reported as that, not as a failure of the target.
+type sourceReader struct {
+	io.ReadCloser
+	err error
+}
+
+func (r *sourceReader) Read(p []byte) (int, error) {
+	n, err := r.ReadCloser.Read(p)
+	if err != nil && err != io.EOF && r.err == nil {
+		r.err = err
+	}
+	return n, err
+}
+
 // push makes sure the target has the blob: mounted (or found) in one
 // request for a small blob on a registry, else checked with Exists and
 // uploaded if missing.
@@ -247,13 +263,21 @@ func (u *uploader) push(ctx context.Context, what, name string, desc ocispec.Des
 	if u.mounter != nil && desc.Size <= MountMaxSize && !u.noMount.Load() {
 		opened := false
 		var after func() error
+		var src *sourceReader
 		err := u.mounter.Mount(ctx, desc, u.mountRepo, func() (io.ReadCloser, error) {
 			opened = true
 			u.progress(Event{Kind: EventBlobUploading, Name: name, Descriptor: desc})
 			rc, check, err := open()
 			after = check
-			return rc, err
+			if err != nil {
+				return nil, err
+			}
+			src = &sourceReader{ReadCloser: rc}
+			return src, nil
 		})
+		if err != nil && src != nil && src.err != nil {
+			err = src.err
+		}
 		switch {
 		case err == nil && !opened:
 			u.found(name, desc)
@@ -281,10 +305,14 @@ func (u *uploader) push(ctx context.Context, what, name string, desc ocispec.Des
 	if err != nil {
 		return fmt.Errorf("push %s: %w", what, err)
 	}
-	defer rc.Close()
-	err = u.target.Push(ctx, desc, rc)
-	if errors.Is(err, errdef.ErrAlreadyExists) {
+	src := &sourceReader{ReadCloser: rc}
+	defer src.Close()
+	err = u.target.Push(ctx, desc, src)
+	switch {
+	case errors.Is(err, errdef.ErrAlreadyExists):
 		err = nil
+	case err != nil && src.err != nil:
+		return fmt.Errorf("push %s: %w", what, src.err)
 	}
 	return u.finish(what, name, desc, err, after)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/runid/runid-oci/mediatype"
+	"github.com/runid/runid-oci/pack/scan"
 	"github.com/runid/runid-oci/spec"
 )
 
@@ -215,12 +216,12 @@ func writeFileAtomic(root *os.Root, name string, data []byte) error {
 // (unless opts.AllowSecrets) and writing the reveals (if opts.RevealDir).
 func beforePush(ctx context.Context, c *Composition, opts PushOptions) ([]string, error) {
 	if !opts.AllowSecrets {
-		findings, err := Scan(ctx, c, ScanOptions{Logger: opts.Logger})
+		findings, err := Scan(ctx, c, scan.Options{Logger: opts.Logger})
 		if err != nil {
 			return nil, fmt.Errorf("scan for credentials: %w", err)
 		}
 		if len(findings) > 0 {
-			return nil, &SecretsError{Findings: findings}
+			return nil, &scan.SecretsError{Findings: findings}
 		}
 	}
 	if opts.RevealDir == "" || len(c.Reveals) == 0 {

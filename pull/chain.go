@@ -8,7 +8,6 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"github.com/sigstore/sigstore/pkg/signature"
 	"oras.land/oras-go/v2"
 
 	"github.com/runid/runid-oci/mediatype"
@@ -37,31 +36,22 @@ type ChainLink struct {
 	Signatures *SignatureReport `json:"signatures,omitempty"`
 }
 
-// identityKey is the key for an identity's signature: IdentityKey, or Key.
-func (o VerifyOptions) identityKey() signature.Verifier {
-	if o.IdentityKey != nil {
-		return o.IdentityKey
+// identitySignatures checks an identity's signature: IdentitySignatures,
+// or Signatures.
+func (o VerifyOptions) identitySignatures() SignatureVerifier {
+	if o.IdentitySignatures != nil {
+		return o.IdentitySignatures
 	}
-	return o.Key
+	return o.Signatures
 }
 
-// signatureOptions are the signature options, logging to the verification
-// logger unless they have their own.
-func (o VerifyOptions) signatureOptions() SignatureOptions {
-	s := o.Signature
-	if s.Logger == nil {
-		s.Logger = o.Logger
-	}
-	return s
-}
-
-// verifySignatureStep runs VerifySignatures on subject and records its
+// verifySignatureStep runs sv on subject and records its
 // outcome in rep as "signature" checks whose subject starts with label:
 // one passed check per signature that verifies, or the failures when none
 // does. Signatures by other keys are listed in rep.Signatures only. It
 // returns an error only when the signatures could not be read.
-func verifySignatureStep(ctx context.Context, src oras.ReadOnlyTarget, rep *Report, subject ocispec.Descriptor, key signature.Verifier, opts SignatureOptions, label string) (*SignatureReport, error) {
-	sr, err := VerifySignatures(ctx, src, subject, key, opts)
+func verifySignatureStep(ctx context.Context, src oras.ReadOnlyTarget, rep *Report, subject ocispec.Descriptor, sv SignatureVerifier, label string) (*SignatureReport, error) {
+	sr, err := sv.VerifySignatures(ctx, src, subject)
 	var ve *VerificationError
 	switch {
 	case errors.As(err, &ve):
@@ -93,8 +83,8 @@ func labelled(label, subject string) string {
 
 // verifyChain verifies ref as a chain when it names an output record: the
 // record (manifest, output document, output files, and its signature with
-// opts.Key), then its subject identity (content, and its signature with
-// opts.IdentityKey or opts.Key). ok is false when ref is not an output
+// opts.Signatures), then its subject identity (content, and its signature with
+// opts.IdentitySignatures or opts.Signatures). ok is false when ref is not an output
 // record (or cannot be resolved): Verify then verifies it as an identity.
 func verifyChain(ctx context.Context, src oras.ReadOnlyTarget, ref string, opts VerifyOptions) (rep *Report, ok bool, err error) {
 	if opts.noChain {
@@ -173,8 +163,8 @@ func verifyChain(ctx context.Context, src oras.ReadOnlyTarget, ref string, opts 
 		}
 	}
 	recLink := ChainLink{Kind: ChainOutputRecord, Digest: rep.Digest}
-	if opts.Key != nil {
-		sr, err := verifySignatureStep(ctx, src, rep, res.Descriptor, opts.Key, opts.signatureOptions(), label)
+	if opts.Signatures != nil {
+		sr, err := verifySignatureStep(ctx, src, rep, res.Descriptor, opts.Signatures, label)
 		if err != nil {
 			return nil, true, err
 		}
@@ -188,7 +178,7 @@ func verifyChain(ctx context.Context, src oras.ReadOnlyTarget, ref string, opts 
 		rep.fail("subject", label, "the output record has no valid subject: no identity to follow")
 		return rep, true, rep.err()
 	}
-	idOpts := VerifyOptions{Options: opts.Options, Key: opts.identityKey(), Signature: opts.Signature, noChain: true}
+	idOpts := VerifyOptions{Options: opts.Options, Signatures: opts.identitySignatures(), noChain: true}
 	idRep, err := Verify(ctx, src, m.Subject.Digest.String(), idOpts)
 	if err != nil && !errors.Is(err, ErrVerification) {
 		return nil, true, fmt.Errorf("%s: identity %s: %w", ref, m.Subject.Digest, err)

@@ -19,9 +19,8 @@ import (
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry"
 
-	"github.com/runid/runid-oci/internal/cosignsig"
-	"github.com/runid/runid-oci/internal/fallbackindex"
 	"github.com/runid/runid-oci/mediatype"
+	"github.com/runid/runid-oci/pack/referrer"
 	"github.com/runid/runid-oci/spec"
 )
 
@@ -313,8 +312,8 @@ func referrerListing(src oras.ReadOnlyTarget) (listFunc, error) {
 			case len(l.refs) == 0:
 				// oras-go reads a referrers tag that holds no image index
 				// as "no referrers"; say so instead.
-				if _, _, ferr := fallbackindex.Read(ctx, src, subject.Digest, 0); ferr != nil &&
-					(errors.Is(ferr, fallbackindex.ErrNotIndex) || errors.Is(ferr, fallbackindex.ErrMalformed)) {
+				if _, _, ferr := referrer.ReadFallback(ctx, src, subject.Digest, 0); ferr != nil &&
+					(errors.Is(ferr, referrer.ErrFallbackNotIndex) || errors.Is(ferr, referrer.ErrFallbackMalformed)) {
 					l.warning = ferr.Error() + "; ignored"
 				}
 			}
@@ -604,7 +603,7 @@ func (d *discovery) document(ctx context.Context, cfg ocispec.Descriptor) ([]byt
 // tagSignature returns the node of a cosign signature stored under the tag
 // convention for n, or nil.
 func (d *discovery) tagSignature(ctx context.Context, n *Node) *Node {
-	tag, err := cosignsig.SignatureTag(n.Digest)
+	tag, err := spec.SignatureTag(n.Digest)
 	if err != nil {
 		return nil
 	}
@@ -628,7 +627,7 @@ func (d *discovery) reference(dg digest.Digest) string {
 // isSignatureType reports whether an artifactType (or config media type)
 // is one of a known signature format: cosign, Sigstore bundles, Notary.
 func isSignatureType(at string) bool {
-	return at == cosignsig.SignatureArtifactType ||
+	return at == spec.SignatureArtifactType ||
 		strings.HasPrefix(at, "application/vnd.dev.sigstore.bundle") ||
 		strings.HasPrefix(at, "application/vnd.cncf.notary.signature") ||
 		strings.HasPrefix(at, "application/vnd.dev.cosign.")

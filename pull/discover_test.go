@@ -26,11 +26,10 @@ import (
 	"oras.land/oras-go/v2/content/oci"
 	"oras.land/oras-go/v2/errdef"
 
-	"github.com/runid/runid-oci/internal/cosignsig"
-	"github.com/runid/runid-oci/internal/fallbackindex"
 	"github.com/runid/runid-oci/internal/testregistry"
 	"github.com/runid/runid-oci/mediatype"
 	"github.com/runid/runid-oci/pack"
+	"github.com/runid/runid-oci/pack/referrer"
 	"github.com/runid/runid-oci/pull"
 	"github.com/runid/runid-oci/spec"
 )
@@ -88,18 +87,18 @@ func discIdentity(t testing.TB, target oras.Target) ocispec.Descriptor {
 	return res.Descriptor
 }
 
-func discAttach(t testing.TB, target oras.Target, ref string, created time.Time, files map[string]string) pack.AttachResult {
+func discAttach(t testing.TB, target oras.Target, ref string, created time.Time, files map[string]string) referrer.AttachResult {
 	t.Helper()
 	dir := t.TempDir()
-	var out []pack.OutputFile
+	var out []referrer.OutputFile
 	for name, data := range files {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, pack.OutputFile{Path: p})
+		out = append(out, referrer.OutputFile{Path: p})
 	}
-	res, err := pack.Attach(context.Background(), target, ref, out, pack.AttachOptions{Created: created,
+	res, err := referrer.Attach(context.Background(), target, ref, out, referrer.AttachOptions{Created: created,
 		Execution: map[string]any{spec.FactStatus: spec.StatusSucceeded}})
 	if err != nil {
 		t.Fatal(err)
@@ -150,14 +149,14 @@ func TestDiscover(t *testing.T) {
 			id := discIdentity(t, target)
 			first := discAttach(t, target, "run", time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), map[string]string{"answer.md": "Canberra"})
 			second := discAttach(t, target, "run", time.Date(2025, 1, 2, 0, 0, 0, 0, time.UTC), map[string]string{"a.txt": "a", "b.txt": "b"})
-			sig := discPush(t, target, cosignsig.BundleMediaType, &first.Descriptor, nil)
+			sig := discPush(t, target, spec.BundleMediaType, &first.Descriptor, nil)
 			other := discPush(t, target, "application/vnd.example.sbom", &id, map[string]string{"x": "y"})
 
 			// An image in another repository, produced by the run.
 			images := open("images")
 			image := discPush(t, images, "", nil, map[string]string{"image": "1"})
-			link, err := pack.Link(ctx, images, image.Digest.String(), pack.IdentityRef{Reference: id.Digest.String(), Repository: "registry.example/runs"},
-				pack.LinkOptions{IdentityStore: target})
+			link, err := referrer.Link(ctx, images, image.Digest.String(), referrer.IdentityRef{Reference: id.Digest.String(), Repository: "registry.example/runs"},
+				referrer.LinkOptions{IdentityStore: target})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -232,7 +231,7 @@ func TestDiscoverBounds(t *testing.T) {
 				recs = append(recs, r.Descriptor.Digest)
 			}
 			r0 := recs[0]
-			sig := discPush(t, target, cosignsig.SignatureArtifactType, &ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: r0, Size: sizeOf(t, target, r0)}, nil)
+			sig := discPush(t, target, spec.SignatureArtifactType, &ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: r0, Size: sizeOf(t, target, r0)}, nil)
 			discPush(t, target, "application/vnd.example.note", &ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: sig.Digest, Size: sig.Size}, nil)
 
 			cases := []struct {
@@ -343,7 +342,7 @@ func indexOf(t testing.TB, descs ...ocispec.Descriptor) []byte {
 
 func tagOf(t testing.TB, d digest.Digest) string {
 	t.Helper()
-	tag, err := fallbackindex.Tag(d)
+	tag, err := referrer.FallbackTag(d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -547,7 +546,7 @@ func ExampleDiscover() {
 	if err := os.WriteFile(answer, []byte("Canberra.\n"), 0o644); err != nil {
 		panic(err)
 	}
-	if _, err := pack.Attach(ctx, store, "run", []pack.OutputFile{{Path: answer}}, pack.AttachOptions{
+	if _, err := referrer.Attach(ctx, store, "run", []referrer.OutputFile{{Path: answer}}, referrer.AttachOptions{
 		Created:   time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC),
 		Execution: map[string]any{spec.FactStatus: spec.StatusSucceeded},
 	}); err != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/runid/runid-oci/internal/cosignsig"
 	"github.com/runid/runid-oci/spec"
 )
 
@@ -27,10 +26,6 @@ var (
 	// ErrInvalidReference: the reference is empty, or a digest that is not
 	// a valid sha256 digest.
 	ErrInvalidReference = errors.New("invalid reference")
-	// ErrNoKey: a signature check was asked without a public key.
-	ErrNoKey = errors.New("no public key to verify signatures with")
-	// ErrKey: a public key file cannot be read or parsed.
-	ErrKey = cosignsig.ErrKey
 )
 
 // VerificationError reports that an identity was read but does not verify:
@@ -64,7 +59,3 @@ func (e *VerificationError) Unwrap() error { return ErrVerification }
 // ErrReferrers: the referrers of a manifest cannot be listed (the source
 // has no way to list them, or the listing failed).
 var ErrReferrers = errors.New("cannot list referrers")
-
-// ErrInvalidSide: a comparison side names neither an identity (a store)
-// nor a declaration, or both.
-var ErrInvalidSide = errors.New("invalid comparison side")

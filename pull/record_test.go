@@ -13,13 +13,14 @@ import (
 	"github.com/runid/runid-oci/internal/testregistry"
 	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/pack"
+	"github.com/runid/runid-oci/pack/referrer"
 	"github.com/runid/runid-oci/pull"
 	"github.com/runid/runid-oci/spec"
 )
 
 // recordFixture pushes the minimal identity and an output record with two
 // files (one below a directory) to target.
-func recordFixture(t *testing.T, target oras.Target) (pack.AttachResult, *pack.Composition) {
+func recordFixture(t *testing.T, target oras.Target) (referrer.AttachResult, *pack.Composition) {
 	t.Helper()
 	ctx := context.Background()
 	c, err := pack.Load(ctx, "../testdata/examples/minimal/runid.yaml", pack.BuildOptions{})
@@ -35,10 +36,10 @@ func recordFixture(t *testing.T, target oras.Target) (pack.AttachResult, *pack.C
 			t.Fatal(err)
 		}
 	}
-	res, err := pack.Attach(ctx, target, "run", []pack.OutputFile{
+	res, err := referrer.Attach(ctx, target, "run", []referrer.OutputFile{
 		{Path: filepath.Join(dir, "answer.md")},
 		{Path: filepath.Join(dir, "run.log"), Name: "logs/run.log", MediaType: "text/plain"},
-	}, pack.AttachOptions{Execution: map[string]any{spec.FactStatus: spec.StatusSucceeded}})
+	}, referrer.AttachOptions{Execution: map[string]any{spec.FactStatus: spec.StatusSucceeded}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,16 +82,16 @@ func TestPullOutputRecord(t *testing.T) {
 func TestPullOutputRecordDoesNotVerify(t *testing.T) {
 	cases := []struct {
 		name    string
-		breakIt func(t *testing.T, layout string, rec pack.AttachResult, c *pack.Composition)
+		breakIt func(t *testing.T, layout string, rec referrer.AttachResult, c *pack.Composition)
 		check   string
 	}{
-		{name: "record file", breakIt: func(t *testing.T, layout string, rec pack.AttachResult, _ *pack.Composition) {
+		{name: "record file", breakIt: func(t *testing.T, layout string, rec referrer.AttachResult, _ *pack.Composition) {
 			testutil.TamperBlob(t, layout, rec.Files[0].Digest)
 		}, check: "blob-digest"},
-		{name: "identity component", breakIt: func(t *testing.T, layout string, _ pack.AttachResult, c *pack.Composition) {
+		{name: "identity component", breakIt: func(t *testing.T, layout string, _ referrer.AttachResult, c *pack.Composition) {
 			testutil.TamperBlob(t, layout, c.Identity.Manifest.Layers[0].Digest)
 		}, check: "blob-digest"},
-		{name: "output document", breakIt: func(t *testing.T, layout string, rec pack.AttachResult, _ *pack.Composition) {
+		{name: "output document", breakIt: func(t *testing.T, layout string, rec referrer.AttachResult, _ *pack.Composition) {
 			testutil.TamperBlob(t, layout, rec.Record.Manifest.Config.Digest)
 		}, check: "blob-digest"},
 	}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"github.com/sigstore/sigstore/pkg/signature"
 	"golang.org/x/sync/errgroup"
 	"oras.land/oras-go/v2"
 
@@ -61,7 +60,7 @@ type Report struct {
 	// Identity is the identity read, when its structure checked.
 	Identity *Identity `json:"-"`
 	// Signatures is the signature check of the verified manifest (the
-	// output record, for a chain), when VerifyOptions.Key or IdentityKey
+	// output record, for a chain), when VerifyOptions.Signatures or IdentitySignatures
 	// is set.
 	Signatures *SignatureReport `json:"signatures,omitempty"`
 	// Chain lists the manifests of a chain when the reference names an
@@ -120,16 +119,16 @@ type VerifyOptions struct {
 	Declaration string
 	// Build configures building Declaration.
 	Build pack.BuildOptions
-	// Key, if set, also requires a cosign signature of the manifest that
-	// verifies with it (VerifySignatures), after the content checks. For an
-	// output record it is the key of the record's signature.
-	Key signature.Verifier
-	// IdentityKey, if set, is the key of the identity's signature, when it
-	// differs from Key (the producer of outputs and the declarer of the run
-	// are different parties). Default: Key.
-	IdentityKey signature.Verifier
-	// Signature bounds the signature checks.
-	Signature SignatureOptions
+	// Signatures, if set, also requires a signature of the manifest that
+	// it verifies (for cosign keys, a pull/sigverify.Verifier), after the
+	// content checks. For an output record it checks the record's
+	// signature.
+	Signatures SignatureVerifier
+	// IdentitySignatures, if set, checks the identity's signature when
+	// its signer differs from the record's (the producer of outputs and
+	// the declarer of the run are different parties).
+	// Default: Signatures.
+	IdentitySignatures SignatureVerifier
 
 	noChain       bool // verifying the identity of a chain
 	noRecordBlobs bool // pulling an output record: Pull verifies its files as it extracts them
@@ -142,12 +141,12 @@ type VerifyOptions struct {
 // that declaration and requires the same digest, listing the component
 // differences when it is not.
 //
-// With opts.Key (or opts.IdentityKey) it then checks the manifest's cosign
+// With opts.Signatures (or opts.IdentitySignatures) it then checks the manifest's
 // signatures (VerifySignatures): at least one must verify. When ref names
 // an output record, Verify verifies the chain: the record (its structure,
-// output document and files, and its signature with opts.Key), then the
+// output document and files, and its signature with opts.Signatures), then the
 // identity that is its subject in full (its signature with
-// opts.IdentityKey, default opts.Key); Report.Chain lists both.
+// opts.IdentitySignatures, default opts.Signatures); Report.Chain lists both.
 //
 // Verify returns the report and, when any check failed, a
 // *VerificationError (which wraps ErrVerification) listing the failures.
@@ -169,12 +168,12 @@ func Verify(ctx context.Context, src oras.ReadOnlyTarget, ref string, opts Verif
 			return nil, err
 		}
 	}
-	if key := opts.identityKey(); key != nil && rep.Digest != "" {
+	if sv := opts.identitySignatures(); sv != nil && rep.Digest != "" {
 		subject := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: rep.Digest}
 		if id != nil {
 			subject = id.Descriptor
 		}
-		if rep.Signatures, err = verifySignatureStep(ctx, src, rep, subject, key, opts.signatureOptions(), ""); err != nil {
+		if rep.Signatures, err = verifySignatureStep(ctx, src, rep, subject, sv, ""); err != nil {
 			return nil, err
 		}
 	}

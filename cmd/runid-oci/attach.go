@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runid/runid-oci/mediatype"
-	"github.com/runid/runid-oci/pack"
+	"github.com/runid/runid-oci/pack/referrer"
 	"github.com/runid/runid-oci/spec"
 )
 
@@ -131,7 +131,7 @@ image layout directory PATH:tag or PATH@digest.`,
 			if err := spec.CheckExecution(exec); err != nil {
 				return usageError{err}
 			}
-			opts := pack.AttachOptions{Execution: exec, Logger: log}
+			opts := referrer.AttachOptions{Execution: exec, Logger: log}
 			if len(exec) == 0 {
 				opts.Execution = nil
 			}
@@ -150,7 +150,7 @@ image layout directory PATH:tag or PATH@digest.`,
 				}
 				opts.Annotations[k] = v
 			}
-			var files []pack.OutputFile
+			var files []referrer.OutputFile
 			for _, f := range args[1:] {
 				files = append(files, parseOutputFile(f))
 			}
@@ -170,7 +170,7 @@ image layout directory PATH:tag or PATH@digest.`,
 				return err
 			}
 			opts.Progress = a.pushProgress()
-			res, err := pack.Attach(ctx, store, t.Reference, files, opts)
+			res, err := referrer.Attach(ctx, store, t.Reference, files, opts)
 			if err != nil {
 				return err
 			}
@@ -205,16 +205,16 @@ image layout directory PATH:tag or PATH@digest.`,
 
 // parseOutputFile splits PATH[:MEDIATYPE]: a suffix after the last colon is
 // a media type when it contains a slash and no path separator follows.
-func parseOutputFile(s string) pack.OutputFile {
+func parseOutputFile(s string) referrer.OutputFile {
 	if i := strings.LastIndex(s, ":"); i > 0 {
 		mt := s[i+1:]
 		if strings.Contains(mt, "/") && !strings.ContainsAny(mt, `\`) && !strings.HasPrefix(mt, "/") {
 			if _, err := os.Stat(s); err != nil {
-				return pack.OutputFile{Path: s[:i], MediaType: mt}
+				return referrer.OutputFile{Path: s[:i], MediaType: mt}
 			}
 		}
 	}
-	return pack.OutputFile{Path: s}
+	return referrer.OutputFile{Path: s}
 }
 
 func attachedFiles(layers []ocispec.Descriptor) []attachedFile {

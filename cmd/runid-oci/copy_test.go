@@ -11,10 +11,11 @@ import (
 	"oras.land/oras-go/v2/content/oci"
 	"oras.land/oras-go/v2/registry"
 
-	"github.com/runid/runid-oci/internal/cosignsig"
 	"github.com/runid/runid-oci/internal/testregistry"
 	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/pull"
+	"github.com/runid/runid-oci/pull/sigverify"
+	"github.com/runid/runid-oci/spec"
 )
 
 // TestCopyCommand signs an identity in an OCI layout, exports the layout as
@@ -23,7 +24,7 @@ import (
 // signatures verify and are discovered at every step.
 func TestCopyCommand(t *testing.T) {
 	priv, pubFile := newCLIKey(t)
-	pub, err := pull.LoadPublicKeyFile(pubFile)
+	pub, err := sigverify.LoadPublicKeyFile(pubFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +67,7 @@ func TestCopyCommand(t *testing.T) {
 			}
 			store := step.store(t)
 			subject := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: pushed.Digest, Size: pushed.Size}
-			rep, err := pull.VerifySignatures(t.Context(), store, subject, pub, pull.SignatureOptions{})
+			rep, err := sigverify.VerifySignatures(t.Context(), store, subject, pub, sigverify.Options{})
 			if err != nil || rep.Verified != 2 {
 				t.Fatalf("signatures at the destination: %v %+v", err, rep)
 			}
@@ -77,7 +78,7 @@ func TestCopyCommand(t *testing.T) {
 			if err != nil || len(refs) != 2 {
 				t.Errorf("referrers at the destination: %v %v", err, refs)
 			}
-			tag, _ := cosignsig.SignatureTag(pushed.Digest)
+			tag, _ := spec.SignatureTag(pushed.Digest)
 			if !slices.Contains(out.SignatureTags, tag) {
 				t.Errorf("signature tags %v", out.SignatureTags)
 			}

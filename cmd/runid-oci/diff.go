@@ -12,9 +12,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/runid/runid-oci/internal/target"
 	"github.com/runid/runid-oci/pack"
+	"github.com/runid/runid-oci/pack/target"
 	"github.com/runid/runid-oci/pull"
+	"github.com/runid/runid-oci/pull/diff"
 )
 
 // Exit codes of diff, as diff(1) has them.
@@ -96,7 +97,7 @@ func newDiffCmd(a *app) *cobra.Command {
 					return exitStatus{code: diffTrouble, err: err}
 				}
 			}
-			opts := pull.CompareOptions{
+			opts := diff.CompareOptions{
 				Options:      pull.Options{Logger: log},
 				Build:        pack.BuildOptions{Logger: log, WithholdSecret: secret},
 				MaxDiffSize:  maxSize,
@@ -106,7 +107,7 @@ func newDiffCmd(a *app) *cobra.Command {
 			if contextLines == 0 {
 				opts.ContextLines = -1 // none
 			}
-			cmp, err := pull.Compare(ctx, sa, sb, opts)
+			cmp, err := diff.Compare(ctx, sa, sb, opts)
 			if err != nil {
 				return exitStatus{code: diffTrouble, err: err}
 			}
@@ -126,8 +127,8 @@ func newDiffCmd(a *app) *cobra.Command {
 	f := cmd.Flags()
 	f.BoolVar(&stat, "stat", false, "one line per component that differs (text output)")
 	f.BoolVar(&all, "all", false, "also list unchanged roles and components")
-	f.IntVarP(&contextLines, "context", "U", pull.DefaultContextLines, "lines of context around each change of a text diff")
-	f.Int64Var(&maxSize, "max-diff-size", pull.DefaultMaxDiffSize, "largest component (bytes) compared by content; a larger one is reported changed, too large to diff")
+	f.IntVarP(&contextLines, "context", "U", diff.DefaultContextLines, "lines of context around each change of a text diff")
+	f.Int64Var(&maxSize, "max-diff-size", diff.DefaultMaxDiffSize, "largest component (bytes) compared by content; a larger one is reported changed, too large to diff")
 	tf.addTo(f)
 	wf.addTo(f)
 	return cmd
@@ -136,20 +137,20 @@ func newDiffCmd(a *app) *cobra.Command {
 // diffSides turns the A and B arguments into comparison sides. Two
 // identities in the same store share one opened store, so that a blob both
 // have is fetched and verified once.
-func diffSides(ctx context.Context, tf targetFlags, argA, argB string) (pull.Side, pull.Side, error) {
-	var sides [2]pull.Side
+func diffSides(ctx context.Context, tf targetFlags, argA, argB string) (diff.Side, diff.Side, error) {
+	var sides [2]diff.Side
 	var targets [2]*target.Target
 	for i, arg := range []string{argA, argB} {
 		if decl, ok := declarationPath(arg); ok {
-			sides[i] = pull.Side{Declaration: decl, Name: arg}
+			sides[i] = diff.Side{Declaration: decl, Name: arg}
 			continue
 		}
 		t, err := tf.open(ctx, arg, true)
 		if err != nil {
-			return pull.Side{}, pull.Side{}, fmt.Errorf("%s: %w", "AB"[i:i+1], err)
+			return diff.Side{}, diff.Side{}, fmt.Errorf("%s: %w", "AB"[i:i+1], err)
 		}
 		targets[i] = t
-		sides[i] = pull.Side{Store: t.Store, Reference: t.Reference, Name: t.String()}
+		sides[i] = diff.Side{Store: t.Store, Reference: t.Reference, Name: t.String()}
 	}
 	if targets[0] != nil && targets[1] != nil && targets[0].Display == targets[1].Display &&
 		targets[0].LayoutPath == targets[1].LayoutPath {
@@ -188,7 +189,7 @@ func declarationPath(arg string) (string, bool) {
 
 // writeComparison writes the text form: the two sides, then per role that
 // differs a header and a block per component.
-func writeComparison(w io.Writer, c *pull.Comparison) error {
+func writeComparison(w io.Writer, c *diff.Comparison) error {
 	writeSides(w, c)
 	if c.Identical {
 		_, err := fmt.Fprintln(w, "identical")
@@ -206,17 +207,17 @@ func writeComparison(w io.Writer, c *pull.Comparison) error {
 	return nil
 }
 
-func writeSides(w io.Writer, c *pull.Comparison) {
+func writeSides(w io.Writer, c *diff.Comparison) {
 	for _, s := range []struct {
 		label string
-		info  pull.SideInfo
+		info  diff.SideInfo
 	}{{"A", c.A}, {"B", c.B}} {
 		fmt.Fprintf(w, "%s %s %s (%s)\n", s.label, s.info.Reference, s.info.Digest, s.info.Kind)
 	}
 }
 
 // roleSuffix says how a role's state or order differ.
-func roleSuffix(r pull.RoleDiff) string {
+func roleSuffix(r diff.RoleDiff) string {
 	var parts []string
 	if r.StateA != r.StateB {
 		parts = append(parts, r.StateA+" -> "+r.StateB)
@@ -231,13 +232,13 @@ func roleSuffix(r pull.RoleDiff) string {
 }
 
 // componentSuffix is what follows a component's name on its line.
-func componentSuffix(d pull.ComponentDiff) string {
+func componentSuffix(d diff.ComponentDiff) string {
 	switch {
-	case d.Change == pull.ChangeAdded:
+	case d.Change == diff.ChangeAdded:
 		return fmt.Sprintf(" (%s, %d bytes, %s)", d.Kind, d.B.Size, d.B.Digest)
-	case d.Change == pull.ChangeRemoved:
+	case d.Change == diff.ChangeRemoved:
 		return fmt.Sprintf(" (%s, %d bytes, %s)", d.Kind, d.A.Size, d.A.Digest)
-	case d.Change == pull.ChangeMoved || d.Moved:
+	case d.Change == diff.ChangeMoved || d.Moved:
 		return fmt.Sprintf(" (position %d -> %d)", d.A.Index+1, d.B.Index+1)
 	}
 	return ""
@@ -246,15 +247,15 @@ func componentSuffix(d pull.ComponentDiff) string {
 // componentDetail is the block under a component: its note, the digests of
 // a binary, withheld or too large component, its path changes or its
 // unified diff.
-func componentDetail(d pull.ComponentDiff) []string {
+func componentDetail(d diff.ComponentDiff) []string {
 	var out []string
 	if d.Note != "" {
 		out = append(out, d.Note)
 	}
-	if d.Change != pull.ChangeChanged {
+	if d.Change != diff.ChangeChanged {
 		return out
 	}
-	if d.Kind == pull.KindBinary || d.Kind == pull.KindWithheld || d.TooLarge {
+	if d.Kind == diff.KindBinary || d.Kind == diff.KindWithheld || d.TooLarge {
 		out = append(out, fmt.Sprintf("%s (%d bytes) -> %s (%d bytes)", d.A.Digest, d.A.Size, d.B.Digest, d.B.Size))
 	}
 	for _, p := range d.Paths {
@@ -271,11 +272,11 @@ func componentDetail(d pull.ComponentDiff) []string {
 
 // pathLine renders a path change: "path: from -> to", "path added: to",
 // "path removed: from".
-func pathLine(p pull.PathChange) string {
+func pathLine(p diff.PathChange) string {
 	switch p.Change {
-	case pull.ChangeAdded:
+	case diff.ChangeAdded:
 		return fmt.Sprintf("%s added: %s", p.Path, shorten(string(p.To)))
-	case pull.ChangeRemoved:
+	case diff.ChangeRemoved:
 		return fmt.Sprintf("%s removed: %s", p.Path, shorten(string(p.From)))
 	}
 	return fmt.Sprintf("%s: %s -> %s", p.Path, shorten(string(p.From)), shorten(string(p.To)))
@@ -293,7 +294,7 @@ func shorten(s string) string {
 
 // writeComparisonStat writes one line per component (or role state) that
 // differs, then a summary.
-func writeComparisonStat(w io.Writer, c *pull.Comparison) error {
+func writeComparisonStat(w io.Writer, c *diff.Comparison) error {
 	if c.Identical {
 		writeSides(w, c)
 		_, err := fmt.Fprintln(w, "identical")
@@ -307,7 +308,7 @@ func writeComparisonStat(w io.Writer, c *pull.Comparison) error {
 			fmt.Fprintf(tw, " %s\t\t| role %s -> %s\n", r.Role, r.StateA, r.StateB)
 		}
 		for _, d := range r.Components {
-			if d.Change == pull.ChangeUnchanged {
+			if d.Change == diff.ChangeUnchanged {
 				continue
 			}
 			counts[d.Change]++
@@ -319,7 +320,7 @@ func writeComparisonStat(w io.Writer, c *pull.Comparison) error {
 		return err
 	}
 	var parts []string
-	for _, ch := range []string{pull.ChangeAdded, pull.ChangeRemoved, pull.ChangeChanged, pull.ChangeMoved} {
+	for _, ch := range []string{diff.ChangeAdded, diff.ChangeRemoved, diff.ChangeChanged, diff.ChangeMoved} {
 		if counts[ch] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[ch], ch))
 		}
@@ -337,13 +338,13 @@ func writeComparisonStat(w io.Writer, c *pull.Comparison) error {
 }
 
 // statSummary is the --stat description of one component.
-func statSummary(d pull.ComponentDiff) string {
+func statSummary(d diff.ComponentDiff) string {
 	switch d.Change {
-	case pull.ChangeAdded:
+	case diff.ChangeAdded:
 		return fmt.Sprintf("added %s, %d bytes", d.Kind, d.B.Size)
-	case pull.ChangeRemoved:
+	case diff.ChangeRemoved:
 		return fmt.Sprintf("removed %s, %d bytes", d.Kind, d.A.Size)
-	case pull.ChangeMoved:
+	case diff.ChangeMoved:
 		return fmt.Sprintf("moved, position %d -> %d", d.A.Index+1, d.B.Index+1)
 	}
 	s := "changed " + d.Kind
@@ -352,12 +353,12 @@ func statSummary(d pull.ComponentDiff) string {
 		s += fmt.Sprintf(", too large to diff, %d -> %d bytes", d.A.Size, d.B.Size)
 	case d.TextDiff != "":
 		s += fmt.Sprintf(" +%d -%d", d.LinesAdded, d.LinesRemoved)
-	case d.Kind == pull.KindStructured:
+	case d.Kind == diff.KindStructured:
 		n := len(d.Paths) + d.PathsOmitted
 		s += fmt.Sprintf(", %d path%s", n, plural(n))
-	case d.Kind == pull.KindBinary:
+	case d.Kind == diff.KindBinary:
 		s += fmt.Sprintf(", %d -> %d bytes", d.A.Size, d.B.Size)
-	case d.Kind == pull.KindWithheld:
+	case d.Kind == diff.KindWithheld:
 		s += ", " + d.Note
 	}
 	if d.Moved {

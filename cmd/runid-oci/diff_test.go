@@ -8,7 +8,7 @@ import (
 
 	"github.com/runid/runid-oci/internal/testregistry"
 	"github.com/runid/runid-oci/internal/testutil"
-	"github.com/runid/runid-oci/pull"
+	"github.com/runid/runid-oci/pull/diff"
 )
 
 // diffEdit replaces old (which must occur once) with new in the file rel
@@ -89,7 +89,7 @@ func TestDiff(t *testing.T) {
 				}
 			}
 
-			cmp := decodeJSON[pull.Comparison](t, mustRun(t, diffDifferent, append([]string{"diff", "-o", "json"}, tt.args...)...).stdout)
+			cmp := decodeJSON[diff.Comparison](t, mustRun(t, diffDifferent, append([]string{"diff", "-o", "json"}, tt.args...)...).stdout)
 			if cmp.Identical || cmp.A.Kind != tt.kind[0] || cmp.B.Kind != tt.kind[1] || cmp.A.Digest == cmp.B.Digest {
 				t.Errorf("json: identical=%v kinds %s, %s digests %s, %s", cmp.Identical, cmp.A.Kind, cmp.B.Kind, cmp.A.Digest, cmp.B.Digest)
 			}
@@ -143,17 +143,17 @@ func TestDiffIdentical(t *testing.T) {
 			if !strings.HasSuffix(r.stdout, "\nidentical\n") || r.stderr != "" {
 				t.Errorf("stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 			}
-			cmp := decodeJSON[pull.Comparison](t, mustRun(t, diffSame, append([]string{"diff", "-o", "json"}, tt.args...)...).stdout)
+			cmp := decodeJSON[diff.Comparison](t, mustRun(t, diffSame, append([]string{"diff", "-o", "json"}, tt.args...)...).stdout)
 			if !cmp.Identical || len(cmp.Roles) != 0 || cmp.A.Digest != cmp.B.Digest {
 				t.Errorf("json: %+v", cmp)
 			}
-			all := decodeJSON[pull.Comparison](t, mustRun(t, diffSame, append([]string{"diff", "-o", "json", "--all"}, tt.args...)...).stdout)
+			all := decodeJSON[diff.Comparison](t, mustRun(t, diffSame, append([]string{"diff", "-o", "json", "--all"}, tt.args...)...).stdout)
 			if len(all.Roles) != 8 {
 				t.Errorf("--all lists %d roles, want the 8 core roles", len(all.Roles))
 			}
 			for _, r := range all.Roles {
 				for _, c := range r.Components {
-					if c.Change != pull.ChangeUnchanged {
+					if c.Change != diff.ChangeUnchanged {
 						t.Errorf("--all: %s %s", c.Name, c.Change)
 					}
 				}

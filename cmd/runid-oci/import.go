@@ -10,8 +10,8 @@ import (
 	"github.com/opencontainers/go-digest"
 	"github.com/spf13/cobra"
 
-	"github.com/runid/runid-oci/internal/importer"
 	"github.com/runid/runid-oci/pack"
+	"github.com/runid/runid-oci/pack/capture"
 )
 
 // maxRequestSize caps a request body read by import: its largest part is
@@ -57,8 +57,8 @@ without --force.`,
 		Args: exactArgs("FORMAT", "REQUEST.json"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			format, request := args[0], args[1]
-			if !slices.Contains(importer.Formats(), format) {
-				return usageErrorf("FORMAT %q: want one of %s", format, strings.Join(importer.Formats(), ", "))
+			if !slices.Contains(capture.Formats(), format) {
+				return usageErrorf("FORMAT %q: want one of %s", format, strings.Join(capture.Formats(), ", "))
 			}
 			if dir == "" {
 				return usageErrorf("--dir is required: the directory to write the declaration and its components into")
@@ -68,8 +68,8 @@ without --force.`,
 				return err
 			}
 			log := a.logger()
-			res, err := importer.ImportDir(cmd.Context(), format, body, dir, importer.DirOptions{
-				Import:    importer.Options{Provider: provider, Build: pack.BuildOptions{Logger: log}},
+			res, err := capture.ImportDir(cmd.Context(), format, body, dir, capture.DirOptions{
+				Import:    capture.Options{Provider: provider, Build: pack.BuildOptions{Logger: log}},
 				Overwrite: force,
 			})
 			if err != nil {
@@ -114,7 +114,7 @@ func readRequest(stdin io.Reader, path string) ([]byte, error) {
 		return nil, fmt.Errorf("read request %s: %w", path, err)
 	}
 	if int64(len(body)) > maxRequestSize {
-		return nil, fmt.Errorf("read request %s: %w: over %d bytes", path, importer.ErrInvalidRequest, int64(maxRequestSize))
+		return nil, fmt.Errorf("read request %s: %w: over %d bytes", path, capture.ErrInvalidRequest, int64(maxRequestSize))
 	}
 	return body, nil
 }

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/runid/runid-oci/pack"
+	"github.com/runid/runid-oci/pack/sign"
 )
 
 // keyOutput is the output of key generate.
@@ -46,7 +46,7 @@ when stdin is a terminal. Existing files are not overwritten without --force.`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			password := func() ([]byte, error) { return a.password(true) }
-			kp, err := pack.WriteKeyPair(prefix, password, pack.KeyPairOptions{Overwrite: force})
+			kp, err := sign.WriteKeyPair(prefix, password, sign.KeyPairOptions{Overwrite: force})
 			if errors.Is(err, fs.ErrExist) {
 				return fmt.Errorf("%w; use --force", err)
 			}

@@ -8,16 +8,15 @@ import (
 	"testing"
 
 	"github.com/runid/runid-oci/internal/clitools"
-	"github.com/runid/runid-oci/internal/cosignsig"
-	"github.com/runid/runid-oci/pack"
+	"github.com/runid/runid-oci/pack/sign"
 )
 
 func TestKeyGenerate(t *testing.T) {
-	t.Setenv(cosignsig.PasswordEnv, cliKeyPassword)
+	t.Setenv(sign.PasswordEnv, cliKeyPassword)
 	dir := t.TempDir()
 	prefix := filepath.Join(dir, "release")
 	r := mustRun(t, 0, "key", "generate", "--output-key-prefix", prefix, "-o", "json")
-	out := decodeJSON[pack.KeyPair](t, r.stdout)
+	out := decodeJSON[sign.KeyPair](t, r.stdout)
 	if out.PrivateKey != prefix+".key" || out.PublicKey != prefix+".pub" || !strings.HasPrefix(out.KeyID, "sha256:") {
 		t.Errorf("output %+v", out)
 	}
@@ -45,7 +44,7 @@ func TestKeyGenerate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pack.LoadPrivateKey(privPEM, []byte(cliKeyPassword)); err != nil {
+	if _, err := sign.LoadPrivateKey(privPEM, []byte(cliKeyPassword)); err != nil {
 		t.Errorf("the key does not open with COSIGN_PASSWORD: %v", err)
 	}
 
@@ -81,8 +80,8 @@ func TestKeyGenerate(t *testing.T) {
 
 func TestKeyGenerateErrors(t *testing.T) {
 	dir := t.TempDir()
-	t.Setenv(cosignsig.PasswordEnv, "")
-	os.Unsetenv(cosignsig.PasswordEnv)
+	t.Setenv(sign.PasswordEnv, "")
+	os.Unsetenv(sign.PasswordEnv)
 	r := runCLI(t, "key", "generate", "--output-key-prefix", filepath.Join(dir, "k"))
 	if r.code != exitError || !strings.Contains(r.stderr, "COSIGN_PASSWORD") {
 		t.Errorf("without a password: exit %d, stderr %q", r.code, r.stderr)

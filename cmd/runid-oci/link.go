@@ -3,7 +3,7 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/runid/runid-oci/pack"
+	"github.com/runid/runid-oci/pack/referrer"
 	"github.com/runid/runid-oci/spec"
 )
 
@@ -66,8 +66,8 @@ opened with the same flags.`,
 			if identityRepo != "" {
 				repo = identityRepo
 			}
-			res, err := pack.Link(ctx, store, at.Reference, pack.IdentityRef{Reference: it.Reference, Repository: repo},
-				pack.LinkOptions{IdentityStore: it.Store, Logger: log})
+			res, err := referrer.Link(ctx, store, at.Reference, referrer.IdentityRef{Reference: it.Reference, Repository: repo},
+				referrer.LinkOptions{IdentityStore: it.Store, Logger: log})
 			if err != nil {
 				return err
 			}

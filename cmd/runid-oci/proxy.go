@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/runid/runid-oci/pack"
-	"github.com/runid/runid-oci/pack/proxy"
+	"github.com/runid/runid-oci/pack/capture/proxy"
+	"github.com/runid/runid-oci/pack/sign"
 )
 
 func newProxyCmd(a *app) *cobra.Command {
@@ -97,12 +97,15 @@ memory (about 8 KB per request); for volume, use a registry as TARGET.`,
 				MaxRecordedResponse: maxRecordedResponse,
 			}
 			if sf.key != "" {
-				if opts.Signer, err = a.loadSigner(sf.key); err != nil {
+				signer, err := a.loadSigner(sf.key)
+				if err != nil {
 					return err
 				}
+				so := sign.SignOptions{Logger: opts.Logger}
 				if sf.bundle {
-					opts.SignatureFormat = pack.SignatureFormatBundle
+					so.Format = sign.SignatureFormatBundle
 				}
+				opts.Sign = sign.Hook(signer, so)
 			} else if sf.bundle {
 				return usageErrorf("--new-bundle-format needs --key")
 			}

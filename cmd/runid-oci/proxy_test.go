@@ -16,8 +16,8 @@ import (
 
 	"oras.land/oras-go/v2/content/oci"
 
-	"github.com/runid/runid-oci/internal/importer"
-	"github.com/runid/runid-oci/pack/proxy"
+	"github.com/runid/runid-oci/pack/capture"
+	"github.com/runid/runid-oci/pack/capture/proxy"
 	"github.com/runid/runid-oci/pull"
 	"github.com/runid/runid-oci/spec"
 )
@@ -104,7 +104,7 @@ func TestProxyCommand(t *testing.T) {
 		t.Errorf("upstream Authorization %q", a)
 	}
 	id := res.Header.Get(proxy.DefaultIdentityHeader)
-	imp, err := importer.Import(t.Context(), importer.FormatOpenAIChat, []byte(body), importer.Options{})
+	imp, err := capture.Import(t.Context(), capture.FormatOpenAIChat, []byte(body), capture.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -132,7 +132,7 @@ func pushedReference(store, tag string, d digest.Digest, layout bool) string {
 	}
 }
 
-// pushProgress reports the events of pack.Push and pack.Attach on the
+// pushProgress reports the events of pack.Push and referrer.Attach on the
 // progress output, or is nil when there is none.
 func (a *app) pushProgress() func(pack.Event) {
 	p := a.progress()

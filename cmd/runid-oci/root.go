@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/runid/runid-oci/internal/target"
+	"github.com/runid/runid-oci/pack/target"
 	"github.com/runid/runid-oci/pull"
 )
 

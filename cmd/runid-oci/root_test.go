@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/runid/runid-oci/internal/target"
+	"github.com/runid/runid-oci/pack/target"
 	"github.com/runid/runid-oci/pull"
 )
 

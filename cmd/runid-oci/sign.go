@@ -12,9 +12,9 @@ import (
 	"github.com/spf13/pflag"
 	"oras.land/oras-go/v2"
 
-	"github.com/runid/runid-oci/internal/cosignsig"
-	"github.com/runid/runid-oci/pack"
+	"github.com/runid/runid-oci/pack/sign"
 	"github.com/runid/runid-oci/pull"
+	"github.com/runid/runid-oci/pull/sigverify"
 )
 
 // signOutput is the output of sign (and the signature part of push --sign).
@@ -29,7 +29,7 @@ type signOutput struct {
 	AlreadySigned bool          `json:"alreadySigned,omitempty"`
 }
 
-func newSignOutput(ref string, r pack.SignResult) signOutput {
+func newSignOutput(ref string, r sign.SignResult) signOutput {
 	return signOutput{Subject: r.Subject.Digest, Reference: ref, Format: string(r.Format), Signature: r.Signature.Digest,
 		Tag: r.Tag, Signatures: r.Signatures, KeyID: r.KeyID, AlreadySigned: r.AlreadySigned}
 }
@@ -75,10 +75,10 @@ func (s *signFlags) check() error {
 	return nil
 }
 
-func (s *signFlags) options(a *app) pack.SignOptions {
-	o := pack.SignOptions{Logger: a.logger()}
+func (s *signFlags) options(a *app) sign.SignOptions {
+	o := sign.SignOptions{Logger: a.logger()}
 	if s.bundle {
-		o.Format = pack.SignatureFormatBundle
+		o.Format = sign.SignatureFormatBundle
 	}
 	return o
 }
@@ -101,7 +101,7 @@ func (a *app) signWritten(ctx context.Context, store oras.Target, what, ref stri
 	if signer == nil {
 		return nil, nil
 	}
-	sr, err := pack.Sign(ctx, store, d.String(), signer, sf.options(a))
+	sr, err := sign.Sign(ctx, store, d.String(), signer, sf.options(a))
 	if err != nil {
 		return nil, fmt.Errorf("%s %s but could not sign it: %w", what, ref, err)
 	}
@@ -118,7 +118,7 @@ func (a *app) signWritten(ctx context.Context, store oras.Target, what, ref stri
 // password comes from COSIGN_PASSWORD, or a prompt when stdin is a
 // terminal, as cosign does.
 func (a *app) loadSigner(path string) (signature.SignerVerifier, error) {
-	b, err := cosignsig.ReadKeyFile(path)
+	b, err := sign.ReadKeyFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +126,7 @@ func (a *app) loadSigner(path string) (signature.SignerVerifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	sv, err := pack.LoadPrivateKey(b, pw)
+	sv, err := sign.LoadPrivateKey(b, pw)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -136,11 +136,11 @@ func (a *app) loadSigner(path string) (signature.SignerVerifier, error) {
 // password reads a key password as cosign does (COSIGN_PASSWORD, or a
 // terminal prompt on stderr), twice when confirm.
 func (a *app) password(confirm bool) ([]byte, error) {
-	var tty cosignsig.Terminal
+	var tty sign.Terminal
 	if f, ok := a.stdin.(*os.File); ok {
-		tty = cosignsig.FileTerminal{In: f, Prompt: a.stderr}
+		tty = sign.FileTerminal{In: f, Prompt: a.stderr}
 	}
-	return cosignsig.PasswordReader(nil, tty)(confirm)
+	return sign.PasswordReader(nil, tty)(confirm)
 }
 
 func newSignCmd(a *app) *cobra.Command {
@@ -185,7 +185,7 @@ stdin is a terminal. Nothing is sent to a transparency log.`,
 			if err != nil {
 				return err
 			}
-			res, err := pack.Sign(ctx, store, t.Reference, signer, sf.options(a))
+			res, err := sign.Sign(ctx, store, t.Reference, signer, sf.options(a))
 			if err != nil {
 				return err
 			}
@@ -214,16 +214,16 @@ func (k *verifyKeyFlags) addTo(fs *pflag.FlagSet) {
 func (k *verifyKeyFlags) apply(opts *pull.VerifyOptions) error {
 	for _, f := range []struct {
 		path string
-		dst  *signature.Verifier
-	}{{k.key, &opts.Key}, {k.identityKey, &opts.IdentityKey}} {
+		dst  *pull.SignatureVerifier
+	}{{k.key, &opts.Signatures}, {k.identityKey, &opts.IdentitySignatures}} {
 		if f.path == "" {
 			continue
 		}
-		v, err := pull.LoadPublicKeyFile(f.path)
+		v, err := sigverify.LoadPublicKeyFile(f.path)
 		if err != nil {
 			return err
 		}
-		*f.dst = v
+		*f.dst = sigverify.Verifier{Key: v, Options: sigverify.Options{Logger: opts.Logger}}
 	}
 	return nil
 }

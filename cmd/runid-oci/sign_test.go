@@ -9,10 +9,12 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content/oci"
 
-	"github.com/runid/runid-oci/internal/cosignsig"
 	"github.com/runid/runid-oci/internal/testregistry"
 	"github.com/runid/runid-oci/internal/testutil"
+	"github.com/runid/runid-oci/pack/sign"
 	"github.com/runid/runid-oci/pull"
+	"github.com/runid/runid-oci/pull/sigverify"
+	"github.com/runid/runid-oci/spec"
 )
 
 const cliKeyPassword = "cli-test-password"
@@ -22,7 +24,7 @@ const cliKeyPassword = "cli-test-password"
 // COSIGN_PASSWORD for the rest of the test.
 func newCLIKey(t *testing.T) (priv, pub string) {
 	t.Helper()
-	t.Setenv(cosignsig.PasswordEnv, cliKeyPassword)
+	t.Setenv(sign.PasswordEnv, cliKeyPassword)
 	prefix := filepath.Join(t.TempDir(), "cosign")
 	mustRun(t, 0, "key", "generate", "--output-key-prefix", prefix)
 	return prefix + ".key", prefix + ".pub"
@@ -30,7 +32,7 @@ func newCLIKey(t *testing.T) (priv, pub string) {
 
 func TestSignCommand(t *testing.T) {
 	priv, pubFile := newCLIKey(t)
-	pub, err := pull.LoadPublicKeyFile(pubFile)
+	pub, err := sigverify.LoadPublicKeyFile(pubFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +54,7 @@ func TestSignCommand(t *testing.T) {
 					t.Errorf("tag %q for format %s", out.Tag, format)
 				}
 				subject := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: comp.Digest(), Size: int64(len(comp.Identity.ManifestBytes))}
-				rep, err := pull.VerifySignatures(t.Context(), st.open(t, repo), subject, pub, pull.SignatureOptions{})
+				rep, err := sigverify.VerifySignatures(t.Context(), st.open(t, repo), subject, pub, sigverify.Options{})
 				if err != nil || rep.Verified != 1 || rep.Signatures[0].Manifest != out.Signature {
 					t.Fatalf("verify: %v %+v", err, rep)
 				}
@@ -90,10 +92,10 @@ func TestSignCommandErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.env == nil {
-				t.Setenv(cosignsig.PasswordEnv, "")
-				os.Unsetenv(cosignsig.PasswordEnv)
+				t.Setenv(sign.PasswordEnv, "")
+				os.Unsetenv(sign.PasswordEnv)
 			} else {
-				t.Setenv(cosignsig.PasswordEnv, *tc.env)
+				t.Setenv(sign.PasswordEnv, *tc.env)
 			}
 			r := runCLI(t, tc.args...)
 			if r.code != tc.code || !strings.Contains(r.stderr, tc.stderr) {
@@ -128,13 +130,13 @@ func TestSignCommandCosignVerifies(t *testing.T) {
 	if out, err := cosign("sign", "--key", priv, "--tlog-upload=false", "-y", "--allow-http-registry", "--allow-insecure-registry", otherRef); err != nil {
 		t.Fatalf("cosign sign with a runid-oci key: %v\n%s", err, out)
 	}
-	pubKey, err := pull.LoadPublicKeyFile(pub)
+	pubKey, err := sigverify.LoadPublicKeyFile(pub)
 	if err != nil {
 		t.Fatal(err)
 	}
 	repo := testregistry.Repository(t, reg, "runs/cosign")
 	subject := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: other.Digest(), Size: int64(len(other.Identity.ManifestBytes))}
-	if _, err := pull.VerifySignatures(t.Context(), repo, subject, pubKey, pull.SignatureOptions{}); err != nil {
+	if _, err := sigverify.VerifySignatures(t.Context(), repo, subject, pubKey, sigverify.Options{}); err != nil {
 		t.Errorf("runid-oci does not verify cosign's signature: %v", err)
 	}
 }
@@ -146,7 +148,7 @@ func TestSignCommandCosignVerifies(t *testing.T) {
 func TestPushSignAndVerifyKey(t *testing.T) {
 	priv, pub := newCLIKey(t)
 	_, otherPub := newCLIKey(t)
-	t.Setenv(cosignsig.PasswordEnv, cliKeyPassword)
+	t.Setenv(sign.PasswordEnv, cliKeyPassword)
 	for _, st := range stores(t) {
 		for _, bundle := range []bool{false, true} {
 			format, extra := "tag", []string{"--sign", "--key", priv}
@@ -170,7 +172,7 @@ func TestPushSignAndVerifyKey(t *testing.T) {
 					t.Errorf("text report:\n%s", r.stdout)
 				}
 				r = mustRun(t, exitNotVerify, args("verify", st.flags, "--key", otherPub, st.ref(repo, "v1"))...)
-				if !strings.Contains(r.stdout, cosignsig.ErrBadSignature.Error()) {
+				if !strings.Contains(r.stdout, sign.ErrBadSignature.Error()) {
 					t.Errorf("another's key: stdout\n%s", r.stdout)
 				}
 				// An identity pushed without --sign does not verify with --key.
@@ -201,12 +203,12 @@ func TestVerifyKeyMovedSignature(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	victimTag, _ := cosignsig.SignatureTag(victim.Digest)
+	victimTag, _ := spec.SignatureTag(victim.Digest)
 	if err := store.Tag(t.Context(), sig, victimTag); err != nil {
 		t.Fatal(err)
 	}
 	r = mustRun(t, exitNotVerify, "verify", "--oci-layout", "--key", pub, layout+":victim")
-	if !strings.Contains(r.stdout, cosignsig.ErrClaimMismatch.Error()) || !strings.Contains(r.stdout, signed.Digest.String()) {
+	if !strings.Contains(r.stdout, sign.ErrClaimMismatch.Error()) || !strings.Contains(r.stdout, signed.Digest.String()) {
 		t.Errorf("stdout:\n%s", r.stdout)
 	}
 	mustRun(t, 0, "verify", "--oci-layout", "--key", pub, layout+":signed")

@@ -26,7 +26,7 @@ import (
 )
 
 // Key returns a fresh ECDSA P-256 signer (cosign's default algorithm).
-// Key files and their encryption are tested in internal/cosignsig.
+// Key files and their encryption are tested in internal/sign.
 func Key(t testing.TB) signature.SignerVerifier {
 	t.Helper()
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
