@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/runid/runid-oci/internal/clitools"
 	"github.com/runid/runid-oci/internal/testregistry"
 	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/mediatype"
@@ -157,7 +157,7 @@ func TestAttachTwentyProcesses(t *testing.T) {
 		if err := os.WriteFile(file, []byte(fmt.Sprintf("output of instance %d\n", i)), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.CommandContext(t.Context(), runidBin, "attach", "--plain-http", ref, file,
+		cmd := clitools.Command(t, runidBin, "attach", "--plain-http", ref, file,
 			"--instance-id", fmt.Sprintf("instance-%02d", i), "-o", "json")
 		var out, errb bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errb

@@ -67,7 +67,7 @@ type toolResult struct {
 // empty).
 func runTool(t *testing.T, dir, bin string, args ...string) toolResult {
 	t.Helper()
-	cmd := exec.CommandContext(t.Context(), bin, args...)
+	cmd := clitools.Command(t, bin, args...)
 	cmd.Dir = dir
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb

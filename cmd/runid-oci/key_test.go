@@ -2,7 +2,6 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -63,7 +62,7 @@ func TestKeyGenerate(t *testing.T) {
 
 	// The stock cosign CLI reads the pair: its public key is ours.
 	home := t.TempDir()
-	cmd := exec.CommandContext(t.Context(), clitools.Cosign(t), "public-key", "--key", out.PrivateKey)
+	cmd := clitools.Command(t, clitools.Cosign(t), "public-key", "--key", out.PrivateKey)
 	cmd.Env = append(os.Environ(), "HOME="+home)
 	got, err := cmd.Output()
 	if err != nil {

@@ -10,8 +10,11 @@
 // cache by an atomic rename, so concurrent test binaries never see a
 // partial binary.
 //
-// Building cosign takes several minutes on a small machine; CI pays that
-// once, up front, with "go run ./internal/clitools/prebuild".
+// Tests never build a tool: building cosign takes several minutes on a
+// small machine, so "go run ./internal/clitools/prebuild" builds them once,
+// up front (.ci/run does), and a test whose tool is missing is skipped, or
+// fails when RUNID_REQUIRE_TOOLS=1. Commands run through Command die with
+// their test.
 package clitools
 
 import (
@@ -205,35 +208,63 @@ func tail(s string, n int) string {
 	return "..." + s[len(s)-n:]
 }
 
-// Oras returns the path of the pinned oras binary, building it if needed.
-// It fails the test if the build fails.
+// RequireEnv is the environment variable that makes a missing tool a test
+// failure: with RUNID_REQUIRE_TOOLS=1 (as .ci/run sets it) every interop
+// test runs or fails; without it, a test whose tool is not in the cache is
+// skipped.
+const RequireEnv = "RUNID_REQUIRE_TOOLS"
+
+// Oras returns the path of the pinned oras binary from the cache; see need
+// for when it is missing.
 func Oras(t testing.TB) string {
 	t.Helper()
 	return need(t, ToolOras)
 }
 
-// Cosign returns the path of the pinned cosign binary, building it if
-// needed (several minutes). It fails the test if the build fails.
+// Cosign returns the path of the pinned cosign binary from the cache; see
+// need for when it is missing.
 func Cosign(t testing.TB) string {
 	t.Helper()
 	return need(t, ToolCosign)
 }
 
-// Registry returns the path of the pinned Distribution registry binary,
-// building it if needed. It fails the test if the build fails.
+// Registry returns the path of the pinned Distribution registry binary
+// from the cache; see need for when it is missing.
 func Registry(t testing.TB) string {
 	t.Helper()
 	return need(t, ToolRegistry)
 }
 
+// need returns the cached binary of tool. Tests never build a tool (cosign
+// takes minutes, longer than a package's test timeout on a small machine):
+// when it is not in the cache the test is skipped, naming the command that
+// builds it, or fails when RequireEnv is "1".
 func need(t testing.TB, tool Tool) string {
 	t.Helper()
-	if p, err := Path(tool); err == nil && !usable(p) {
-		t.Logf("clitools: building %s %s into %s (not cached yet; this can take minutes)", tool, tool.Version(), p)
-	}
-	p, err := Build(t.Context(), tool)
+	p, err := Path(tool)
 	if err != nil {
-		t.Fatalf("clitools: %s %s: %v", tool, tool.Version(), err)
+		t.Fatalf("clitools: %s: %v", tool, err)
 	}
-	return p
+	if usable(p) {
+		return p
+	}
+	msg := fmt.Sprintf("clitools: %s %s is not built (%s missing); run \"go run ./internal/clitools/prebuild\" first", tool, tool.Version(), p)
+	if os.Getenv(RequireEnv) == "1" {
+		t.Fatalf("%s (%s=1 makes a missing tool a failure)", msg, RequireEnv)
+		return ""
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// Command returns a command running bin with args that is bound to the
+// test: it runs in its own process group, and that whole group is killed
+// when the test's context ends or the test is cleaned up, so that no
+// child process outlives the test.
+func Command(t testing.TB, bin string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), bin, args...)
+	ownGroup(cmd)
+	t.Cleanup(func() { killGroup(cmd) })
+	return cmd
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -35,7 +34,7 @@ func TestPinnedVersions(t *testing.T) {
 			if bin != want {
 				t.Errorf("binary path = %s, want cache layout path %s", bin, want)
 			}
-			out, err := exec.CommandContext(t.Context(), bin, tc.args...).CombinedOutput()
+			out, err := Command(t, bin, tc.args...).CombinedOutput()
 			if err != nil {
 				t.Fatalf("%s version: %v\n%s", tc.name, err, out)
 			}

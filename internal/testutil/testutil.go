@@ -11,7 +11,6 @@ import (
 	"crypto/rand"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -44,7 +43,7 @@ func Key(t testing.TB) signature.SignerVerifier {
 // password as COSIGN_PASSWORD, and returns its combined output.
 func Cosign(t testing.TB, dir, password string, args ...string) (string, error) {
 	t.Helper()
-	cmd := exec.CommandContext(t.Context(), clitools.Cosign(t), args...)
+	cmd := clitools.Command(t, clitools.Cosign(t), args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "COSIGN_PASSWORD="+password, "HOME="+dir, "TUF_ROOT="+filepath.Join(dir, ".sigstore"),
 		"COSIGN_EXPERIMENTAL=0", "SIGSTORE_NO_CACHE=1")

@@ -2,7 +2,6 @@ package sign_test
 
 import (
 	"errors"
-	"os/exec"
 	"slices"
 	"testing"
 
@@ -177,7 +176,7 @@ func TestOrasCopyKeepsSignatures(t *testing.T) {
 			src := testregistry.Repository(t, srcReg, "runs/src")
 			dst := testregistry.Repository(t, dstReg, "runs/dst")
 			g := buildSignedGraph(t, src, k)
-			cmd := exec.CommandContext(t.Context(), orasBin, "cp", "-r", "--from-plain-http", "--to-plain-http",
+			cmd := clitools.Command(t, orasBin, "cp", "-r", "--from-plain-http", "--to-plain-http",
 				srcReg.Ref("runs/src", "rag-agent"), dstReg.Ref("runs/dst", "rag-agent"))
 			cmd.Env = append(cmd.Environ(), "HOME="+t.TempDir())
 			if out, err := cmd.CombinedOutput(); err != nil {
