@@ -1,6 +1,6 @@
-// Package clitools provides the real oras and cosign command-line tools, at
-// pinned versions, for interoperability tests, and the CNCF Distribution
-// registry server for the benchmarks (bench/).
+// Package clitools provides the real oras, cosign and opa command-line
+// tools, at pinned versions, for interoperability tests, and the CNCF
+// Distribution registry server for the benchmarks (bench/).
 //
 // The tools are built with "go install <pkg>@<version>" (through the Go
 // module proxy) into a cache outside the clone, laid out as
@@ -41,6 +41,11 @@ const (
 	// github.com/distribution/distribution/v3/cmd/registry@v3.0.0, run as a
 	// separate process by the benchmarks (bench/).
 	ToolRegistry Tool = "registry"
+	// ToolOPA is the Open Policy Agent CLI,
+	// github.com/open-policy-agent/opa@v1.22.4: the same version as the
+	// policy engine runid-oci links (go.mod), so "opa test" and "opa eval"
+	// run the example policies exactly as runid-oci does.
+	ToolOPA Tool = "opa"
 )
 
 // CacheEnv is the environment variable that overrides the cache directory.
@@ -57,11 +62,12 @@ var pinned = map[Tool]toolSpec{
 	// The same Distribution version as the in-process test registry
 	// (internal/testregistry, go.mod).
 	ToolRegistry: {pkg: "github.com/distribution/distribution/v3/cmd/registry", version: "v3.0.0"},
+	ToolOPA:      {pkg: "github.com/open-policy-agent/opa", version: "v1.22.4"},
 }
 
 // Tools returns every pinned tool.
 func Tools() []Tool {
-	return []Tool{ToolOras, ToolCosign, ToolRegistry}
+	return []Tool{ToolOras, ToolCosign, ToolRegistry, ToolOPA}
 }
 
 // Version returns the pinned version of the tool (e.g. "v1.3.6"), or "" for
@@ -233,6 +239,13 @@ func Cosign(t testing.TB) string {
 func Registry(t testing.TB) string {
 	t.Helper()
 	return need(t, ToolRegistry)
+}
+
+// OPA returns the path of the pinned opa binary, or skips the test when
+// it is not built (see need).
+func OPA(t testing.TB) string {
+	t.Helper()
+	return need(t, ToolOPA)
 }
 
 // need returns the cached binary of tool. Tests never build a tool (cosign

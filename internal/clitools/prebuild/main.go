@@ -1,4 +1,4 @@
-// Command prebuild builds the pinned CLIs (oras, cosign, registry) into the
+// Command prebuild builds the pinned CLIs (oras, cosign, registry, opa) into the
 // tool cache, or confirms they are already there, and prints their paths.
 // CI runs it before the tests so the build cost is paid once, visibly:
 //
