@@ -127,7 +127,8 @@ type Component struct {
 	// Size are then those of the commitment document).
 	Withheld bool `json:"withheld"`
 	// Content is the component's content, parsed: a JSON value for json
-	// and yaml, a string for text. Absent when ContentOmitted is set.
+	// and yaml, a string for text. Absent exactly when ContentOmitted is
+	// set.
 	Content any `json:"content,omitempty"`
 	// ContentOmitted says why Content is absent (one of the Omitted*
 	// constants), or is empty when Content is present.
@@ -271,6 +272,9 @@ func NewInput(ctx context.Context, src content.Fetcher, id *spec.Identity, opts 
 				return nil, fmt.Errorf("policy input: component %q (%s): %w", c.Name, c.Digest, err)
 			}
 			comp.Content, comp.ContentOmitted = parseContent(comp.Format, data, o.MaxContentNodes)
+			if comp.Content == nil && comp.ContentOmitted == "" {
+				comp.Content = json.RawMessage("null") // content that is JSON null, kept apart from absent content
+			}
 		}
 		r := in.Identity.Roles[c.Role]
 		r.Components = append(r.Components, comp)

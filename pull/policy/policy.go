@@ -337,10 +337,14 @@ func (p *Policy) Evaluate(ctx context.Context, in *Input) *Decision {
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 	rs, err := p.query.Eval(ctx, rego.EvalParsedInput(value))
-	if err != nil {
-		if ctx.Err() == context.DeadlineExceeded {
-			return fail(fmt.Errorf("stopped after the time bound of %s", p.timeout))
-		}
+	// A context that ended during the evaluation fails it even when OPA
+	// finished first: the caller no longer waits for a decision.
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return fail(fmt.Errorf("stopped after the time bound of %s", p.timeout))
+	case ctx.Err() != nil:
+		return fail(ctx.Err())
+	case err != nil:
 		return fail(err)
 	}
 	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
