@@ -103,7 +103,7 @@ func TestEvaluationErrorsDeny(t *testing.T) {
 	in := ragInput(t)
 	for _, tc := range []struct {
 		name, src, want string
-		timeout        time.Duration
+		timeout         time.Duration
 	}{
 		{"built-in error", "package runid\n\ndeny contains \"x\" if to_number(\"not a number\") > 1\n", "to_number", 0},
 		{"deny is not a set", "package runid\n\ndeny := true\n", "not a set of messages", 0},
