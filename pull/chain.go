@@ -187,7 +187,10 @@ func verifyChain(ctx context.Context, src oras.ReadOnlyTarget, ref string, opts 
 		c.Subject = labelled("identity", c.Subject)
 		rep.Checks = append(rep.Checks, c)
 	}
-	rep.Identity = idRep.Identity
+	rep.Identity, rep.Record = idRep.Identity, rec
 	rep.Chain = append(rep.Chain, ChainLink{Kind: ChainIdentity, Digest: idRep.Digest, Verified: idRep.Verified, Signatures: idRep.Signatures})
+	if err := evaluatePolicy(ctx, src, rep, opts); err != nil {
+		return nil, true, err
+	}
 	return rep, true, rep.err()
 }

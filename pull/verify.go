@@ -13,6 +13,7 @@ import (
 
 	"github.com/runid/runid-oci/mediatype"
 	"github.com/runid/runid-oci/pack"
+	"github.com/runid/runid-oci/pull/policy"
 	"github.com/runid/runid-oci/spec"
 )
 
@@ -66,6 +67,11 @@ type Report struct {
 	// Chain lists the manifests of a chain when the reference names an
 	// output record: the record, then its identity.
 	Chain []ChainLink `json:"chain,omitempty"`
+	// Policy is the decision of VerifyOptions.Policy, when it was
+	// evaluated (every other check passed).
+	Policy *policy.Decision `json:"policy,omitempty"`
+	// Record is the output record read, when the reference names one.
+	Record *spec.OutputRecord `json:"-"`
 }
 
 func newReport(ref string) *Report { return &Report{Reference: ref, Checks: []Check{}} }
@@ -129,6 +135,13 @@ type VerifyOptions struct {
 	// the declarer of the run are different parties).
 	// Default: Signatures.
 	IdentitySignatures SignatureVerifier
+	// Policy, if set, is evaluated after every other check passed, on the
+	// policy input of the identity (for an output record, of the record
+	// and its identity) with the signatures that verified: each denial is
+	// a failed "policy" check, and Report.Policy holds the decision.
+	Policy *policy.Policy
+	// PolicyInput bounds the content of the policy input.
+	PolicyInput policy.InputOptions
 
 	noChain       bool // verifying the identity of a chain
 	noRecordBlobs bool // pulling an output record: Pull verifies its files as it extracts them
@@ -181,6 +194,9 @@ func Verify(ctx context.Context, src oras.ReadOnlyTarget, ref string, opts Verif
 		if err := compareDeclaration(ctx, opts, rep); err != nil {
 			return nil, err
 		}
+	}
+	if err := evaluatePolicy(ctx, src, rep, opts); err != nil {
+		return nil, err
 	}
 	return rep, rep.err()
 }
