@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -36,25 +37,47 @@ type roleState struct {
 
 func newInspectCmd(a *app) *cobra.Command {
 	var tf targetFlags
+	var policyInput bool
 	cmd := &cobra.Command{
-		Use:   "inspect TARGET",
+		Use:   "inspect TARGET [--policy-input]",
 		Short: "Show an identity: digest, spec version, role states and components",
 		Long: `Show the identity at TARGET: its digest, spec version, the state of every
 role (core roles in canonical order, then extension roles) and every
 component's role, logical name, media type, size and digest. Blobs are not
 fetched; use verify to check them.
 
+With --policy-input, print instead the policy input document (JSON, always)
+that verify --policy evaluates: for an identity, or an output record and its
+identity, with the content of small disclosed components (fetched and checked
+against their digests). Signatures are not checked by inspect, so the input
+lists none. Use it with opa eval and opa test (docs/policy.md).
+
 TARGET is registry/repository:tag or @digest; with --oci-layout, an OCI image
 layout directory or tar file PATH:tag or PATH@digest.`,
 		Example: `  runid-oci inspect localhost:5000/runs:v1 --plain-http
   runid-oci inspect --oci-layout ./runs:v1
-  runid-oci inspect --oci-layout run.tar@sha256:... -o json`,
+  runid-oci inspect --oci-layout run.tar@sha256:... -o json
+  runid-oci inspect --oci-layout ./runs:v1 --policy-input > input.json`,
 		Args: exactArgs("TARGET"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			t, err := tf.open(ctx, args[0], true)
 			if err != nil {
 				return err
+			}
+			if policyInput {
+				in, err := pull.PolicyInput(ctx, t.Store, t.Reference, pull.PolicyInputOptions{Options: pull.Options{Logger: a.logger()}})
+				if err != nil {
+					return err
+				}
+				if in.Output != nil {
+					in.Output.Reference = t.String()
+				} else {
+					in.Identity.Reference = t.String()
+				}
+				enc := json.NewEncoder(a.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(in)
 			}
 			id, err := pull.Inspect(ctx, t.Store, t.Reference, pull.Options{Logger: a.logger()})
 			if err != nil {
@@ -69,6 +92,7 @@ layout directory or tar file PATH:tag or PATH@digest.`,
 			return a.render(out, func(w io.Writer) error { return writeInspect(w, out) })
 		},
 	}
+	cmd.Flags().BoolVar(&policyInput, "policy-input", false, "print the policy input document (JSON) that verify --policy evaluates")
 	tf.addTo(cmd.Flags())
 	return cmd
 }

@@ -19,6 +19,7 @@ func newVerifyCmd(a *app) *cobra.Command {
 	var wf withholdFlags
 	var rf revealFlags
 	var kf verifyKeyFlags
+	var pf policyFlags
 	cmd := &cobra.Command{
 		Use:   "verify TARGET [--declaration runid.yaml | --reveal FILE --component FILE]",
 		Short: "Check every rule of an identity, and optionally its declaration",
@@ -37,12 +38,19 @@ record, verify the chain: the record and its signature, then its identity in
 full and the identity's signature (with --identity-key when the declarer of
 the run used another key than the producer of the outputs).
 
+With --policy FILE.rego (repeatable; a directory of .rego files too), after
+every other check passed, evaluate the policies (OPA, Rego v1) on the policy
+input of the identity (for an output record, of the record and its identity),
+with the signatures that verified: each message of data.runid.deny fails the
+check "policy". See docs/policy.md.
+
 Exit code 0: verified. 3: does not verify (each failed check is named).
 1: could not check (network, authentication, missing reference...).`,
 		Example: `  runid-oci verify localhost:5000/runs:v1 --plain-http
   runid-oci verify localhost:5000/runs:v1 --plain-http --key cosign.pub
   runid-oci verify localhost:5000/runs@sha256:... --key producer.pub --identity-key declarer.pub
   runid-oci verify --oci-layout ./runs:v1 --declaration runid.yaml -o json
+  runid-oci verify --oci-layout ./runs:v1 --key release.pub --policy policies/
   runid-oci verify --oci-layout ./runs:v1 --reveal system-prompt/agent.md.reveal.json --component agent.md`,
 		Args: exactArgs("TARGET"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -66,6 +74,9 @@ Exit code 0: verified. 3: does not verify (each failed check is named).
 			if err := kf.apply(&opts); err != nil {
 				return err
 			}
+			if opts.Policy, err = pf.load(ctx); err != nil {
+				return err
+			}
 			if p := a.progress(); p != nil {
 				opts.Progress = func(e pull.Event) { p("%s", pullEventLine(e)) }
 			}
@@ -83,6 +94,7 @@ Exit code 0: verified. 3: does not verify (each failed check is named).
 	}
 	cmd.Flags().StringVar(&decl, "declaration", "", "also check the identity against this declaration (runid.yaml)")
 	kf.addTo(cmd.Flags())
+	pf.addTo(cmd.Flags(), "after every check, evaluate data.runid.deny of these policies")
 	wf.addTo(cmd.Flags())
 	rf.addTo(cmd.Flags())
 	tf.addTo(cmd.Flags())
