@@ -15,6 +15,7 @@ import (
 func newProxyCmd(a *app) *cobra.Command {
 	var tf targetFlags
 	var sf signFlags
+	var pf policyFlags
 	var (
 		listen, upstream, onStoreError, provider string
 		rejectUnrecorded, allowSecrets           bool
@@ -46,6 +47,16 @@ with a JSON error (502 or 400) and not forwarded; with
 requests (GET /v1/models...) pass through unrecorded, or get 404 with
 --reject-unrecorded.
 
+With --policy FILE.rego (repeatable; a directory of .rego files too), each
+request's run is evaluated (OPA, Rego v1, data.runid.deny) before it is
+forwarded; policies are compiled once at start, again on SIGHUP. A denied
+request is never forwarded: it gets 403 with the denial messages, its identity
+is still declared, and its output record has status failed, the error and the
+fact denied (the messages). A policy that cannot be evaluated denies; a
+request that cannot be imported is refused even with --on-store-error
+forward. The proxy signs after it decides, so the policy input lists no
+signatures. See docs/policy.md.
+
 Headers, Authorization and x-api-key included, pass to the upstream
 untouched and are never recorded or logged. One log line per request goes
 to stderr (identity, status, duration). The proxy runs until interrupted
@@ -57,6 +68,7 @@ and at exit: run one writer per layout. The layout's manifests are kept in
 memory (about 8 KB per request); for volume, use a registry as TARGET.`,
 		Example: `  runid-oci proxy --listen 127.0.0.1:8080 --upstream https://api.openai.com --oci-layout ./runs
   OPENAI_BASE_URL=http://127.0.0.1:8080/v1 my-agent
+  runid-oci proxy --listen 127.0.0.1:8080 --upstream https://api.openai.com --policy policies/ --oci-layout ./runs
   COSIGN_PASSWORD=... runid-oci proxy --listen :8080 --upstream https://api.anthropic.com --key cosign.key registry.example/runs`,
 		Args: exactArgs("TARGET"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -109,6 +121,9 @@ memory (about 8 KB per request); for volume, use a registry as TARGET.`,
 			} else if sf.bundle {
 				return usageErrorf("--new-bundle-format needs --key")
 			}
+			if opts.Decide, err = pf.proxyDecider(ctx, opts.Logger); err != nil {
+				return err
+			}
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
 				return fmt.Errorf("listen: %w", err)
@@ -121,6 +136,7 @@ memory (about 8 KB per request); for volume, use a registry as TARGET.`,
 	f := cmd.Flags()
 	tf.addTo(f)
 	sf.addTo(f, false)
+	pf.addTo(f, "evaluate each request's run with these policies before forwarding it")
 	f.StringVar(&listen, "listen", "", "address to listen on, HOST:PORT (port 0 picks a free one; the address is printed on stderr)")
 	f.StringVar(&upstream, "upstream", "", "base URL of the model API, e.g. https://api.openai.com; its path is put before each request's path")
 	f.StringVar(&onStoreError, "on-store-error", "fail", "a request that cannot be declared: fail (refuse it, never forward an undeclared run) or forward (forward it unrecorded)")

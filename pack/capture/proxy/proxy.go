@@ -47,6 +47,16 @@
 // ForwardUndeclared the request is forwarded anyway, without an identity
 // header and without a record, and a warning is logged.
 //
+// # Deciding on requests
+//
+// With Options.Decide (runid-oci proxy --policy), each recorded request's
+// composition is decided on before it is forwarded. A denied request is
+// never sent upstream: its identity is still declared, the client gets
+// 403 with the reasons in the same JSON shape (error type runid_denied,
+// code policy_denied), and its output record has status failed, the error
+// and the fact denied. A request that cannot be imported cannot be decided
+// on and is refused even with ForwardUndeclared.
+//
 // Requests the proxy does not record (other methods and paths, such as
 // GET /v1/models) pass through unchanged, unless Options.RejectUnrecorded
 // is set (404).
@@ -248,10 +258,27 @@ type Options struct {
 	// index is rewritten on every manifest push, which serialises
 	// concurrent requests. Default: DefaultIndexSaveInterval.
 	IndexSaveInterval time.Duration
+	// Decide, if set, decides on each recorded request's composition
+	// (the run it would be) before the request is forwarded, from the
+	// goroutine serving it; it must be safe for concurrent use. A denied
+	// request is never forwarded: its identity is still declared, the
+	// client gets 403 with the reasons, and its output record has status
+	// failed, the error "denied by policy: ..." and the fact denied (the
+	// reasons). With Decide set, a request that cannot be imported (so
+	// cannot be decided on) is refused even with ForwardUndeclared.
+	Decide func(ctx context.Context, comp *pack.Composition) Decision
 	// OnRecord, if set, is called once for every recorded request, after
 	// its output record was attached (or failed to be), from the goroutine
 	// that attached it.
 	OnRecord func(Record)
+}
+
+// Decision is the verdict of Options.Decide on one request.
+type Decision struct {
+	// Allowed lets the request be forwarded.
+	Allowed bool
+	// Reasons say why it is denied: in the 403 answer and the record.
+	Reasons []string
 }
 
 // Record reports one recorded request, to Options.OnRecord.
@@ -472,7 +499,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(r, h.opts.MaxRequestBody)
 	if err != nil {
 		var tl *tooLargeError
-		if errors.As(err, &tl) && h.opts.OnStoreError == ForwardUndeclared {
+		if errors.As(err, &tl) && h.opts.OnStoreError == ForwardUndeclared && h.opts.Decide == nil {
 			h.log.Warn("forwarding an undeclared run", "path", r.URL.Path, "format", format, "error", err)
 			r.Body = readCloser{io.MultiReader(bytes.NewReader(tl.prefix), r.Body), r.Body}
 			sw := &statusWriter{ResponseWriter: w}
@@ -488,12 +515,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.logRequest(r, format, "", "", code, "refused", start)
 		return
 	}
-	subject, derr := h.declare(r.Context(), format, body)
+	subject, dec, derr := h.declare(r.Context(), format, body)
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
 	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	if dec != nil && !dec.Allowed {
+		recording = h.deny(w, r, format, subject, derr, dec.Reasons, start)
+		return
+	}
 	if derr != nil {
-		if h.opts.OnStoreError == ForwardUndeclared {
+		// Without a decision (the body could not be imported) a request
+		// is never forwarded when the proxy decides on requests.
+		if h.opts.OnStoreError == ForwardUndeclared && (h.opts.Decide == nil || dec != nil) {
 			h.log.Warn("forwarding an undeclared run", "path", r.URL.Path, "format", format, "error", derr.err)
 			sw := &statusWriter{ResponseWriter: w}
 			defer func() { h.logRequest(r, format, "", "", sw.code(), "forwarded undeclared", start) }()
@@ -549,16 +582,28 @@ type declareError struct {
 	err    error
 }
 
-// declare imports a body and declares its identity in the store, once for
-// concurrent identical requests.
-func (h *Handler) declare(ctx context.Context, format string, body []byte) (ocispec.Descriptor, *declareError) {
+// declare imports a body, asks Options.Decide about it (dec is nil without
+// Decide or when the body cannot be imported), and declares its identity
+// in the store, once for concurrent identical requests.
+func (h *Handler) declare(ctx context.Context, format string, body []byte) (desc ocispec.Descriptor, dec *Decision, derr *declareError) {
 	imp, err := capture.Import(ctx, format, body, capture.Options{Provider: h.opts.Provider})
 	if err != nil {
-		return ocispec.Descriptor{}, &declareError{http.StatusBadRequest, "invalid_request", fmt.Errorf("not a %s request: %w", format, err)}
+		return ocispec.Descriptor{}, nil, &declareError{http.StatusBadRequest, "invalid_request", fmt.Errorf("not a %s request: %w", format, err)}
 	}
 	for _, w := range imp.Warnings {
 		h.log.Debug("import warning", "format", format, "warning", w)
 	}
+	if h.opts.Decide != nil {
+		d := h.opts.Decide(ctx, imp.Composition)
+		dec = &d
+	}
+	desc, derr = h.push(ctx, imp)
+	return desc, dec, derr
+}
+
+// push declares an imported request's identity in the store, once for
+// concurrent identical requests.
+func (h *Handler) push(ctx context.Context, imp *capture.Imported) (ocispec.Descriptor, *declareError) {
 	d := imp.Composition.Digest()
 	v, err, _ := h.declared.Do(d.String(), func() (any, error) {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.opts.StoreTimeout)
@@ -680,8 +725,11 @@ func writeError(w http.ResponseWriter, status int, kind string, err error) {
 	}
 	body.Type = "error"
 	body.Error.Type = "runid_undeclared"
-	if status == http.StatusBadGateway && kind == "upstream_unavailable" {
+	switch {
+	case status == http.StatusBadGateway && kind == "upstream_unavailable":
 		body.Error.Type = "runid_upstream_error"
+	case status == http.StatusForbidden:
+		body.Error.Type = "runid_denied"
 	}
 	body.Error.Code, body.Error.Message = kind, err.Error()
 	b, _ := json.Marshal(body)

@@ -49,6 +49,9 @@ const (
 	// FactRecordError says why the response body is not in the record
 	// (the temporary file could not be written).
 	FactRecordError = "recordError"
+	// FactDenied lists why Options.Decide denied the request, which was
+	// then never forwarded.
+	FactDenied = "denied"
 )
 
 // exchangeKey keys the exchange of a recorded request in its context.
@@ -74,6 +77,7 @@ type exchange struct {
 	requestID      string
 	body           *teeBody
 	upstreamErr    error
+	denied         []string // Options.Decide's reasons; the request was not forwarded
 
 	// set by finish
 	status  string
@@ -155,7 +159,12 @@ func (ex *exchange) record() {
 		spec.FactEndedAt:    ex.ended.UTC().Format(time.RFC3339Nano),
 		spec.FactStatus:     ex.status,
 		FactFormat:          ex.format,
-		FactUpstream:        ex.upstreamURL,
+	}
+	if ex.upstreamURL != "" {
+		facts[FactUpstream] = ex.upstreamURL
+	}
+	if ex.denied != nil {
+		facts[FactDenied] = ex.denied
 	}
 	if ex.httpStatus != 0 {
 		facts[FactHTTPStatus] = ex.httpStatus

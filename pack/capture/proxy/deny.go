@@ -1,0 +1,45 @@
+package proxy
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/runid/runid-oci/spec"
+)
+
+// deny answers a request that Options.Decide denied with 403, never
+// forwarding it. When its identity was declared (derr is nil) the answer
+// carries the identity and instance headers and an output record of the
+// denial is attached in the background; deny then reports true, and the
+// record's goroutine ends the request's pending count.
+func (h *Handler) deny(w http.ResponseWriter, r *http.Request, format string, subject ocispec.Descriptor, derr *declareError, reasons []string, start time.Time) bool {
+	if len(reasons) == 0 {
+		reasons = []string{"denied by policy"}
+	}
+	msg := "denied by policy: " + strings.Join(reasons, "; ")
+	if derr != nil {
+		h.log.Error("run denied by policy and not declared", "path", r.URL.Path, "format", format, "error", derr.err)
+		writeDenied(w, fmt.Errorf("runid-oci proxy: the run is %s (and could not be declared: %v); it was not forwarded", msg, derr.err))
+		h.logRequest(r, format, "", "", http.StatusForbidden, "denied", start)
+		return false
+	}
+	now := time.Now()
+	ex := &exchange{h: h, format: format, subject: subject, instance: newInstanceID(), request: r,
+		started: now, ended: now, status: spec.StatusFailed, errText: msg, outcome: "denied", denied: reasons}
+	w.Header().Set(h.opts.IdentityHeader, subject.Digest.String())
+	w.Header().Set(h.opts.InstanceHeader, ex.instance)
+	writeDenied(w, fmt.Errorf("runid-oci proxy: the run %s is %s; it was not forwarded", subject.Digest, msg))
+	h.logRequest(r, format, subject.Digest.String(), ex.instance, http.StatusForbidden, "denied", start)
+	go ex.record()
+	return true
+}
+
+// writeDenied answers 403 with the proxy's JSON error shape, error type
+// runid_denied.
+func writeDenied(w http.ResponseWriter, err error) {
+	writeError(w, http.StatusForbidden, "policy_denied", err)
+}
