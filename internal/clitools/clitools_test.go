@@ -23,6 +23,7 @@ func TestPinnedVersions(t *testing.T) {
 		{name: "oras", bin: Oras, tool: ToolOras, args: []string{"version"}, want: "Version:    1.3.6"},
 		{name: "cosign", bin: Cosign, tool: ToolCosign, args: []string{"version"}, want: "GitVersion:    v2.6.5"},
 		{name: "registry", bin: Registry, tool: ToolRegistry, args: []string{"--version"}, want: "github.com/distribution/distribution/v3 v3.0.0"},
+		{name: "opa", bin: OPA, tool: ToolOPA, args: []string{"version"}, want: "Version: 1.22.4"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -45,6 +46,19 @@ func TestPinnedVersions(t *testing.T) {
 				t.Fatalf("%s version output lacks pin %s:\n%s", tc.name, tc.tool.Version(), out)
 			}
 		})
+	}
+}
+
+// TestOPAPinMatchesGoMod: the opa CLI is the version of the policy engine
+// that runid-oci links, so that opa test and opa eval agree with it.
+func TestOPAPinMatchesGoMod(t *testing.T) {
+	gomod, err := os.ReadFile(filepath.Join("..", "..", "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ToolOPA.Package() + " " + ToolOPA.Version()
+	if !strings.Contains(string(gomod), "\t"+want+"\n") {
+		t.Fatalf("go.mod does not require %s; pin the opa CLI to the engine's version", want)
 	}
 }
 
