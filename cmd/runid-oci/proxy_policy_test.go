@@ -9,13 +9,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
-	"oras.land/oras-go/v2/content/oci"
+	"oras.land/oras-go/v2"
 
 	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/pack/capture/proxy"
@@ -35,6 +36,13 @@ type policyProxy struct {
 // the requests it receives, recording in the layout dir.
 func startPolicyProxy(t *testing.T, dir string, extra ...string) *policyProxy {
 	t.Helper()
+	return startPolicyProxyAt(t, []string{"--oci-layout", dir}, extra...)
+}
+
+// startPolicyProxyAt starts the proxy recording in target (flags and
+// TARGET).
+func startPolicyProxyAt(t *testing.T, target []string, extra ...string) *policyProxy {
+	t.Helper()
 	var hits atomic.Int64
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
@@ -47,7 +55,7 @@ func startPolicyProxy(t *testing.T, dir string, extra ...string) *policyProxy {
 	ctx, cancel := context.WithCancel(t.Context())
 	stderr := &lockedBuffer{}
 	exited := make(chan int, 1)
-	args := append([]string{"proxy", "--listen", "127.0.0.1:0", "--upstream", up.URL, "--oci-layout", dir}, extra...)
+	args := append(append([]string{"proxy", "--listen", "127.0.0.1:0", "--upstream", up.URL}, target...), extra...)
 	go func() { exited <- run(ctx, args, strings.NewReader(""), io.Discard, stderr) }()
 	listening := regexp.MustCompile(`listening on (\S+)`)
 	p := &policyProxy{stderr: stderr, upstream: &hits, stop: func() int { cancel(); return <-exited }}
@@ -88,13 +96,9 @@ func (p *policyProxy) send(t *testing.T, body []byte) proxyAnswer {
 }
 
 // records returns the execution facts of the output records of identity id
-// in the layout dir.
-func records(t *testing.T, dir, id string) []map[string]any {
+// in store.
+func records(t *testing.T, store oras.ReadOnlyTarget, id string) []map[string]any {
 	t.Helper()
-	store, err := oci.New(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if _, err := pull.Verify(t.Context(), store, id, pull.VerifyOptions{}); err != nil {
 		t.Fatalf("the identity %s is not declared: %v", id, err)
 	}
@@ -117,12 +121,17 @@ func records(t *testing.T, dir, id string) []map[string]any {
 // the upstream sees it, its identity is declared, and its output record
 // says it was denied and why.
 func TestProxyPolicyToolChanged(t *testing.T) {
-	dir := t.TempDir()
+	for _, st := range stores(t)[:2] { // an OCI layout and a registry
+		t.Run(st.name, func(t *testing.T) { testProxyPolicyToolChanged(t, st) })
+	}
+}
+
+func testProxyPolicyToolChanged(t *testing.T, st store) {
 	var flags []string
 	for _, f := range []string{"model_allowlist.rego", "parameter_bounds.rego", "tools_pinned.rego", "system_prompt_approved.rego", "system_prompt_disclosed.rego"} {
 		flags = append(flags, "--policy", filepath.Join(policiesDir, f))
 	}
-	p := startPolicyProxy(t, dir, flags...)
+	p := startPolicyProxyAt(t, append(slices.Clone(st.flags), st.ref("runs", "")), flags...)
 	body := testutil.ReadFile(t, filepath.Join("..", "..", "testdata", "requests", "openai-chat.json"))
 
 	ok := p.send(t, body)
@@ -159,7 +168,8 @@ func TestProxyPolicyToolChanged(t *testing.T) {
 		t.Fatalf("exit %d:\n%s", code, p.stderr.String())
 	}
 
-	recs := records(t, dir, den.identity)
+	store := st.open(t, "runs")
+	recs := records(t, store, den.identity)
 	if len(recs) != 1 {
 		t.Fatalf("%d output records of the denied identity, want 1", len(recs))
 	}
@@ -169,7 +179,7 @@ func TestProxyPolicyToolChanged(t *testing.T) {
 		!strings.HasPrefix(r[proxy.FactError].(string), "denied by policy: tools:") || r[proxy.FactUpstream] != nil || r[proxy.FactHTTPStatus] != nil {
 		t.Errorf("denied record facts %v", r)
 	}
-	if recs := records(t, dir, ok.identity); len(recs) != 1 || recs[0][spec.FactStatus] != spec.StatusSucceeded || recs[0][proxy.FactDenied] != nil {
+	if recs := records(t, store, ok.identity); len(recs) != 1 || recs[0][spec.FactStatus] != spec.StatusSucceeded || recs[0][proxy.FactDenied] != nil {
 		t.Errorf("approved record facts %v", recs)
 	}
 	if !strings.Contains(p.stderr.String(), "outcome=denied") {
