@@ -11,9 +11,11 @@ import (
 
 	"github.com/runid/runid-oci/internal/testregistry"
 	"github.com/runid/runid-oci/internal/testutil"
-	"github.com/runid/runid-oci/pack"
+	"github.com/runid/runid-oci/pack/referrer"
+	"github.com/runid/runid-oci/pack/sign"
 	"github.com/runid/runid-oci/pull"
 	"github.com/runid/runid-oci/pull/policy"
+	"github.com/runid/runid-oci/pull/sigverify"
 	"github.com/runid/runid-oci/spec"
 )
 
@@ -29,11 +31,11 @@ func TestVerifyPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	release, err := pack.LoadPrivateKey(testutil.ReadFile(t, filepath.Join(policyDir, "keys", "release.key")), []byte("runid-oci-example"))
+	release, err := sign.LoadPrivateKey(testutil.ReadFile(t, filepath.Join(policyDir, "keys", "release.key")), []byte("runid-oci-example"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := pull.LoadPublicKeyFile(filepath.Join(policyDir, "keys", "release.pub"))
+	pub, err := sigverify.LoadPublicKeyFile(filepath.Join(policyDir, "keys", "release.pub"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,16 +65,16 @@ func TestVerifyPolicy(t *testing.T) {
 				t.Errorf("JSON report has no policy section: %s", b)
 			}
 
-			if _, err := pack.Sign(ctx, target, "rag", release, pack.SignOptions{}); err != nil {
+			if _, err := sign.Sign(ctx, target, "rag", release, sign.SignOptions{}); err != nil {
 				t.Fatal(err)
 			}
-			rep, err = pull.Verify(ctx, target, "rag", pull.VerifyOptions{Policy: pol, Key: pub})
+			rep, err = pull.Verify(ctx, target, "rag", pull.VerifyOptions{Policy: pol, Signatures: sigverify.Verifier{Key: pub}})
 			if err != nil || !rep.Verified || rep.Policy == nil || !rep.Policy.Allowed {
 				t.Fatalf("signed: err = %v, policy %+v", err, rep.Policy)
 			}
 			// Signatures that do not verify with the key given never reach
 			// the policy: verifying with another key denies.
-			rep, err = pull.Verify(ctx, target, "rag", pull.VerifyOptions{Policy: pol, Key: testutil.Key(t)})
+			rep, err = pull.Verify(ctx, target, "rag", pull.VerifyOptions{Policy: pol, Signatures: sigverify.Verifier{Key: testutil.Key(t)}})
 			if err == nil || rep.Policy != nil {
 				t.Fatalf("other key: err = %v, policy %+v: want the signature check to fail and the policy not evaluated", err, rep.Policy)
 			}
@@ -114,8 +116,8 @@ deny contains sprintf("model %s", [c.content.name]) if {
 		{spec.StatusSucceeded, ""},
 		{spec.StatusFailed, "execution run-failed: status failed"},
 	} {
-		res, err := pack.Attach(ctx, s, "rag", []pack.OutputFile{{Name: "answer.txt", Data: []byte("42")}},
-			pack.AttachOptions{Execution: map[string]any{spec.FactStatus: tc.status, spec.FactInstanceID: "run-" + tc.status}})
+		res, err := referrer.Attach(ctx, s, "rag", []referrer.OutputFile{{Name: "answer.txt", Data: []byte("42")}},
+			referrer.AttachOptions{Execution: map[string]any{spec.FactStatus: tc.status, spec.FactInstanceID: "run-" + tc.status}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -23,6 +23,7 @@ var light = []string{
 	"github.com/runid/runid-oci/pack/capture/proxy",
 	"github.com/runid/runid-oci/pull",
 	"github.com/runid/runid-oci/pull/diff",
+	"github.com/runid/runid-oci/pull/policy",
 }
 
 // forbidden are substrings of import paths that no light package may

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/runid/runid-oci/internal/importer"
 	"github.com/runid/runid-oci/internal/testutil"
+	"github.com/runid/runid-oci/pack/capture"
 	"github.com/runid/runid-oci/pull/policy"
 )
 
@@ -18,7 +18,7 @@ import (
 func BenchmarkProxyPolicy(b *testing.B) {
 	ctx := b.Context()
 	body := testutil.ReadFile(b, filepath.Join("..", "..", "testdata", "requests", "openai-chat.json"))
-	imp, err := importer.Import(ctx, "openai-chat", body, importer.Options{})
+	imp, err := capture.Import(ctx, "openai-chat", body, capture.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

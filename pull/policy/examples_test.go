@@ -12,8 +12,10 @@ import (
 	"github.com/runid/runid-oci/internal/testregistry"
 	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/pack"
+	"github.com/runid/runid-oci/pack/sign"
 	"github.com/runid/runid-oci/pull"
 	"github.com/runid/runid-oci/pull/policy"
+	"github.com/runid/runid-oci/pull/sigverify"
 )
 
 const (
@@ -215,11 +217,11 @@ func TestAllExamplePoliciesOnRagAgent(t *testing.T) {
 func TestRequiredSigner(t *testing.T) {
 	ctx := t.Context()
 	p := load(t, "required_signer.rego")
-	release, err := pack.LoadPrivateKey(testutil.ReadFile(t, filepath.Join(policies, "keys", "release.key")), []byte("runid-oci-example"))
+	release, err := sign.LoadPrivateKey(testutil.ReadFile(t, filepath.Join(policies, "keys", "release.key")), []byte("runid-oci-example"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	releasePub, err := pull.LoadPublicKeyFile(filepath.Join(policies, "keys", "release.pub"))
+	releasePub, err := sigverify.LoadPublicKeyFile(filepath.Join(policies, "keys", "release.pub"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,13 +229,13 @@ func TestRequiredSigner(t *testing.T) {
 
 	for _, tc := range []struct {
 		name    string
-		signers []pack.SignatureFormat
+		signers []sign.SignatureFormat
 		signer  any
 		allowed bool
 	}{
-		{"release key, tag format", []pack.SignatureFormat{pack.SignatureFormatTag}, release, true},
-		{"release key, bundle format", []pack.SignatureFormat{pack.SignatureFormatBundle}, release, true},
-		{"other key", []pack.SignatureFormat{pack.SignatureFormatTag}, other, false},
+		{"release key, tag format", []sign.SignatureFormat{sign.SignatureFormatTag}, release, true},
+		{"release key, bundle format", []sign.SignatureFormat{sign.SignatureFormatBundle}, release, true},
+		{"other key", []sign.SignatureFormat{sign.SignatureFormatTag}, other, false},
 		{"unsigned", nil, nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -244,13 +246,13 @@ func TestRequiredSigner(t *testing.T) {
 				if tc.signer != any(release) {
 					sv = other
 				}
-				if _, err := pack.Sign(ctx, s, "run", sv, pack.SignOptions{Format: f}); err != nil {
+				if _, err := sign.Sign(ctx, s, "run", sv, sign.SignOptions{Format: f}); err != nil {
 					t.Fatal(err)
 				}
 			}
 			// The verifier checks with the key it trusts; only signatures
 			// that verify reach the policy.
-			sr, err := pull.VerifySignatures(ctx, s, rep.Identity.Descriptor, releasePub, pull.SignatureOptions{})
+			sr, err := sigverify.VerifySignatures(ctx, s, rep.Identity.Descriptor, releasePub, sigverify.Options{})
 			if err == nil {
 				for _, sc := range sr.Signatures {
 					if sc.Verified {

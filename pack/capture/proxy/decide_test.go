@@ -8,9 +8,9 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/runid/runid-oci/pack/capture"
 	"github.com/runid/runid-oci/mediatype"
 	"github.com/runid/runid-oci/pack"
+	"github.com/runid/runid-oci/pack/capture"
 	"github.com/runid/runid-oci/pack/capture/proxy"
 	"github.com/runid/runid-oci/spec"
 )
