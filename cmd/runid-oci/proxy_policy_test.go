@@ -240,3 +240,37 @@ func TestProxyPolicyReload(t *testing.T) {
 		t.Errorf("a policy that does not compile at start: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// TestProxyPolicyFailsClosed: a policy that errors at run time, or loops
+// until the time bound stops it, denies the request; the proxy keeps
+// serving and the upstream never sees it.
+func TestProxyPolicyFailsClosed(t *testing.T) {
+	for name, src := range map[string]string{
+		"runtime error": "package runid\n\ndeny contains \"x\" if to_number(\"not a number\") > 1\n",
+		"loop":          "package runid\n\ndeny contains \"x\" if {\n\tsome i in numbers.range(1, 1000000000000)\n\ti < 0\n}\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			pol := filepath.Join(t.TempDir(), "policy.rego")
+			if err := os.WriteFile(pol, []byte(src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			p := startPolicyProxy(t, t.TempDir(), "--policy", pol)
+			body := []byte(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hi"}]}`)
+			for range 2 {
+				a := p.send(t, body)
+				if a.status != http.StatusForbidden || !strings.Contains(a.body, "the policy could not be evaluated") {
+					t.Fatalf("status %d: %s", a.status, a.body)
+				}
+			}
+			if n := p.upstream.Load(); n != 0 {
+				t.Fatalf("the upstream saw %d requests", n)
+			}
+			if code := p.stop(); code != exitOK {
+				t.Fatalf("exit %d", code)
+			}
+			if !strings.Contains(p.stderr.String(), "policy evaluation failed; the request is denied") {
+				t.Errorf("no error log:\n%s", p.stderr.String())
+			}
+		})
+	}
+}

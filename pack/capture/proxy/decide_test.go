@@ -114,3 +114,16 @@ func TestDecideFailClosed(t *testing.T) {
 	}
 	broken.shutdown()
 }
+
+// TestDecideTooLarge: with Decide set, a body over MaxRequestBody cannot be
+// decided on and is refused even with ForwardUndeclared.
+func TestDecideTooLarge(t *testing.T) {
+	var asked atomic.Int64
+	hs := newHarness(t, nil, proxy.Options{Decide: denyTemperature(&asked), OnStoreError: proxy.ForwardUndeclared, MaxRequestBody: 64})
+	path, body := request(capture.FormatOpenAIChat, strings.Repeat("long ", 100), false)
+	res, b := hs.post(path, body, nil)
+	if res.StatusCode != http.StatusRequestEntityTooLarge || hs.up.calls.Load() != 0 || asked.Load() != 0 {
+		t.Fatalf("too large: %d %s; upstream calls %d", res.StatusCode, b, hs.up.calls.Load())
+	}
+	hs.shutdown()
+}
