@@ -330,7 +330,7 @@ func (p *Policy) Evaluate(ctx context.Context, in *Input) *Decision {
 	if in == nil {
 		return fail(errors.New("no input"))
 	}
-	value, err := inputValue(in)
+	value, err := in.value()
 	if err != nil {
 		return fail(err)
 	}
@@ -358,15 +358,7 @@ func (p *Policy) Evaluate(ctx context.Context, in *Input) *Decision {
 	return d
 }
 
-// inputValue converts the input to an OPA value through its JSON form, so
-// that a policy sees exactly the document of the policy input schema.
-func inputValue(in *Input) (ast.Value, error) {
-	b, err := json.Marshal(in)
-	if err != nil {
-		return nil, fmt.Errorf("encode input: %w", err)
-	}
-	return ast.ValueFromReader(bytes.NewReader(b))
-}
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
 
 // messages turns the value of data.runid.deny into sorted strings: a
 // string as is, anything else as compact JSON.
