@@ -1,0 +1,311 @@
+package layout
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+
+	"github.com/opencontainers/go-digest"
+	specs "github.com/opencontainers/image-spec/specs-go"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+const (
+	// SegmentArtifactType is the artifactType of the image indexes that
+	// list a layout's untagged manifests.
+	SegmentArtifactType = "application/vnd.runid.store.segment.v1"
+	// AnnotationSegmentLevel marks a segment's entry in index.json with its
+	// level: 0 lists manifests, n+1 lists segments of level n.
+	AnnotationSegmentLevel = "dev.runid.store.segment.level"
+	// SegmentFanout is how many segments of one level a segment of the
+	// next level gathers.
+	SegmentFanout = 16
+	// maxIndexSize caps the index.json the store reads.
+	maxIndexSize = 1 << 30
+)
+
+// commitRequest is what one write adds to index.json.
+type commitRequest struct {
+	manifests []ocispec.Descriptor
+	tags      map[string]ocispec.Descriptor
+}
+
+// groupCommit gathers the requests of concurrent writers of one store:
+// one of them, the leader, commits every waiting request under one lock
+// and one replacement of index.json, then wakes the others.
+type groupCommit struct {
+	store   *Store
+	mu      sync.Mutex
+	pending []*pendingCommit
+	running bool
+}
+
+type pendingCommit struct {
+	req  commitRequest
+	done chan struct{}
+	err  error
+}
+
+func (g *groupCommit) commit(ctx context.Context, req commitRequest) error {
+	p := &pendingCommit{req: req, done: make(chan struct{})}
+	g.mu.Lock()
+	g.pending = append(g.pending, p)
+	if g.running {
+		g.mu.Unlock()
+		<-p.done
+		return p.err
+	}
+	g.running = true
+	for len(g.pending) > 0 {
+		batch := g.pending
+		g.pending = nil
+		g.mu.Unlock()
+		err := g.store.commitBatch(context.WithoutCancel(ctx), batch)
+		for _, b := range batch {
+			b.err = err
+			close(b.done)
+		}
+		g.mu.Lock()
+	}
+	g.running = false
+	g.mu.Unlock()
+	return p.err
+}
+
+// commitBatch adds the requests to index.json under the layout's lock:
+// it reads the index.json on disk, brings the sidecar up to date if
+// another program wrote it, writes a segment for the new manifests,
+// replaces index.json, then writes the tags' sidecar files and the state.
+func (s *Store) commitBatch(ctx context.Context, batch []*pendingCommit) error {
+	unlock, err := s.lockLayout(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := s.syncLocked(ctx); err != nil {
+		return err
+	}
+	idx, _, err := s.readIndex()
+	if err != nil {
+		return err
+	}
+	var manifests []ocispec.Descriptor
+	tags := map[string]ocispec.Descriptor{}
+	for _, p := range batch {
+		manifests = append(manifests, p.req.manifests...)
+		for t, d := range p.req.tags {
+			tags[t] = d
+		}
+	}
+	next, err := s.merge(idx, manifests, tags)
+	if err != nil {
+		return err
+	}
+	if err := s.writeIndex(next); err != nil {
+		return err
+	}
+	for t, d := range tags {
+		if err := s.writeTag(t, d); err != nil {
+			return fmt.Errorf("tag %s in %s: %w", t, s.root, err)
+		}
+	}
+	fi, err := os.Stat(filepath.Join(s.root, indexFile))
+	if err != nil {
+		return err
+	}
+	return s.writeState(stateOf(fi, ""))
+}
+
+// readIndex reads and parses index.json.
+func (s *Store) readIndex() (*ocispec.Index, os.FileInfo, error) {
+	p := filepath.Join(s.root, indexFile)
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	if !fi.Mode().IsRegular() || fi.Size() > maxIndexSize {
+		return nil, nil, fmt.Errorf("read %s: %w: not a regular file of at most %d bytes", p, ErrDamaged, maxIndexSize)
+	}
+	var idx ocispec.Index
+	dec := json.NewDecoder(f)
+	if err := dec.Decode(&idx); err != nil {
+		return nil, nil, fmt.Errorf("read %s: %w: %v (runid-oci layout repair rebuilds it from the blobs)", p, ErrDamaged, err)
+	}
+	if idx.SchemaVersion != 2 {
+		return nil, nil, fmt.Errorf("read %s: %w: schemaVersion %d, want 2", p, ErrDamaged, idx.SchemaVersion)
+	}
+	return &idx, fi, nil
+}
+
+// writeIndex replaces index.json atomically.
+func (s *Store) writeIndex(idx *ocispec.Index) error {
+	b, err := json.Marshal(idx)
+	if err != nil {
+		return err
+	}
+	if err := writeAtomic(s.fs, s.tmpDir, filepath.Join(s.root, indexFile), b); err != nil {
+		return fmt.Errorf("write index.json of %s: %w", s.root, err)
+	}
+	return nil
+}
+
+func isSegment(d ocispec.Descriptor) bool {
+	_, ok := segmentLevel(d)
+	return ok
+}
+
+func segmentLevel(d ocispec.Descriptor) (int, bool) {
+	v, ok := d.Annotations[AnnotationSegmentLevel]
+	if !ok || d.MediaType != ocispec.MediaTypeImageIndex {
+		return 0, false
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > 64 {
+		return 0, false
+	}
+	return n, true
+}
+
+// merge returns idx with tags set and manifests listed. Untagged entries
+// that are not segments (another program's) are folded into the new
+// segment, so index.json stays small.
+func (s *Store) merge(idx *ocispec.Index, manifests []ocispec.Descriptor, tags map[string]ocispec.Descriptor) (*ocispec.Index, error) {
+	tagged := map[string]ocispec.Descriptor{}
+	var levels [][]ocispec.Descriptor
+	addSeg := func(l int, d ocispec.Descriptor) {
+		for len(levels) <= l {
+			levels = append(levels, nil)
+		}
+		levels[l] = append(levels[l], d)
+	}
+	var loose []ocispec.Descriptor
+	seenSeg := map[digest.Digest]bool{}
+	for _, e := range idx.Manifests {
+		if ref := e.Annotations[ocispec.AnnotationRefName]; ref != "" {
+			tagged[ref] = e
+			continue
+		}
+		if l, ok := segmentLevel(e); ok {
+			if !seenSeg[e.Digest] {
+				seenSeg[e.Digest] = true
+				addSeg(l, e)
+			}
+			continue
+		}
+		loose = append(loose, listed(e))
+	}
+	for t, d := range tags {
+		e := d
+		e.Annotations = map[string]string{}
+		for k, v := range d.Annotations {
+			e.Annotations[k] = v
+		}
+		e.Annotations[ocispec.AnnotationRefName] = t
+		tagged[t] = e
+	}
+	fresh := dedupe(append(loose, manifests...))
+	if len(fresh) > 0 {
+		seg, err := s.writeSegment(0, fresh)
+		if err != nil {
+			return nil, err
+		}
+		addSeg(0, seg)
+	}
+	for l := 0; l < len(levels); l++ {
+		if len(levels[l]) < SegmentFanout {
+			continue
+		}
+		children := levels[l]
+		levels[l] = nil
+		seg, err := s.writeSegment(l+1, children)
+		if err != nil {
+			return nil, err
+		}
+		addSeg(l+1, seg)
+	}
+	out := &ocispec.Index{
+		Versioned:   specs.Versioned{SchemaVersion: 2},
+		MediaType:   ocispec.MediaTypeImageIndex,
+		Annotations: idx.Annotations,
+		Manifests:   make([]ocispec.Descriptor, 0, len(tagged)+len(levels)*SegmentFanout),
+	}
+	names := make([]string, 0, len(tagged))
+	for t := range tagged {
+		names = append(names, t)
+	}
+	sort.Strings(names)
+	for _, t := range names {
+		out.Manifests = append(out.Manifests, tagged[t])
+	}
+	for l := len(levels) - 1; l >= 0; l-- {
+		out.Manifests = append(out.Manifests, levels[l]...)
+	}
+	return out, nil
+}
+
+func dedupe(ds []ocispec.Descriptor) []ocispec.Descriptor {
+	seen := make(map[digest.Digest]bool, len(ds))
+	out := ds[:0]
+	for _, d := range ds {
+		if !seen[d.Digest] {
+			seen[d.Digest] = true
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// writeSegment stores an image index listing children and returns its
+// index.json entry.
+func (s *Store) writeSegment(level int, children []ocispec.Descriptor) (ocispec.Descriptor, error) {
+	list := make([]ocispec.Descriptor, len(children))
+	for i, c := range children {
+		list[i] = listed(c)
+	}
+	seg := ocispec.Index{
+		Versioned:    specs.Versioned{SchemaVersion: 2},
+		MediaType:    ocispec.MediaTypeImageIndex,
+		ArtifactType: SegmentArtifactType,
+		Manifests:    list,
+	}
+	b, err := json.Marshal(seg)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	desc := ocispec.Descriptor{
+		MediaType:    ocispec.MediaTypeImageIndex,
+		Digest:       digest.FromBytes(b),
+		Size:         int64(len(b)),
+		ArtifactType: SegmentArtifactType,
+		Annotations:  map[string]string{AnnotationSegmentLevel: strconv.Itoa(level)},
+	}
+	if err := s.putBlob(desc, b); err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("write segment of %s: %w", s.root, err)
+	}
+	return desc, nil
+}
+
+// putBlob stores b durably unless it is stored.
+func (s *Store) putBlob(desc ocispec.Descriptor, b []byte) error {
+	path, err := s.blobPath(desc.Digest)
+	if err != nil {
+		return err
+	}
+	if fi, err := os.Lstat(path); err == nil && fi.Mode().IsRegular() && fi.Size() == desc.Size {
+		return nil
+	}
+	if err := s.mkdirDurable(filepath.Dir(path), 2); err != nil {
+		return err
+	}
+	return writeAtomic(s.fs, s.tmpDir, path, b)
+}

@@ -1,0 +1,105 @@
+package layout
+
+import (
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// fileSystem is every file-system operation through which the store
+// changes the layout. Reads go to the os package directly. Tests replace
+// it to make a chosen write fail (EIO) and check that nothing stored
+// before is damaged.
+type fileSystem interface {
+	// CreateTemp creates a new file in dir, as os.CreateTemp.
+	CreateTemp(dir, pattern string) (tempFile, error)
+	// Rename renames oldpath to newpath, replacing newpath.
+	Rename(oldpath, newpath string) error
+	// Remove removes a file or an empty directory.
+	Remove(name string) error
+	// MkdirAll creates a directory and its parents.
+	MkdirAll(path string, perm fs.FileMode) error
+	// SyncDir flushes a directory, so that the names renamed into it
+	// survive a crash of the machine.
+	SyncDir(path string) error
+}
+
+// tempFile is a file being written before it is renamed into place.
+type tempFile interface {
+	io.Writer
+	Name() string
+	Sync() error
+	Close() error
+}
+
+// osFS is the real file system.
+type osFS struct{}
+
+func (osFS) CreateTemp(dir, pattern string) (tempFile, error) { return os.CreateTemp(dir, pattern) }
+func (osFS) Rename(oldpath, newpath string) error            { return os.Rename(oldpath, newpath) }
+func (osFS) Remove(name string) error                        { return os.Remove(name) }
+func (osFS) MkdirAll(path string, perm fs.FileMode) error    { return os.MkdirAll(path, perm) }
+
+func (osFS) SyncDir(path string) error {
+	d, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	// Some file systems cannot sync a directory; their renames are as
+	// durable as they get.
+	if errors.Is(err, errors.ErrUnsupported) {
+		return nil
+	}
+	return err
+}
+
+// writeAtomic writes data to path through a temporary file in tmpDir:
+// write, fsync, rename, fsync of path's directory. On any failure path
+// is unchanged and the temporary file is removed.
+func writeAtomic(fsys fileSystem, tmpDir, path string, data []byte) error {
+	return writeAtomicFrom(fsys, tmpDir, path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// writeAtomicFrom is writeAtomic with the content written by fill.
+func writeAtomicFrom(fsys fileSystem, tmpDir, path string, fill func(io.Writer) error) (err error) {
+	f, err := fsys.CreateTemp(tmpDir, tempPattern)
+	if err != nil {
+		return err
+	}
+	unlock := lockTemp(f.Name())
+	defer unlock()
+	done := false
+	defer func() {
+		if !done {
+			f.Close()
+			fsys.Remove(f.Name())
+		}
+	}()
+	if err := fill(f); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		fsys.Remove(f.Name())
+		done = true
+		return err
+	}
+	if err := fsys.Rename(f.Name(), path); err != nil {
+		fsys.Remove(f.Name())
+		done = true
+		return err
+	}
+	done = true
+	return fsys.SyncDir(filepath.Dir(path))
+}

@@ -1,0 +1,49 @@
+package layout
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+func digestOf(s string) digest.Digest { return digest.Digest(s) }
+
+func containsDigest(ds []ocispec.Descriptor, d string) bool {
+	for _, x := range ds {
+		if x.Digest.String() == d {
+			return true
+		}
+	}
+	return false
+}
+
+// reachable returns every digest reachable from idx through indexes.
+func reachable(tb testing.TB, s *Store, idx *ocispec.Index) map[digest.Digest]bool {
+	tb.Helper()
+	seen := map[digest.Digest]bool{}
+	var walk func(ds []ocispec.Descriptor)
+	walk = func(ds []ocispec.Descriptor) {
+		for _, d := range ds {
+			if seen[d.Digest] {
+				continue
+			}
+			seen[d.Digest] = true
+			if d.MediaType == ocispec.MediaTypeImageIndex {
+				p, _ := s.blobPath(d.Digest)
+				b, err := readCapped(p, MaxManifestSize)
+				if err != nil {
+					tb.Fatalf("segment %s: %v", d.Digest, err)
+				}
+				var child ocispec.Index
+				if err := json.Unmarshal(b, &child); err != nil {
+					tb.Fatal(err)
+				}
+				walk(child.Manifests)
+			}
+		}
+	}
+	walk(idx.Manifests)
+	return seen
+}
