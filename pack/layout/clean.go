@@ -20,6 +20,10 @@ const pullTempPrefix = ".runid-tmp-"
 // shown to hold must go unmodified before a writer removes it.
 const DefaultStaleAge = 15 * time.Minute
 
+// tempGrace is the age under which one of the store's temporary files is
+// taken to be live even when no lock is held on it.
+const tempGrace = 2 * time.Second
+
 // lockTemp holds an advisory lock on a temporary file while it is written
 // and renamed, so that a writer cleaning up can tell a file of a live
 // writer (locked) from one left by a killed writer (not locked). It
@@ -57,7 +61,9 @@ func leftovers(root, tmpDir string, staleAge time.Duration, now time.Time) []Lef
 		}
 		lo := Leftover{Path: path, Size: fi.Size(), ModTime: fi.ModTime()}
 		if own {
-			lo.Live = heldByWriter(path)
+			// A writer creates its file, then locks it: a file younger
+			// than tempGrace may be in between.
+			lo.Live = now.Sub(fi.ModTime()) < tempGrace || heldByWriter(path)
 		} else {
 			lo.Live = now.Sub(fi.ModTime()) < staleAge
 		}

@@ -38,9 +38,9 @@ type tempFile interface {
 type osFS struct{}
 
 func (osFS) CreateTemp(dir, pattern string) (tempFile, error) { return os.CreateTemp(dir, pattern) }
-func (osFS) Rename(oldpath, newpath string) error            { return os.Rename(oldpath, newpath) }
-func (osFS) Remove(name string) error                        { return os.Remove(name) }
-func (osFS) MkdirAll(path string, perm fs.FileMode) error    { return os.MkdirAll(path, perm) }
+func (osFS) Rename(oldpath, newpath string) error             { return os.Rename(oldpath, newpath) }
+func (osFS) Remove(name string) error                         { return os.Remove(name) }
+func (osFS) MkdirAll(path string, perm fs.FileMode) error     { return os.MkdirAll(path, perm) }
 
 func (osFS) SyncDir(path string) error {
 	d, err := os.Open(path)
