@@ -157,6 +157,9 @@ func isUnwritable(err error) bool {
 // Options.Create, the layout files.
 func (s *Store) prepare(ctx context.Context) error {
 	for _, d := range []string{s.tmpDir, filepath.Join(s.sidecar, "tags"), filepath.Join(s.sidecar, "referrers"), filepath.Join(s.sidecar, "deleted")} {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+			continue
+		}
 		if err := s.fs.MkdirAll(d, 0o777); err != nil {
 			return fmt.Errorf("open OCI layout %s: %w", s.root, err)
 		}
