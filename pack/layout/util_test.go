@@ -1,8 +1,15 @@
 package layout
 
 import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/json"
 	"testing"
+	"time"
+
+	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -46,4 +53,19 @@ func reachable(tb testing.TB, s *Store, idx *ocispec.Index) map[digest.Digest]bo
 	}
 	walk(idx.Manifests)
 	return seen
+}
+
+func testTime() time.Time { return time.Now().Add(-time.Hour) }
+
+func newKey(tb testing.TB) signature.SignerVerifier {
+	tb.Helper()
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sv, err := signature.LoadECDSASignerVerifier(priv, crypto.SHA256)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return sv
 }
