@@ -12,6 +12,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/registry"
 	"oras.land/oras-go/v2/errdef"
 
 	"github.com/runid/runid-oci/spec"
@@ -84,7 +85,16 @@ func Copy(ctx context.Context, src oras.ReadOnlyGraphTarget, srcRef string, dst 
 	errTooMany := fmt.Errorf("%w: more than %d referrers", ErrTooManyReferrers, opts.MaxReferrers)
 	gopts := oras.ExtendedCopyGraphOptions{
 		FindPredecessors: func(ctx context.Context, s content.ReadOnlyGraphStorage, desc ocispec.Descriptor) ([]ocispec.Descriptor, error) {
-			preds, err := s.Predecessors(ctx, desc)
+			var preds []ocispec.Descriptor
+			var err error
+			if _, ok := s.(registry.ReferrerLister); ok {
+				preds, err = s.Predecessors(ctx, desc)
+			} else {
+				// A layout's graph also lists the indexes that hold desc
+				// (nested indexes of index.json): only manifests whose
+				// subject desc is are its referrers.
+				preds, err = registry.Referrers(ctx, s, desc, "")
+			}
 			if err != nil {
 				return nil, err
 			}

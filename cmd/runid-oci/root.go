@@ -44,6 +44,7 @@ var commands = []func(*app) *cobra.Command{
 	newDiffCmd,
 	newImportCmd,
 	newProxyCmd,
+	newLayoutCmd,
 }
 
 const rootLong = `runid-oci gives every AI run a verifiable identity.

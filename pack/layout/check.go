@@ -471,7 +471,7 @@ func Repair(ctx context.Context, dir string) (*RepairReport, error) {
 	}
 
 	// index.json: the tags and a tree of segments of at most 4096 entries.
-	const leafSize = 4096
+	const leafSize = maxSegmentEntries
 	var level []ocispec.Descriptor
 	for i := 0; i < len(manifests); i += leafSize {
 		seg, err := s.writeSegment(0, manifests[i:min(i+leafSize, len(manifests))])

@@ -25,6 +25,13 @@ const (
 	// SegmentFanout is how many segments of one level a segment of the
 	// next level gathers.
 	SegmentFanout = 16
+	// DefaultRecentManifests is how many of the newest untagged manifests
+	// index.json lists at its top level (up to twice as many before they
+	// are folded into a segment).
+	DefaultRecentManifests = 256
+	// maxSegmentEntries caps the entries of one segment, which keeps it
+	// well under MaxManifestSize.
+	maxSegmentEntries = 4096
 	// maxIndexSize caps the index.json the store reads.
 	maxIndexSize = 1 << 30
 )
@@ -176,9 +183,9 @@ func segmentLevel(d ocispec.Descriptor) (int, bool) {
 	return n, true
 }
 
-// merge returns idx with tags set and manifests listed. Untagged entries
-// that are not segments (another program's) are folded into the new
-// segment, so index.json stays small.
+// merge returns idx with tags set and manifests listed: tags, then
+// segments from the highest level down, then the recent untagged
+// manifests, oldest first.
 func (s *Store) merge(idx *ocispec.Index, manifests []ocispec.Descriptor, tags map[string]ocispec.Descriptor) (*ocispec.Index, error) {
 	tagged := map[string]ocispec.Descriptor{}
 	var levels [][]ocispec.Descriptor
@@ -202,7 +209,7 @@ func (s *Store) merge(idx *ocispec.Index, manifests []ocispec.Descriptor, tags m
 			}
 			continue
 		}
-		loose = append(loose, listed(e))
+		loose = append(loose, e)
 	}
 	for t, d := range tags {
 		e := d
@@ -213,13 +220,21 @@ func (s *Store) merge(idx *ocispec.Index, manifests []ocispec.Descriptor, tags m
 		e.Annotations[ocispec.AnnotationRefName] = t
 		tagged[t] = e
 	}
-	fresh := dedupe(append(loose, manifests...))
-	if len(fresh) > 0 {
-		seg, err := s.writeSegment(0, fresh)
-		if err != nil {
-			return nil, err
+	// New manifests join the recent ones at the top level, where other
+	// tools resolve them by digest; when twice the window piles up, all
+	// but the newest window's worth go into a segment.
+	loose = dedupe(append(loose, manifests...))
+	window := s.opts.recentManifests()
+	if len(loose) >= 2*window {
+		fold := loose[:len(loose)-window]
+		for i := 0; i < len(fold); i += maxSegmentEntries {
+			seg, err := s.writeSegment(0, fold[i:min(i+maxSegmentEntries, len(fold))])
+			if err != nil {
+				return nil, err
+			}
+			addSeg(0, seg)
 		}
-		addSeg(0, seg)
+		loose = append([]ocispec.Descriptor(nil), loose[len(loose)-window:]...)
 	}
 	for l := 0; l < len(levels); l++ {
 		if len(levels[l]) < SegmentFanout {
@@ -237,7 +252,7 @@ func (s *Store) merge(idx *ocispec.Index, manifests []ocispec.Descriptor, tags m
 		Versioned:   specs.Versioned{SchemaVersion: 2},
 		MediaType:   ocispec.MediaTypeImageIndex,
 		Annotations: idx.Annotations,
-		Manifests:   make([]ocispec.Descriptor, 0, len(tagged)+len(levels)*SegmentFanout),
+		Manifests:   make([]ocispec.Descriptor, 0, len(tagged)+len(levels)*SegmentFanout+len(loose)),
 	}
 	names := make([]string, 0, len(tagged))
 	for t := range tagged {
@@ -250,6 +265,7 @@ func (s *Store) merge(idx *ocispec.Index, manifests []ocispec.Descriptor, tags m
 	for l := len(levels) - 1; l >= 0; l-- {
 		out.Manifests = append(out.Manifests, levels[l]...)
 	}
+	out.Manifests = append(out.Manifests, loose...)
 	return out, nil
 }
 

@@ -67,6 +67,15 @@ type Options struct {
 
 	// fs replaces the file system writes go through (tests).
 	fs fileSystem
+	// recent replaces DefaultRecentManifests (tests).
+	recent int
+}
+
+func (o Options) recentManifests() int {
+	if o.recent > 0 {
+		return o.recent
+	}
+	return DefaultRecentManifests
 }
 
 func (o Options) staleAge() time.Duration {

@@ -14,6 +14,8 @@ import (
 
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content/oci"
+
+	"github.com/runid/runid-oci/pack/layout"
 	"oras.land/oras-go/v2/registry"
 	"oras.land/oras-go/v2/registry/remote"
 	"oras.land/oras-go/v2/registry/remote/auth"
@@ -126,9 +128,9 @@ func openLayout(ctx context.Context, s string, readOnly bool) (*Target, error) {
 	} else if err != nil && readOnly {
 		return nil, fmt.Errorf("open OCI layout %s: %w", path, err)
 	}
-	store, err := oci.NewWithContext(ctx, path)
+	store, err := layout.Open(ctx, path, layout.Options{Create: !readOnly})
 	if err != nil {
-		return nil, fmt.Errorf("open OCI layout %s: %w", path, err)
+		return nil, err
 	}
 	t.Store = store
 	return t, nil

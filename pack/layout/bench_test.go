@@ -1,0 +1,128 @@
+package layout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/errdef"
+
+	"github.com/runid/runid-oci/pack"
+	"github.com/runid/runid-oci/pull"
+)
+
+// bulkTarget writes blobs straight into a layout's blobs directory, with
+// no flush and no index: it builds big layouts for benchmarks, which
+// Repair then indexes.
+type bulkTarget struct{ root string }
+
+func (t bulkTarget) path(d digest.Digest) string {
+	return filepath.Join(t.root, "blobs", d.Algorithm().String(), d.Encoded())
+}
+
+func (t bulkTarget) Fetch(_ context.Context, d ocispec.Descriptor) (io.ReadCloser, error) {
+	return os.Open(t.path(d.Digest))
+}
+
+func (t bulkTarget) Exists(_ context.Context, d ocispec.Descriptor) (bool, error) {
+	_, err := os.Stat(t.path(d.Digest))
+	return err == nil, nil
+}
+
+func (t bulkTarget) Push(_ context.Context, d ocispec.Descriptor, r io.Reader) error {
+	b, err := content.ReadAll(r, d)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(t.path(d.Digest), b, 0o644)
+}
+
+func (t bulkTarget) Resolve(context.Context, string) (ocispec.Descriptor, error) {
+	return ocispec.Descriptor{}, errdef.ErrNotFound
+}
+
+func (t bulkTarget) Tag(context.Context, ocispec.Descriptor, string) error { return nil }
+
+// benchLayout returns a layout holding n identities, built once and kept
+// in the user's cache directory (runid-oci-bench/store-N).
+func benchLayout(b *testing.B, n int) string {
+	b.Helper()
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := filepath.Join(cache, "runid-oci-bench", fmt.Sprintf("store-%d", n))
+	if _, err := os.Stat(filepath.Join(dir, ".runid", "state.json")); err == nil {
+		return dir
+	}
+	os.RemoveAll(dir)
+	b.Logf("building a layout of %d identities in %s", n, dir)
+	if err := os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644)
+	t := bulkTarget{root: dir}
+	for i := range n {
+		c, err := newRun(i).Compose(context.Background(), pack.BuildOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := pack.Push(context.Background(), t, c, pack.PushOptions{}); err != nil && !errors.Is(err, fs.ErrExist) {
+			b.Fatal(err)
+		}
+	}
+	if _, err := Repair(context.Background(), dir); err != nil {
+		b.Fatal(err)
+	}
+	return dir
+}
+
+// BenchmarkStoreScale opens a layout holding 10, 10,000 or 100,000
+// identities and, in it, pushes one new identity (untagged, as the proxy
+// does), attaches an output record, resolves, verifies and discovers it:
+// the cost of one run's whole life in the store, durable.
+func BenchmarkStoreScale(b *testing.B) {
+	for _, n := range []int{10, 10_000, 100_000} {
+		b.Run(fmt.Sprintf("identities=%d", n), func(b *testing.B) {
+			dir := benchLayout(b, n)
+			out := filepath.Join(b.TempDir(), "answer.txt")
+			os.WriteFile(out, []byte("answer"), 0o644)
+			ctx := context.Background()
+			base := 50_000_000 + n
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				c, err := newRun(base + i).Compose(ctx, pack.BuildOptions{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				s, err := Open(ctx, dir, Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				res, err := pack.Push(ctx, s, c, pack.PushOptions{})
+				if err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
+					b.Fatal(err)
+				}
+				id := res.Descriptor.Digest.String()
+				if _, err := pack.Attach(ctx, s, id, []pack.OutputFile{{Path: out}}, pack.AttachOptions{}); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := pull.Verify(ctx, s, id, pull.VerifyOptions{}); err != nil {
+					b.Fatal(err)
+				}
+				tree, err := pull.Discover(ctx, s, id, pull.DiscoverOptions{})
+				if err != nil || len(tree.Referrers) == 0 {
+					b.Fatalf("discover: %v", err)
+				}
+			}
+		})
+	}
+}
