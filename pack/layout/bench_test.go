@@ -99,7 +99,7 @@ func BenchmarkStoreScale(b *testing.B) {
 			base := 50_000_000 + n
 			b.ResetTimer()
 			for i := 0; b.Loop(); i++ {
-				c, err := newRun(base + i).Compose(ctx, pack.BuildOptions{})
+				c, err := newRun(base+i).Compose(ctx, pack.BuildOptions{})
 				if err != nil {
 					b.Fatal(err)
 				}
