@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -96,33 +97,53 @@ func BenchmarkStoreScale(b *testing.B) {
 			out := filepath.Join(b.TempDir(), "answer.txt")
 			os.WriteFile(out, []byte("answer"), 0o644)
 			ctx := context.Background()
-			base := 50_000_000 + n
-			b.ResetTimer()
+			// New identities on every run: pushing one again costs nothing.
+			base := int(time.Now().UnixNano() % 1e15)
+			var open, push, attach, verify, discover time.Duration
+			lap := func(d *time.Duration, t0 time.Time) time.Time {
+				now := time.Now()
+				*d += now.Sub(t0)
+				return now
+			}
+			n := 0
 			for i := 0; b.Loop(); i++ {
-				c, err := newRun(base+i).Compose(ctx, pack.BuildOptions{})
+				n++
+				c, err := newRun(base + i).Compose(ctx, pack.BuildOptions{})
 				if err != nil {
 					b.Fatal(err)
 				}
+				t := time.Now()
 				s, err := Open(ctx, dir, Options{})
 				if err != nil {
 					b.Fatal(err)
 				}
+				t = lap(&open, t)
 				res, err := pack.Push(ctx, s, c, pack.PushOptions{})
 				if err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
 					b.Fatal(err)
 				}
+				t = lap(&push, t)
 				id := res.Descriptor.Digest.String()
 				if _, err := pack.Attach(ctx, s, id, []pack.OutputFile{{Path: out}}, pack.AttachOptions{}); err != nil {
 					b.Fatal(err)
 				}
+				t = lap(&attach, t)
 				if _, err := pull.Verify(ctx, s, id, pull.VerifyOptions{}); err != nil {
 					b.Fatal(err)
 				}
+				t = lap(&verify, t)
 				tree, err := pull.Discover(ctx, s, id, pull.DiscoverOptions{})
 				if err != nil || len(tree.Referrers) == 0 {
 					b.Fatalf("discover: %v", err)
 				}
+				lap(&discover, t)
 			}
+			ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) / float64(n) }
+			b.ReportMetric(ms(open), "open-ms")
+			b.ReportMetric(ms(push), "push-ms")
+			b.ReportMetric(ms(attach), "attach-ms")
+			b.ReportMetric(ms(verify), "verify-ms")
+			b.ReportMetric(ms(discover), "discover-ms")
 		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,10 +20,9 @@ import (
 	"testing"
 	"time"
 
-	"oras.land/oras-go/v2/content/oci"
-
 	"github.com/runid/runid-oci/internal/fsprobe"
 	"github.com/runid/runid-oci/pack/capture/proxy"
+	"github.com/runid/runid-oci/pack/layout"
 )
 
 // benchClients is how many clients send requests at once.
@@ -201,7 +201,7 @@ func BenchmarkProxyOverhead(b *testing.B) {
 func benchOverhead(b *testing.B, minDelay, maxDelay time.Duration) {
 	up := benchUpstream(b, minDelay, maxDelay)
 	dir := benchTempDir(b)
-	store, err := oci.New(dir)
+	store, err := layout.Open(context.Background(), dir, layout.Options{Create: true})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func benchOverhead(b *testing.B, minDelay, maxDelay time.Duration) {
 
 	// Where the layout store creates each new file before renaming it
 	// into blobs/.
-	ingest := filepath.Join(dir, "ingest")
+	ingest := filepath.Join(dir, ".runid", "tmp")
 	if err := os.MkdirAll(ingest, 0o755); err != nil {
 		b.Fatal(err)
 	}
@@ -260,4 +260,58 @@ func benchOverhead(b *testing.B, minDelay, maxDelay time.Duration) {
 	if cpu2 > 0 {
 		b.ReportMetric(ms((cpu2-cpu1)-(cpu1-cpu0))/float64(b.N), "proxy-cpu-ms/req")
 	}
+}
+
+// BenchmarkProxyMemory measures the proxy's heap over a long run into a
+// durable OCI layout (pack/layout): 16 clients send b.N distinct requests
+// to an upstream that answers at once, after 1,000 to warm up. It reports
+// the heap in use after the run (after a GC) and its growth per request,
+// which stays flat when nothing grows with the layout.
+//
+//	go test -run '^$' -bench ProxyMemory -benchtime 20000x ./pack/proxy
+func BenchmarkProxyMemory(b *testing.B) {
+	up := benchUpstream(b, 0, 0)
+	dir := benchTempDir(b)
+	store, err := layout.Open(context.Background(), dir, layout.Options{Create: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	u, _ := url.Parse(up.URL)
+	h, err := proxy.New(store, u, proxy.Options{TempDir: benchTempDir(b)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2 * benchClients}}
+	defer client.CloseIdleConnections()
+	var next atomic.Int64
+	latencies(b, client, srv.URL, 1000, &next)
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapInuse
+	}
+	heap0 := heap()
+	b.ResetTimer()
+	start := time.Now()
+	half := b.N / 2
+	latencies(b, client, srv.URL, half, &next)
+	heapMid := heap()
+	latencies(b, client, srv.URL, b.N-half, &next)
+	elapsed := time.Since(start)
+	b.StopTimer()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := h.Shutdown(ctx); err != nil {
+		b.Fatal(err)
+	}
+	heap1 := heap()
+	b.ReportMetric(float64(heap1)/(1<<20), "heap-MiB")
+	b.ReportMetric((float64(heap1)-float64(heap0))/float64(b.N), "heap-B/req")
+	if b.N-half > 0 {
+		b.ReportMetric((float64(heap1)-float64(heapMid))/float64(b.N-half), "heap-2nd-half-B/req")
+	}
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
 }
