@@ -7,6 +7,7 @@
 //	go run ./bench                                          # the sizes, 3 iterations
 //	go run ./bench -size 128MiB -docs 1000 -iterations 1    # a quick run
 //	go run ./bench -proxy-only                              # the proxy only
+//	go run ./bench -store-only                              # the OCI layout store only
 //
 // It builds runid-oci from this checkout and the pinned oras CLI and CNCF
 // Distribution registry (internal/clitools, through the Go module proxy,
@@ -55,6 +56,8 @@ type config struct {
 	proxyDir    string
 	proxyOnly   bool
 	proxySettle time.Duration
+	storeRuns   int
+	storeOnly   bool
 }
 
 // memTarget is the cap on runid-oci's peak resident memory.
@@ -74,6 +77,8 @@ func main() {
 	flag.IntVar(&cfg.proxyRuns, "proxy-runs", 3, "runs of the recording proxy's overhead benchmark (0: none)")
 	flag.StringVar(&cfg.proxyDir, "proxy-dir", "", "parent directory of the proxy benchmark's OCI layouts (default: runid-oci-bench in the user's cache directory)")
 	flag.DurationVar(&cfg.proxySettle, "proxy-settle", 6*time.Minute, "how long to wait, at most, for a new file in the proxy's directory to cost its normal time (0: do not wait)")
+	flag.IntVar(&cfg.storeRuns, "store-runs", 3, "runs of the OCI layout store's benchmark at 10, 10k and 100k identities (0: none)")
+	flag.BoolVar(&cfg.storeOnly, "store-only", false, "measure the OCI layout store only")
 	flag.BoolVar(&cfg.proxyOnly, "proxy-only", false, "measure the recording proxy only, not the oras and openssl rows")
 	flag.StringVar(&cfg.registryDir, "registry-dir", "", "parent directory of the registry's filesystem store (default: /dev/shm when it is a tmpfs, else the working directory)")
 	flag.Usage = func() {
@@ -133,6 +138,22 @@ func run(ctx context.Context, cfg config) error {
 		logf("working directory %s (kept)", work)
 	} else {
 		defer os.RemoveAll(work)
+	}
+
+	if cfg.storeOnly || cfg.storeRuns > 0 && !cfg.proxyOnly {
+		logf("OCI layout store: %d runs of %s (the first builds its layouts of 10k and 100k identities in the user's cache directory)", cfg.storeRuns, storeBenchmark)
+		sr, err := runStoreBench(ctx, root, max(cfg.storeRuns, 1), os.Stderr)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			fmt.Println()
+			writeStoreTable(os.Stdout, sr, max(cfg.storeRuns, 1))
+		}()
+		if cfg.storeOnly {
+			printHeader(started, load0, "")
+			return nil
+		}
 	}
 
 	// The proxy first, before any workload of the other rows is written

@@ -108,7 +108,7 @@ func BenchmarkStoreScale(b *testing.B) {
 			n := 0
 			for i := 0; b.Loop(); i++ {
 				n++
-				c, err := newRun(base + i).Compose(ctx, pack.BuildOptions{})
+				c, err := newRun(base+i).Compose(ctx, pack.BuildOptions{})
 				if err != nil {
 					b.Fatal(err)
 				}
