@@ -92,7 +92,7 @@ func (r storeRun) median(size, metric string) float64 {
 // writeStoreTable writes the store's results as a Markdown table.
 func writeStoreTable(w io.Writer, r storeRun, runs int) {
 	fmt.Fprintf(w, "OCI layout store (pack/layout, durable): open a layout holding N identities, push one new identity, attach a record, verify, discover; "+
-		"%d iterations per run, %d runs interleaved, medians in ms.\n\n", storeIterations, runs)
+		"%d iterations per run, %d runs, medians in ms.\n\n", storeIterations, runs)
 	fmt.Fprintln(w, "| identities stored | whole run | open | push | attach | verify | discover | vs 10 | target | met |")
 	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
 	base := r.median(storeSizes[0], "ns/op")

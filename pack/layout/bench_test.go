@@ -147,3 +147,122 @@ func BenchmarkStoreScale(b *testing.B) {
 		})
 	}
 }
+
+// benchTaggedLayout returns a layout holding n tagged identities (tags
+// run-0 … run-N-1), built once into the user's cache directory.
+func benchTaggedLayout(b *testing.B, n int) string {
+	b.Helper()
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := filepath.Join(cache, "runid-oci-bench", fmt.Sprintf("store-tagged-%d", n))
+	if _, err := os.Stat(filepath.Join(dir, ".runid", "state.json")); err == nil {
+		return dir
+	}
+	os.RemoveAll(dir)
+	b.Logf("building a layout of %d tagged identities in %s", n, dir)
+	if err := os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644)
+	t := bulkTarget{root: dir}
+	idx := emptyIndex()
+	for i := range n {
+		c, err := newRun(i).Compose(context.Background(), pack.BuildOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err := pack.Push(context.Background(), t, c, pack.PushOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		d := plainDesc(res.Descriptor)
+		d.Annotations = map[string]string{ocispec.AnnotationRefName: fmt.Sprintf("run-%d", i)}
+		idx.Manifests = append(idx.Manifests, d)
+	}
+	s := &Store{root: dir, fs: osFS{}, sidecar: filepath.Join(dir, sidecarDir)}
+	s.tmpDir = filepath.Join(s.sidecar, "tmp")
+	os.MkdirAll(s.tmpDir, 0o755)
+	if err := s.writeIndex(idx); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := Repair(context.Background(), dir); err != nil {
+		b.Fatal(err)
+	}
+	return dir
+}
+
+// BenchmarkTaggedPush pushes one tagged identity into a layout holding 10
+// or 10,000 tagged identities: index.json lists every tag and is replaced
+// whole, so this cost grows with the number of tags (reads do not: tags
+// resolve from .runid/tags).
+func BenchmarkTaggedPush(b *testing.B) {
+	for _, n := range []int{10, 10_000} {
+		b.Run(fmt.Sprintf("tags=%d", n), func(b *testing.B) {
+			dir := benchTaggedLayout(b, n)
+			ctx := context.Background()
+			base := int(time.Now().UnixNano() % 1e15)
+			var resolve time.Duration
+			for i := 0; b.Loop(); i++ {
+				c, err := newRun(base + i).Compose(ctx, pack.BuildOptions{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				s, err := Open(ctx, dir, Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				tag := fmt.Sprintf("bench-%d", base+i)
+				if _, err := pack.Push(ctx, s, c, pack.PushOptions{Tag: tag}); err != nil {
+					b.Fatal(err)
+				}
+				t := time.Now()
+				if _, err := s.Resolve(ctx, "run-1"); err != nil {
+					b.Fatal(err)
+				}
+				resolve += time.Since(t)
+				// Keep the layout at n tags for the next iteration and run.
+				b.StopTimer()
+				if err := s.untagForBench(ctx, tag); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+			fi, _ := os.Stat(filepath.Join(dir, "index.json"))
+			b.ReportMetric(float64(fi.Size())/1024, "index-KiB")
+			b.ReportMetric(float64(resolve.Microseconds())/float64(b.N), "resolve-us")
+		})
+	}
+}
+
+// untagForBench removes a tag from index.json and the sidecar.
+func (s *Store) untagForBench(ctx context.Context, tag string) error {
+	unlock, err := s.lockLayout(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	idx, _, err := s.readIndex()
+	if err != nil {
+		return err
+	}
+	out := idx.Manifests[:0]
+	for _, e := range idx.Manifests {
+		if e.Annotations[ocispec.AnnotationRefName] != tag {
+			out = append(out, e)
+		}
+	}
+	idx.Manifests = out
+	if err := s.writeIndex(idx); err != nil {
+		return err
+	}
+	if err := s.removeTag(tag); err != nil {
+		return err
+	}
+	fi, err := os.Stat(filepath.Join(s.root, indexFile))
+	if err != nil {
+		return err
+	}
+	return s.writeState(stateOf(fi, ""))
+}
