@@ -263,6 +263,9 @@ func (s *Store) Fetch(_ context.Context, target ocispec.Descriptor) (io.ReadClos
 	if err != nil {
 		return nil, err
 	}
+	if fi, err := os.Lstat(p); err == nil && !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: blob %s is not a regular file", s.root, target.Digest)
+	}
 	f, err := os.Open(p)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {

@@ -332,9 +332,12 @@ type Handler struct {
 // repositories, OCI layout stores (oci.Store) and memory stores are.
 // Identities and records are named by digest, which a memory store
 // (memory.Store) resolves only when tagged so: the handler tags them by
-// their digest there. An *oci.Store has its index.json saved in batches
-// until Shutdown (see Options.IndexSaveInterval); no other process may
-// write to that layout meanwhile (as with any two oci.Store writers).
+// their digest there. A pack/layout store (what the CLI opens) commits
+// each identity durably before its request is forwarded, grouping the
+// commits of concurrent requests, and shares the layout with other
+// processes. An *oci.Store has its index.json saved in batches until
+// Shutdown (see Options.IndexSaveInterval); no other process may write to
+// that layout meanwhile (as with any two oci.Store writers).
 func New(store oras.Target, upstream *url.URL, opts Options) (*Handler, error) {
 	if store == nil {
 		return nil, fmt.Errorf("%w: no store", ErrOptions)
