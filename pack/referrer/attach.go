@@ -521,11 +521,30 @@ func PushManifest(ctx context.Context, target oras.Target, subject, desc ocispec
 	if listed == nil {
 		return 1, nil
 	}
+	var ix *tagSchemaIndex
+	if repo, ok := target.(*remote.Repository); ok && usesTagSchema(ctx, target, subject.Digest) {
+		ix = &tagSchemaIndex{repo: repo, subject: subject, logger: logger}
+		if err := ix.tag(ctx, desc, manifest); err != nil {
+			return 1, err
+		}
+	}
 	attempts, settled := 1, false
 	for {
 		found, err := listed(ctx, subject, desc.Digest)
 		if err != nil {
 			return attempts, fmt.Errorf("list referrers of %s: %w", subject.Digest, err)
+		}
+		if found && ix != nil {
+			// Put back what a writer that read the index before others
+			// wrote, and wrote after, dropped; then check again.
+			repaired, err := ix.repair(ctx)
+			if err != nil {
+				return attempts, err
+			}
+			if repaired {
+				settled = false
+				continue
+			}
 		}
 		if found {
 			if settled || !usesTagSchema(ctx, target, subject.Digest) {
@@ -537,6 +556,22 @@ func PushManifest(ctx context.Context, target oras.Target, subject, desc ocispec
 			}
 			settled = true
 			continue
+		}
+		if ix != nil && ix.repairs < maxIndexRepairs {
+			// Ours is tagged: put it back with any other lost entry, after
+			// a jittered backoff that spreads the writers' rewrites.
+			backoff := time.Duration(1+ix.repairs) * 20 * time.Millisecond
+			if err := sleepCtx(ctx, backoff+rand.N(2*backoff)); err != nil {
+				return attempts, err
+			}
+			repaired, err := ix.repair(ctx)
+			if err != nil {
+				return attempts, err
+			}
+			if repaired {
+				settled = false
+				continue
+			}
 		}
 		if attempts >= o.Attempts {
 			return attempts, fmt.Errorf("%w: %s is still not listed by %s after %d pushes", ErrReferrersIndex, desc.Digest, subject.Digest, attempts)
