@@ -205,7 +205,7 @@ func BenchmarkTaggedPush(b *testing.B) {
 			base := int(time.Now().UnixNano() % 1e15)
 			var resolve time.Duration
 			for i := 0; b.Loop(); i++ {
-				c, err := newRun(base + i).Compose(ctx, pack.BuildOptions{})
+				c, err := newRun(base+i).Compose(ctx, pack.BuildOptions{})
 				if err != nil {
 					b.Fatal(err)
 				}
