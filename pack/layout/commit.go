@@ -94,10 +94,7 @@ func (s *Store) commitBatch(ctx context.Context, batch []*pendingCommit) error {
 		return err
 	}
 	defer unlock()
-	if err := s.syncLocked(ctx); err != nil {
-		return err
-	}
-	idx, _, err := s.readIndex()
+	idx, err := s.syncLocked(ctx)
 	if err != nil {
 		return err
 	}

@@ -304,7 +304,7 @@ func (s *Store) ensureFresh(ctx context.Context) error {
 			return err
 		}
 		defer unlock()
-		err = s.syncLocked(ctx)
+		_, err = s.syncLocked(ctx)
 		if err == nil || !isUnwritable(err) {
 			return err
 		}
@@ -318,20 +318,20 @@ func (s *Store) ensureFresh(ctx context.Context) error {
 }
 
 // syncLocked, under the lock, brings the sidecar up to date with
-// index.json if it is not.
-func (s *Store) syncLocked(ctx context.Context) error {
+// index.json if it is not, and returns index.json.
+func (s *Store) syncLocked(ctx context.Context) (*ocispec.Index, error) {
 	idx, fi, err := s.readIndex()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	st, ok := s.readState()
 	if ok && st.matches(fi) {
-		return nil
+		return idx, nil
 	}
 	if err := s.syncFrom(ctx, idx, !ok); err != nil {
-		return err
+		return nil, err
 	}
-	return s.writeState(stateOf(fi, ""))
+	return idx, s.writeState(stateOf(fi, ""))
 }
 
 // syncFrom records the tags of idx and the referrers among the manifests
