@@ -94,6 +94,11 @@ func TestOrasCLIReadsLayout(t *testing.T) {
 	if !strings.Contains(string(b), r.b) {
 		t.Errorf("oras discover does not list record %s:\n%s", r.b, b)
 	}
+	// An untagged manifest written recently resolves by digest in oras.
+	cmd = exec.CommandContext(t.Context(), orasBin, "discover", "--oci-layout", dir+"@"+r.b, "--format", "json")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("oras discover of the untagged record %s: %v\n%s", r.b, err, b)
+	}
 }
 
 func TestOpensOrasLayout(t *testing.T) {
