@@ -496,6 +496,9 @@ func Repair(ctx context.Context, dir string) (*RepairReport, error) {
 		return nil, fmt.Errorf("repair %s: %w", dir, err)
 	}
 	next.Manifests = append(next.Manifests, level...)
+	if err := s.flushDirs(); err != nil {
+		return nil, fmt.Errorf("repair %s: %w", dir, err)
+	}
 	if err := s.writeIndex(next); err != nil {
 		return nil, fmt.Errorf("repair %s: %w", dir, err)
 	}

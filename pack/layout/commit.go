@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -42,9 +43,9 @@ type commitRequest struct {
 	tags      map[string]ocispec.Descriptor
 }
 
-// groupCommit gathers the requests of concurrent writers of one store:
-// one of them, the leader, commits every waiting request under one lock
-// and one replacement of index.json, then wakes the others.
+// groupCommit gathers the requests of concurrent writers of one store: a
+// committer goroutine commits every waiting request under one lock and
+// one replacement of index.json, then wakes their writers.
 type groupCommit struct {
 	store   *Store
 	mu      sync.Mutex
@@ -58,21 +59,28 @@ type pendingCommit struct {
 	err  error
 }
 
-func (g *groupCommit) commit(ctx context.Context, req commitRequest) error {
+func (g *groupCommit) commit(_ context.Context, req commitRequest) error {
 	p := &pendingCommit{req: req, done: make(chan struct{})}
 	g.mu.Lock()
 	g.pending = append(g.pending, p)
-	if g.running {
-		g.mu.Unlock()
-		<-p.done
-		return p.err
+	if !g.running {
+		g.running = true
+		go g.run()
 	}
-	g.running = true
+	g.mu.Unlock()
+	<-p.done
+	return p.err
+}
+
+// run commits the waiting requests, batch after batch, until none wait:
+// a request waits for the batch being committed, then for its own.
+func (g *groupCommit) run() {
+	g.mu.Lock()
 	for len(g.pending) > 0 {
 		batch := g.pending
 		g.pending = nil
 		g.mu.Unlock()
-		err := g.store.commitBatch(context.WithoutCancel(ctx), batch)
+		err := g.store.commitBatch(context.Background(), batch)
 		for _, b := range batch {
 			b.err = err
 			close(b.done)
@@ -81,7 +89,6 @@ func (g *groupCommit) commit(ctx context.Context, req commitRequest) error {
 	}
 	g.running = false
 	g.mu.Unlock()
-	return p.err
 }
 
 // commitBatch adds the requests to index.json under the layout's lock:
@@ -110,7 +117,7 @@ func (s *Store) commitBatch(ctx context.Context, batch []*pendingCommit) error {
 	if err != nil {
 		return err
 	}
-	if err := s.writeIndex(next); err != nil {
+	if err := s.writeIndexAfter(next, s.flushDirs); err != nil {
 		return err
 	}
 	for t, d := range tags {
@@ -153,11 +160,21 @@ func (s *Store) readIndex() (*ocispec.Index, os.FileInfo, error) {
 
 // writeIndex replaces index.json atomically.
 func (s *Store) writeIndex(idx *ocispec.Index) error {
+	return s.writeIndexAfter(idx, nil)
+}
+
+// writeIndexAfter replaces index.json atomically once flush, run while
+// the new index.json is flushed, succeeded.
+func (s *Store) writeIndexAfter(idx *ocispec.Index, flush func() error) error {
 	b, err := json.Marshal(idx)
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(s.fs, s.tmpDir, filepath.Join(s.root, indexFile), b); err != nil {
+	err = writeAtomicAlongside(s.fs, s.tmpDir, filepath.Join(s.root, indexFile), func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	}, s.fs.SyncDir, flush)
+	if err != nil {
 		return fmt.Errorf("write index.json of %s: %w", s.root, err)
 	}
 	return nil
@@ -308,7 +325,8 @@ func (s *Store) writeSegment(level int, children []ocispec.Descriptor) (ocispec.
 	return desc, nil
 }
 
-// putBlob stores b durably unless it is stored.
+// putBlob stores b unless it is stored; the next commit flushes its
+// directory.
 func (s *Store) putBlob(desc ocispec.Descriptor, b []byte) error {
 	path, err := s.blobPath(desc.Digest)
 	if err != nil {
@@ -320,5 +338,5 @@ func (s *Store) putBlob(desc ocispec.Descriptor, b []byte) error {
 	if err := s.mkdirDurable(filepath.Dir(path), 2); err != nil {
 		return err
 	}
-	return writeAtomic(s.fs, s.tmpDir, path, b)
+	return s.writeDeferred(path, b)
 }

@@ -66,11 +66,20 @@ func writeAtomic(fsys fileSystem, tmpDir, path string, data []byte) error {
 	return writeAtomicFrom(fsys, tmpDir, path, func(w io.Writer) error {
 		_, err := w.Write(data)
 		return err
-	})
+	}, fsys.SyncDir)
 }
 
-// writeAtomicFrom is writeAtomic with the content written by fill.
-func writeAtomicFrom(fsys fileSystem, tmpDir, path string, fill func(io.Writer) error) (err error) {
+// writeAtomicFrom is writeAtomic with the content written by fill and the
+// directory flushed by syncDir (which may defer it).
+func writeAtomicFrom(fsys fileSystem, tmpDir, path string, fill func(io.Writer) error, syncDir func(string) error) (err error) {
+	return writeAtomicAlongside(fsys, tmpDir, path, fill, syncDir, nil)
+}
+
+// writeAtomicAlongside is writeAtomicFrom that also runs alongside, if
+// set, while the temporary file is flushed, and renames it into place only
+// when both succeeded: what alongside flushes is durable before path
+// changes.
+func writeAtomicAlongside(fsys fileSystem, tmpDir, path string, fill func(io.Writer) error, syncDir func(string) error, alongside func() error) (err error) {
 	f, err := fsys.CreateTemp(tmpDir, tempPattern)
 	if err != nil {
 		return err
@@ -87,8 +96,18 @@ func writeAtomicFrom(fsys fileSystem, tmpDir, path string, fill func(io.Writer) 
 	if err := fill(f); err != nil {
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		return err
+	errc := make(chan error, 1)
+	if alongside != nil {
+		go func() { errc <- alongside() }()
+	} else {
+		errc <- nil
+	}
+	serr := f.Sync()
+	if aerr := <-errc; aerr != nil {
+		return aerr
+	}
+	if serr != nil {
+		return serr
 	}
 	if err := f.Close(); err != nil {
 		fsys.Remove(f.Name())
@@ -101,5 +120,27 @@ func writeAtomicFrom(fsys fileSystem, tmpDir, path string, fill func(io.Writer) 
 		return err
 	}
 	done = true
-	return fsys.SyncDir(filepath.Dir(path))
+	return syncDir(filepath.Dir(path))
+}
+
+// writeUnflushed writes path through a temporary file renamed into place,
+// without flushing either: for files whose loss costs only time.
+func writeUnflushed(fsys fileSystem, tmpDir, path string, data []byte) error {
+	f, err := fsys.CreateTemp(tmpDir, tempPattern)
+	if err != nil {
+		return err
+	}
+	unlock := lockTemp(f.Name())
+	defer unlock()
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = fsys.Rename(f.Name(), path)
+	}
+	if err != nil {
+		fsys.Remove(f.Name())
+	}
+	return err
 }

@@ -133,7 +133,7 @@ func (s *Store) putReferrer(subject, d ocispec.Descriptor) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(s.fs, s.tmpDir, filepath.Join(dir, digestName(d.Digest)), b)
+	return s.writeDeferred(filepath.Join(dir, digestName(d.Digest)), b)
 }
 
 // mkdirDurable creates dir and flushes the parents of the directories it
@@ -147,9 +147,7 @@ func (s *Store) mkdirDurable(dir string, levels int) error {
 	}
 	for p := dir; levels > 0; levels-- {
 		p = filepath.Dir(p)
-		if err := s.fs.SyncDir(p); err != nil {
-			return err
-		}
+		s.deferDir(p)
 	}
 	return nil
 }
@@ -282,7 +280,9 @@ func (s *Store) writeState(st indexState) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(s.fs, s.tmpDir, s.statePath(), b)
+	// A lost or stale state only makes the next open index index.json
+	// again: it is renamed into place, not flushed.
+	return writeUnflushed(s.fs, s.tmpDir, s.statePath(), b)
 }
 
 // ensureFresh makes the store's tags and referrers match index.json when

@@ -111,6 +111,58 @@ type Store struct {
 
 	commits   groupCommit
 	cleanOnce sync.Once
+
+	// pendingDirs are directories with new names not yet flushed: the
+	// next commit flushes them before it replaces index.json, once for all
+	// the writes it makes durable.
+	pendingMu   sync.Mutex
+	pendingDirs map[string]bool
+}
+
+// deferDir notes that dir has a new name that the next commit flushes.
+func (s *Store) deferDir(dir string) error {
+	s.pendingMu.Lock()
+	if s.pendingDirs == nil {
+		s.pendingDirs = map[string]bool{}
+	}
+	s.pendingDirs[dir] = true
+	s.pendingMu.Unlock()
+	return nil
+}
+
+// flushDirs flushes the directories deferDir noted.
+func (s *Store) flushDirs() error {
+	s.pendingMu.Lock()
+	dirs := s.pendingDirs
+	s.pendingDirs = nil
+	s.pendingMu.Unlock()
+	// One round: the directories are flushed at once.
+	errs := make(chan error, len(dirs))
+	for d := range dirs {
+		go func() { errs <- s.fs.SyncDir(d) }()
+	}
+	var first error
+	for range dirs {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	if first != nil {
+		// The next commit flushes them again.
+		for d := range dirs {
+			s.deferDir(d)
+		}
+	}
+	return first
+}
+
+// writeDeferred writes path atomically, its directory flushed by the next
+// commit.
+func (s *Store) writeDeferred(path string, data []byte) error {
+	return writeAtomicFrom(s.fs, s.tmpDir, path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	}, s.deferDir)
 }
 
 // Open opens the OCI image layout at dir.
@@ -305,10 +357,13 @@ func (s *Store) Exists(_ context.Context, target ocispec.Descriptor) (bool, erro
 	return fi.Mode().IsRegular(), nil
 }
 
-// Push stores a blob, verifying its digest and size. When Push returns
-// nil the blob, and for a manifest its listing in index.json and as a
-// referrer of its subject, survive a crash. A manifest or index larger
-// than MaxManifestSize is refused.
+// Push stores a blob, verifying its digest and size. When Push of a
+// manifest returns nil, the manifest, its listing in index.json and as a
+// referrer of its subject, and every blob pushed before it through this
+// store survive a crash: each blob's content is flushed before it is
+// renamed into place, and the commit of the manifest flushes the renames
+// of all of them at once. A manifest or index larger than MaxManifestSize
+// is refused.
 func (s *Store) Push(ctx context.Context, expected ocispec.Descriptor, r io.Reader) error {
 	if s.opts.ReadOnly {
 		return fmt.Errorf("push to %s: %w", s.root, ErrReadOnly)
@@ -341,7 +396,7 @@ func (s *Store) Push(ctx context.Context, expected ocispec.Descriptor, r io.Read
 			return err
 		}
 		return vr.Verify()
-	})
+	}, s.deferDir)
 	if err != nil {
 		return fmt.Errorf("push %s to %s: %w", expected.Digest, s.root, err)
 	}
