@@ -17,6 +17,7 @@ import (
 	"oras.land/oras-go/v2/errdef"
 
 	"github.com/runid/runid-oci/pack"
+	"github.com/runid/runid-oci/pack/referrer"
 	"github.com/runid/runid-oci/pull"
 )
 
@@ -124,7 +125,7 @@ func BenchmarkStoreScale(b *testing.B) {
 				}
 				t = lap(&push, t)
 				id := res.Descriptor.Digest.String()
-				if _, err := pack.Attach(ctx, s, id, []pack.OutputFile{{Path: out}}, pack.AttachOptions{}); err != nil {
+				if _, err := referrer.Attach(ctx, s, id, []referrer.OutputFile{{Path: out}}, referrer.AttachOptions{}); err != nil {
 					b.Fatal(err)
 				}
 				t = lap(&attach, t)

@@ -8,6 +8,7 @@ import (
 	"oras.land/oras-go/v2/content/oci"
 
 	"github.com/runid/runid-oci/pack"
+	"github.com/runid/runid-oci/pack/sign"
 )
 
 func problemKinds(r *CheckReport) map[string]int {
@@ -107,7 +108,7 @@ func TestRepairTruncatedByOrasGo(t *testing.T) {
 		ids = append(ids, res.Descriptor.Digest.String())
 	}
 	key := newKey(t)
-	signed, err := pack.Sign(t.Context(), o, ids[0], key, pack.SignOptions{})
+	signed, err := sign.Sign(t.Context(), o, ids[0], key, sign.SignOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

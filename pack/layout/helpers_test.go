@@ -26,7 +26,10 @@ import (
 
 	"github.com/runid/runid-oci/mediatype"
 	"github.com/runid/runid-oci/pack"
+	"github.com/runid/runid-oci/pack/referrer"
+	"github.com/runid/runid-oci/pack/sign"
 	"github.com/runid/runid-oci/pull"
+	"github.com/runid/runid-oci/pull/sigverify"
 )
 
 // writerEnv makes the test binary a writer process (see runWriter).
@@ -140,7 +143,7 @@ func write(ctx context.Context, s *Store, kind string, i int) (string, error) {
 		if err := os.WriteFile(p, []byte(fmt.Sprintf("answer %d %d", i, time.Now().UnixNano())), 0o644); err != nil {
 			return "", err
 		}
-		res, err := pack.Attach(ctx, s, subject, []pack.OutputFile{{Path: p}}, pack.AttachOptions{})
+		res, err := referrer.Attach(ctx, s, subject, []referrer.OutputFile{{Path: p}}, referrer.AttachOptions{})
 		if err != nil {
 			return "", err
 		}
@@ -154,7 +157,7 @@ func write(ctx context.Context, s *Store, kind string, i int) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		res, err := pack.Sign(ctx, s, "sig-"+strconv.Itoa(i), sv, pack.SignOptions{})
+		res, err := sign.Sign(ctx, s, "sig-"+strconv.Itoa(i), sv, sign.SignOptions{})
 		if err != nil {
 			return "", err
 		}
@@ -244,7 +247,7 @@ func checkReports(tb testing.TB, dir string, reports []report) {
 				tb.Errorf("signed %s: %v", r.a, err)
 				continue
 			}
-			rep, err := pull.VerifySignatures(ctx, s, desc, v, pull.SignatureOptions{})
+			rep, err := sigverify.VerifySignatures(ctx, s, desc, v, sigverify.Options{})
 			if err != nil || rep.Verified == 0 {
 				tb.Errorf("reported signature of %s does not verify: %v", r.a, err)
 			}

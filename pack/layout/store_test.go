@@ -12,6 +12,7 @@ import (
 
 	"github.com/runid/runid-oci/internal/clitools"
 	"github.com/runid/runid-oci/pack"
+	"github.com/runid/runid-oci/pack/referrer"
 	"github.com/runid/runid-oci/pull"
 )
 
@@ -115,7 +116,7 @@ func TestOpensOrasLayout(t *testing.T) {
 	}
 	p := filepath.Join(t.TempDir(), "out.txt")
 	os.WriteFile(p, []byte("out"), 0o644)
-	rec, err := pack.Attach(t.Context(), o, "one", []pack.OutputFile{{Path: p}}, pack.AttachOptions{})
+	rec, err := referrer.Attach(t.Context(), o, "one", []referrer.OutputFile{{Path: p}}, referrer.AttachOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package pack
+package referrer
 
 import (
 	"bytes"
@@ -16,7 +16,7 @@ import (
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry/remote"
 
-	"github.com/runid/runid-oci/internal/fallbackindex"
+	"github.com/runid/runid-oci/pack"
 )
 
 // ReferrerTagInfix joins a subject's tag-schema tag and the start of a
@@ -37,7 +37,7 @@ const maxIndexRepairs = 50
 // referrerTag returns the tag of referrer ref of subject, or false when
 // the subject's tag-schema tag leaves no room (over 128 characters).
 func referrerTag(subject, ref digest.Digest) (string, bool) {
-	base, err := fallbackindex.Tag(subject)
+	base, err := FallbackTag(subject)
 	if err != nil || len(ref.Encoded()) < referrerTagHex {
 		return "", false
 	}
@@ -63,7 +63,7 @@ func (ix *tagSchemaIndex) tag(ctx context.Context, desc ocispec.Descriptor, mani
 	err := ix.repo.PushReference(ctx, desc, bytes.NewReader(manifest), tag)
 	var re *remote.ReferrersError
 	if err != nil && !(errors.As(err, &re) && re.IsReferrersIndexDelete()) {
-		return fmt.Errorf("tag referrer %s as %s: %w: %w", desc.Digest, tag, ErrPush, err)
+		return fmt.Errorf("tag referrer %s as %s: %w: %w", desc.Digest, tag, pack.ErrPush, err)
 	}
 	return nil
 }
@@ -72,7 +72,7 @@ func (ix *tagSchemaIndex) tag(ctx context.Context, desc ocispec.Descriptor, mani
 // the tag list from the first referrer tag on (registries list tags in
 // lexical order after the "last" parameter) and stops past them.
 func (ix *tagSchemaIndex) tagged(ctx context.Context) ([]string, error) {
-	base, err := fallbackindex.Tag(ix.subject.Digest)
+	base, err := FallbackTag(ix.subject.Digest)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +101,7 @@ func (ix *tagSchemaIndex) repair(ctx context.Context) (bool, error) {
 	if err != nil || len(tags) == 0 {
 		return false, err
 	}
-	old, listed, err := fallbackindex.Read(ctx, ix.repo, ix.subject.Digest, 0)
+	old, listed, err := ReadFallback(ctx, ix.repo, ix.subject.Digest, 0)
 	if err != nil && !errors.Is(err, errdef.ErrNotFound) {
 		return false, fmt.Errorf("read the referrers index of %s: %w", ix.subject.Digest, err)
 	}
@@ -146,9 +146,9 @@ func (ix *tagSchemaIndex) repair(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	desc := content.NewDescriptorFromBytes(ocispec.MediaTypeImageIndex, b)
-	tag, _ := fallbackindex.Tag(ix.subject.Digest)
+	tag, _ := FallbackTag(ix.subject.Digest)
 	if err := ix.repo.PushReference(ctx, desc, bytes.NewReader(b), tag); err != nil {
-		return false, fmt.Errorf("rewrite the referrers index of %s: %w: %w", ix.subject.Digest, ErrPush, err)
+		return false, fmt.Errorf("rewrite the referrers index of %s: %w: %w", ix.subject.Digest, pack.ErrPush, err)
 	}
 	ix.logger.Info("referrers index lacked referrers that another writer had listed; put them back", "subject", ix.subject.Digest, "restored", len(add))
 	if old.Digest != "" && old.Digest != desc.Digest {
@@ -162,7 +162,7 @@ func (ix *tagSchemaIndex) repair(ctx context.Context) (bool, error) {
 // describe returns a referrer's descriptor as a referrers listing gives
 // it, or false when the manifest's subject is not ours.
 func (ix *tagSchemaIndex) describe(ctx context.Context, d ocispec.Descriptor) (ocispec.Descriptor, bool, error) {
-	if d.Size > fallbackindex.DefaultMaxSize {
+	if d.Size > DefaultMaxFallbackSize {
 		return ocispec.Descriptor{}, false, nil
 	}
 	b, err := content.FetchAll(ctx, ix.repo, d)

@@ -1,4 +1,4 @@
-package pack_test
+package referrer_test
 
 import (
 	"context"
@@ -12,9 +12,8 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
-	"github.com/runid/runid-oci/internal/fallbackindex"
 	"github.com/runid/runid-oci/internal/testregistry"
-	"github.com/runid/runid-oci/pack"
+	"github.com/runid/runid-oci/pack/referrer"
 )
 
 // indexPut matches the PUT of a referrers tag-schema index (tag
@@ -54,7 +53,7 @@ func TestAttachStalledIndexWriter(t *testing.T) {
 			for i := range n {
 				wg.Go(func() {
 					files := writeOutputs(t, map[string]string{"out.txt": fmt.Sprintf("output %d", i)})
-					res, err := pack.Attach(ctx, testregistry.Repository(t, reg, "runs"), id.Digest.String(), files, pack.AttachOptions{})
+					res, err := referrer.Attach(ctx, testregistry.Repository(t, reg, "runs"), id.Digest.String(), files, referrer.AttachOptions{})
 					if err != nil {
 						t.Errorf("writer %d: %v", i, err)
 						return
@@ -66,7 +65,7 @@ func TestAttachStalledIndexWriter(t *testing.T) {
 			if !h.stalled.Load() {
 				t.Fatal("no index update was stalled")
 			}
-			_, listed, err := fallbackindex.Read(ctx, testregistry.Repository(t, reg, "runs"), id.Digest, 0)
+			_, listed, err := referrer.ReadFallback(ctx, testregistry.Repository(t, reg, "runs"), id.Digest, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
