@@ -40,6 +40,8 @@ var commands = []func(*app) *cobra.Command{
 	newCopyCmd,
 	newAttachCmd,
 	newLinkCmd,
+	newAttestCmd,
+	newExportCmd,
 	newDiscoverCmd,
 	newDiffCmd,
 	newImportCmd,

@@ -20,6 +20,7 @@ func newVerifyCmd(a *app) *cobra.Command {
 	var rf revealFlags
 	var kf verifyKeyFlags
 	var pf policyFlags
+	var af attestationFlags
 	cmd := &cobra.Command{
 		Use:   "verify TARGET [--declaration runid.yaml | --reveal FILE --component FILE]",
 		Short: "Check every rule of an identity, and optionally its declaration",
@@ -44,11 +45,19 @@ input of the identity (for an output record, of the record and its identity),
 with the signatures that verified: each message of data.runid.deny fails the
 check "policy". See docs/policy.md.
 
+With --attestation and --key, TARGET is an artifact a run produced: check its
+run attestations (in-toto statements, cosign's sha256-<hex>.att tag and
+Sigstore bundle referrers): the DSSE signatures with the key, that the
+statement names TARGET's digest, then the identity (and output record) the
+predicate names, verified in full from TARGET's repository (with its
+signature when --identity-key is given, and --policy applied to it).
+
 Exit code 0: verified. 3: does not verify (each failed check is named).
 1: could not check (network, authentication, missing reference...).`,
 		Example: `  runid-oci verify localhost:5000/runs:v1 --plain-http
   runid-oci verify localhost:5000/runs:v1 --plain-http --key cosign.pub
   runid-oci verify localhost:5000/runs@sha256:... --key producer.pub --identity-key declarer.pub
+  runid-oci verify localhost:5000/images/agent:1.0 --plain-http --attestation --key cosign.pub
   runid-oci verify --oci-layout ./runs:v1 --declaration runid.yaml -o json
   runid-oci verify --oci-layout ./runs:v1 --key release.pub --policy policies/
   runid-oci verify --oci-layout ./runs:v1 --reveal system-prompt/agent.md.reveal.json --component agent.md`,
@@ -56,6 +65,9 @@ Exit code 0: verified. 3: does not verify (each failed check is named).
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, log := cmd.Context(), a.logger()
 			if err := rf.check(decl); err != nil {
+				return err
+			}
+			if err := af.check(decl, rf, kf); err != nil {
 				return err
 			}
 			var secret []byte
@@ -69,6 +81,13 @@ Exit code 0: verified. 3: does not verify (each failed check is named).
 			t, err := tf.open(ctx, args[0], true)
 			if err != nil {
 				return err
+			}
+			if af.attestation {
+				pol, err := pf.load(ctx)
+				if err != nil {
+					return err
+				}
+				return a.verifyAttestations(ctx, t, kf, af, pol)
 			}
 			opts := pull.VerifyOptions{Options: pull.Options{Logger: log}, Declaration: decl, Build: pack.BuildOptions{Logger: log, WithholdSecret: secret}}
 			if err := kf.apply(&opts); err != nil {
@@ -95,6 +114,7 @@ Exit code 0: verified. 3: does not verify (each failed check is named).
 	cmd.Flags().StringVar(&decl, "declaration", "", "also check the identity against this declaration (runid.yaml)")
 	kf.addTo(cmd.Flags())
 	pf.addTo(cmd.Flags(), "after every check, evaluate data.runid.deny of these policies")
+	af.addTo(cmd.Flags())
 	wf.addTo(cmd.Flags())
 	rf.addTo(cmd.Flags())
 	tf.addTo(cmd.Flags())

@@ -37,6 +37,10 @@ const (
 	ToolOras Tool = "oras"
 	// ToolCosign is the cosign CLI, github.com/sigstore/cosign/v2/cmd/cosign@v2.6.5.
 	ToolCosign Tool = "cosign"
+	// ToolCosign3 is the cosign v3 CLI, github.com/sigstore/cosign/v3/cmd/cosign@v3.1.3,
+	// whose default is the Sigstore bundle format. Its executable is named
+	// cosign, in its own cache directory (cosign3-<version>/cosign).
+	ToolCosign3 Tool = "cosign3"
 	// ToolRegistry is the CNCF Distribution registry server,
 	// github.com/distribution/distribution/v3/cmd/registry@v3.0.0, run as a
 	// separate process by the benchmarks (bench/).
@@ -54,11 +58,23 @@ const CacheEnv = "RUNID_TOOLS_CACHE"
 type toolSpec struct {
 	pkg     string
 	version string
+	// bin is the name of the executable "go install" writes, when it is
+	// not the tool's name.
+	bin string
+}
+
+// exe is the name of the tool's executable.
+func (s toolSpec) exe(name string) string {
+	if s.bin != "" {
+		return s.bin
+	}
+	return name
 }
 
 var pinned = map[Tool]toolSpec{
-	ToolOras:   {pkg: "oras.land/oras/cmd/oras", version: "v1.3.6"},
-	ToolCosign: {pkg: "github.com/sigstore/cosign/v2/cmd/cosign", version: "v2.6.5"},
+	ToolOras:    {pkg: "oras.land/oras/cmd/oras", version: "v1.3.6"},
+	ToolCosign:  {pkg: "github.com/sigstore/cosign/v2/cmd/cosign", version: "v2.6.5"},
+	ToolCosign3: {pkg: "github.com/sigstore/cosign/v3/cmd/cosign", version: "v3.1.3", bin: "cosign"},
 	// The same Distribution version as the in-process test registry
 	// (internal/testregistry, go.mod).
 	ToolRegistry: {pkg: "github.com/distribution/distribution/v3/cmd/registry", version: "v3.0.0"},
@@ -67,7 +83,7 @@ var pinned = map[Tool]toolSpec{
 
 // Tools returns every pinned tool.
 func Tools() []Tool {
-	return []Tool{ToolOras, ToolCosign, ToolRegistry, ToolOPA}
+	return []Tool{ToolOras, ToolCosign, ToolCosign3, ToolRegistry, ToolOPA}
 }
 
 // Version returns the pinned version of the tool (e.g. "v1.3.6"), or "" for
@@ -110,7 +126,7 @@ func Path(tool Tool) (string, error) {
 }
 
 func binPath(cache, name string, s toolSpec) string {
-	return filepath.Join(cache, name+"-"+s.version, name)
+	return filepath.Join(cache, name+"-"+s.version, s.exe(name))
 }
 
 // Build returns the path of the tool's binary, building it into the cache
@@ -171,7 +187,7 @@ func build(ctx context.Context, cache, name string, s toolSpec, extraEnv []strin
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("%w: go install %s: %w\n%s", ErrBuild, target, err, tail(out.String(), 4000))
 	}
-	built := filepath.Join(gobin, name)
+	built := filepath.Join(gobin, s.exe(name))
 	if !usable(built) {
 		return "", fmt.Errorf("%w: go install %s produced no executable %s", ErrBuild, target, built)
 	}
@@ -232,6 +248,13 @@ func Oras(t testing.TB) string {
 func Cosign(t testing.TB) string {
 	t.Helper()
 	return need(t, ToolCosign)
+}
+
+// Cosign3 returns the path of the pinned cosign v3 binary from the cache;
+// see need for when it is missing.
+func Cosign3(t testing.TB) string {
+	t.Helper()
+	return need(t, ToolCosign3)
 }
 
 // Registry returns the path of the pinned Distribution registry binary

@@ -22,6 +22,7 @@ func TestPinnedVersions(t *testing.T) {
 	}{
 		{name: "oras", bin: Oras, tool: ToolOras, args: []string{"version"}, want: "Version:    1.3.6"},
 		{name: "cosign", bin: Cosign, tool: ToolCosign, args: []string{"version"}, want: "GitVersion:    v2.6.5"},
+		{name: "cosign3", bin: Cosign3, tool: ToolCosign3, args: []string{"version"}, want: "GitVersion:    v3.1.3"},
 		{name: "registry", bin: Registry, tool: ToolRegistry, args: []string{"--version"}, want: "github.com/distribution/distribution/v3 v3.0.0"},
 		{name: "opa", bin: OPA, tool: ToolOPA, args: []string{"version"}, want: "Version: 1.22.4"},
 	}
@@ -94,7 +95,7 @@ func TestBuildReusesCache(t *testing.T) {
 		t.Run(string(tool), func(t *testing.T) {
 			cache := t.TempDir()
 			t.Setenv(CacheEnv, cache)
-			want := filepath.Join(cache, string(tool)+"-"+tool.Version(), string(tool))
+			want := filepath.Join(cache, string(tool)+"-"+tool.Version(), filepath.Base(mustPath(t, tool)))
 			if err := os.MkdirAll(filepath.Dir(want), 0o755); err != nil {
 				t.Fatal(err)
 			}
@@ -213,4 +214,14 @@ func TestBuildEnv(t *testing.T) {
 			}
 		})
 	}
+}
+
+// mustPath is Path(tool) or a test failure.
+func mustPath(t *testing.T, tool Tool) string {
+	t.Helper()
+	p, err := Path(tool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

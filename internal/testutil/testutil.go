@@ -43,7 +43,13 @@ func Key(t testing.TB) signature.SignerVerifier {
 // password as COSIGN_PASSWORD, and returns its combined output.
 func Cosign(t testing.TB, dir, password string, args ...string) (string, error) {
 	t.Helper()
-	cmd := clitools.Command(t, clitools.Cosign(t), args...)
+	return RunCosign(t, clitools.Cosign(t), dir, password, args...)
+}
+
+// RunCosign runs the cosign binary bin (v2 or v3) as Cosign does.
+func RunCosign(t testing.TB, bin, dir, password string, args ...string) (string, error) {
+	t.Helper()
+	cmd := clitools.Command(t, bin, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "COSIGN_PASSWORD="+password, "HOME="+dir, "TUF_ROOT="+filepath.Join(dir, ".sigstore"),
 		"COSIGN_EXPERIMENTAL=0", "SIGSTORE_NO_CACHE=1")

@@ -240,29 +240,47 @@ func Attach(ctx context.Context, target oras.Target, identityRef string, files [
 // the identity manifest's descriptor (media type, digest and size of the
 // bytes read).
 func checkSubjectIdentity(ctx context.Context, store oras.ReadOnlyTarget, ref string, maxSize int64, concurrency int) (ocispec.Descriptor, error) {
+	desc, _, err := readIdentity(ctx, store, ref, maxSize, concurrency)
+	return desc, err
+}
+
+// ReadIdentity reads the run identity that ref (a tag or a digest) names in
+// store, at most maxSize bytes for its manifest and its document
+// (spec.DefaultMaxMetadataSize when <= 0), and checks that it is well formed
+// and that its layer blobs exist, as Attach and Link check the identity
+// they name. It does not hash the blobs: verifying is pull's job. A
+// missing identity wraps ErrNotFound, a manifest that is not an identity
+// ErrNotIdentity.
+func ReadIdentity(ctx context.Context, store oras.ReadOnlyTarget, ref string, maxSize int64) (*spec.Identity, error) {
+	_, id, err := readIdentity(ctx, store, ref, maxSize, pack.DefaultPushConcurrency)
+	return id, err
+}
+
+func readIdentity(ctx context.Context, store oras.ReadOnlyTarget, ref string, maxSize int64, concurrency int) (ocispec.Descriptor, *spec.Identity, error) {
 	desc, mbytes, err := fetchSubjectManifest(ctx, store, ref, maxSize)
 	if err != nil {
-		return desc, err
+		return desc, nil, err
 	}
 	m, err := spec.ParseManifest(mbytes)
 	if err != nil {
-		return desc, fmt.Errorf("%w: %w", ErrNotIdentity, err)
+		return desc, nil, fmt.Errorf("%w: %w", ErrNotIdentity, err)
 	}
 	if maxSize <= 0 {
 		maxSize = spec.DefaultMaxMetadataSize
 	}
 	if m.Config.Size > maxSize || m.Config.Size < 0 {
-		return desc, fmt.Errorf("%w: identity document of %d bytes (cap %d)", ErrNotIdentity, m.Config.Size, maxSize)
+		return desc, nil, fmt.Errorf("%w: identity document of %d bytes (cap %d)", ErrNotIdentity, m.Config.Size, maxSize)
 	}
 	doc, err := content.FetchAll(ctx, store, m.Config)
 	if err != nil {
 		if errors.Is(err, errdef.ErrNotFound) {
-			return desc, fmt.Errorf("%w: identity document %s is missing", ErrNotIdentity, m.Config.Digest)
+			return desc, nil, fmt.Errorf("%w: identity document %s is missing", ErrNotIdentity, m.Config.Digest)
 		}
-		return desc, fmt.Errorf("read identity document: %w", err)
+		return desc, nil, fmt.Errorf("read identity document: %w", err)
 	}
-	if _, err := spec.ParseIdentity(mbytes, doc); err != nil {
-		return desc, fmt.Errorf("%w: %w", ErrNotIdentity, err)
+	id, err := spec.ParseIdentity(mbytes, doc)
+	if err != nil {
+		return desc, nil, fmt.Errorf("%w: %w", ErrNotIdentity, err)
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(concurrency)
@@ -279,9 +297,9 @@ func checkSubjectIdentity(ctx context.Context, store oras.ReadOnlyTarget, ref st
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return desc, err
+		return desc, nil, err
 	}
-	return desc, nil
+	return desc, id, nil
 }
 
 // checkKnownSubject checks the identity descriptor that the caller

@@ -70,7 +70,15 @@ func ParseBundle(b []byte) (*sgbundle.Bundle, error) {
 //     DSSE envelope, or the digest of a message signature (*ClaimError);
 //   - the signature must be well formed (ErrMalformedSignature) and verify
 //     with v through sigstore-go's verifier (ErrBadSignature).
+//
+// The statement of a DSSE envelope must have cosign's image-signature
+// predicate type (spec.SignPredicateType): an attestation about the manifest
+// is not a signature of it.
 func VerifyBundle(b []byte, v signature.Verifier, want digest.Digest) error {
+	return verifyBundle(b, v, want, true)
+}
+
+func verifyBundle(b []byte, v signature.Verifier, want digest.Digest, asSignature bool) error {
 	bundle, err := ParseBundle(b)
 	if err != nil {
 		return err
@@ -87,6 +95,9 @@ func VerifyBundle(b []byte, v signature.Verifier, want digest.Digest) error {
 		}
 		if err := CheckInTotoStatement(env.GetPayload(), want); err != nil {
 			return err
+		}
+		if pt := StatementPredicateType(env.GetPayload()); asSignature && pt != spec.SignPredicateType {
+			return fmt.Errorf("%w: an attestation of predicate type %q, not a signature (%s)", ErrMalformedPayload, pt, spec.SignPredicateType)
 		}
 		if len(env.GetSignatures()) == 0 {
 			return fmt.Errorf("%w: DSSE envelope has no signature", ErrMalformedSignature)

@@ -61,6 +61,18 @@ const zeroTime = "0001-01-01T00:00:00Z"
 // so that referrer-aware tools find and carry the signatures; cosign
 // ignores both fields.
 func BuildTagManifest(layers []ocispec.Descriptor, subject *ocispec.Descriptor) (Built, error) {
+	return buildTagManifest(layers, subject, spec.SignatureArtifactType)
+}
+
+// BuildAttestationTagManifest builds a tag-format attestation manifest
+// ("sha256-<hex>.att") holding layers (each from AttestationLayer), as
+// BuildTagManifest does for signatures; a non-nil subject is recorded with
+// artifactType AttestationArtifactType.
+func BuildAttestationTagManifest(layers []ocispec.Descriptor, subject *ocispec.Descriptor) (Built, error) {
+	return buildTagManifest(layers, subject, AttestationArtifactType)
+}
+
+func buildTagManifest(layers []ocispec.Descriptor, subject *ocispec.Descriptor, artifactType string) (Built, error) {
 	if len(layers) == 0 {
 		return Built{}, fmt.Errorf("%w: no signature layers", ErrMalformedManifest)
 	}
@@ -89,7 +101,7 @@ func BuildTagManifest(layers []ocispec.Descriptor, subject *ocispec.Descriptor) 
 	if subject != nil {
 		s := plainDescriptor(*subject)
 		m.Subject = &s
-		m.ArtifactType = spec.SignatureArtifactType
+		m.ArtifactType = artifactType
 	}
 	return finish(m, config)
 }
@@ -99,6 +111,10 @@ func BuildTagManifest(layers []ocispec.Descriptor, subject *ocispec.Descriptor) 
 // empty config, one layer (the bundle), subject, and cosign's annotations
 // with created as the creation time.
 func BuildBundleManifest(bundle ocispec.Descriptor, subject ocispec.Descriptor, created time.Time) (Built, error) {
+	return buildBundleManifest(bundle, subject, created, spec.SignPredicateType)
+}
+
+func buildBundleManifest(bundle ocispec.Descriptor, subject ocispec.Descriptor, created time.Time, predicateType string) (Built, error) {
 	config := []byte("{}")
 	s := plainDescriptor(subject)
 	m := ocispec.Manifest{
@@ -115,7 +131,7 @@ func BuildBundleManifest(bundle ocispec.Descriptor, subject ocispec.Descriptor, 
 		Annotations: map[string]string{
 			ocispec.AnnotationCreated:          created.UTC().Format(time.RFC3339),
 			spec.BundleContentAnnotation:       "dsse-envelope",
-			spec.BundlePredicateTypeAnnotation: spec.SignPredicateType,
+			spec.BundlePredicateTypeAnnotation: predicateType,
 		},
 		Subject: &s,
 	}
@@ -172,6 +188,11 @@ const (
 	KindTag
 	// KindBundle: a Sigstore bundle layer.
 	KindBundle
+	// KindAttestationTag: tag-format attestation layers (DSSE envelopes).
+	KindAttestationTag
+	// KindAttestationBundle: a Sigstore bundle whose manifest announces a
+	// predicate type other than cosign's image signature.
+	KindAttestationBundle
 )
 
 // String returns "tag", "bundle" or "none".
@@ -181,26 +202,39 @@ func (k Kind) String() string {
 		return "tag"
 	case KindBundle:
 		return "bundle"
+	case KindAttestationTag:
+		return "attestation-tag"
+	case KindAttestationBundle:
+		return "attestation-bundle"
 	}
 	return "none"
 }
 
-// KindOf says how m holds signatures: KindBundle when its artifactType is
-// spec.BundleMediaType or a layer is a Sigstore bundle, KindTag when a layer is a
-// simple-signing payload.
+// KindOf says how m holds signatures or attestations: KindBundle when its
+// artifactType is spec.BundleMediaType or a layer is a Sigstore bundle
+// (KindAttestationBundle when its predicate type annotation names another
+// predicate than cosign's image signature), KindTag when a layer is a
+// simple-signing payload, KindAttestationTag when a layer is a DSSE
+// envelope.
 func KindOf(m ocispec.Manifest) Kind {
-	if m.ArtifactType == spec.BundleMediaType {
-		return KindBundle
-	}
+	bundle := m.ArtifactType == spec.BundleMediaType
 	for _, l := range m.Layers {
 		switch {
 		case l.MediaType == spec.BundleMediaType:
-			return KindBundle
-		case l.MediaType == spec.SimpleSigningMediaType:
+			bundle = true
+		case l.MediaType == spec.SimpleSigningMediaType && !bundle:
 			return KindTag
+		case l.MediaType == DSSEMediaType && !bundle:
+			return KindAttestationTag
 		}
 	}
-	return KindNone
+	if !bundle {
+		return KindNone
+	}
+	if pt, ok := m.Annotations[spec.BundlePredicateTypeAnnotation]; ok && pt != spec.SignPredicateType {
+		return KindAttestationBundle
+	}
+	return KindBundle
 }
 
 // MayHoldSignatures reports whether a referrer with this artifactType may be

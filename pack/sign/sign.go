@@ -207,72 +207,96 @@ func signTag(ctx context.Context, target oras.Target, signer signature.SignerVer
 	if err != nil {
 		return fmt.Errorf("sign: %w", err)
 	}
+	payloadDigest := digest.FromBytes(payload)
+	f := tagFormat{tag: tag, kind: KindTag, what: "cosign signatures", build: BuildTagManifest}
+	res.Signature, res.Signatures, res.AlreadySigned, err = appendTagLayer(ctx, target, res.Subject, f, opts,
+		func(layers []ocispec.Descriptor) (ocispec.Descriptor, []byte, bool, error) {
+			for _, l := range layers {
+				if l.MediaType == spec.SimpleSigningMediaType && l.Digest == payloadDigest &&
+					alreadySignedBy(ctx, target, l, signer) {
+					return ocispec.Descriptor{}, nil, true, nil
+				}
+			}
+			sig, err := signer.SignMessage(bytes.NewReader(payload), sigopts.WithContext(ctx))
+			if err != nil {
+				return ocispec.Descriptor{}, nil, false, fmt.Errorf("sign: %w", err)
+			}
+			return SignatureLayer(payload, base64.StdEncoding.EncodeToString(sig)), payload, false, nil
+		})
+	return err
+}
 
-	// The existing signature manifest, if any.
+// tagFormat is a cosign tag-format manifest: signatures ("sha256-<hex>.sig")
+// or attestations ("sha256-<hex>.att").
+type tagFormat struct {
+	tag   string
+	kind  Kind
+	what  string
+	build func(layers []ocispec.Descriptor, subject *ocispec.Descriptor) (Built, error)
+}
+
+// appendTagLayer adds one layer to the manifest that f.tag holds, as cosign
+// does: newLayer gets the existing layers and returns the new layer and its
+// blob, or already when an existing layer makes it redundant. The manifest
+// is rebuilt with subject (so referrer-aware tools carry it), pushed as a
+// referrer of subject and tagged; the superseded manifest is deleted when
+// the target can delete. It returns the manifest now tagged, its number of
+// layers, and already.
+func appendTagLayer(ctx context.Context, target oras.Target, subject ocispec.Descriptor, f tagFormat, opts SignOptions,
+	newLayer func(existing []ocispec.Descriptor) (ocispec.Descriptor, []byte, bool, error)) (ocispec.Descriptor, int, bool, error) {
 	var layers []ocispec.Descriptor
 	var old ocispec.Descriptor
 	oldHasSubject := false
-	data, oldDesc, err := fetchSignedManifest(ctx, target, tag, spec.MaxSignatureManifestSize)
+	data, oldDesc, err := fetchSignedManifest(ctx, target, f.tag, spec.MaxSignatureManifestSize)
 	switch {
 	case errors.Is(err, errdef.ErrNotFound):
 	case err != nil:
-		return fmt.Errorf("sign: read %s: %w", tag, err)
+		return ocispec.Descriptor{}, 0, false, fmt.Errorf("sign: read %s: %w", f.tag, err)
 	default:
 		m, err := ParseManifest(data)
 		if err != nil {
-			return fmt.Errorf("sign: existing %s: %w", tag, err)
+			return ocispec.Descriptor{}, 0, false, fmt.Errorf("sign: existing %s: %w", f.tag, err)
 		}
-		if KindOf(m) != KindTag {
-			return fmt.Errorf("sign: %w: tag %s holds something other than cosign signatures", ErrSignatureFormat, tag)
+		if KindOf(m) != f.kind {
+			return ocispec.Descriptor{}, 0, false, fmt.Errorf("sign: %w: tag %s holds something other than %s", ErrSignatureFormat, f.tag, f.what)
 		}
 		old = ocispec.Descriptor{MediaType: oldDesc.MediaType, Digest: digest.FromBytes(data), Size: int64(len(data))}
-		oldHasSubject = m.Subject != nil && m.Subject.Digest == d
+		oldHasSubject = m.Subject != nil && m.Subject.Digest == subject.Digest
 		layers = m.Layers
 	}
 
-	payloadDigest := digest.FromBytes(payload)
-	for _, l := range layers {
-		if l.MediaType == spec.SimpleSigningMediaType && l.Digest == payloadDigest &&
-			alreadySignedBy(ctx, target, l, signer) {
-			res.AlreadySigned = true
-			break
-		}
+	layer, blob, already, err := newLayer(layers)
+	if err != nil {
+		return ocispec.Descriptor{}, 0, false, err
 	}
-	if res.AlreadySigned && oldHasSubject {
-		res.Signature, res.Signatures = old, len(layers)
-		return nil
+	if already && oldHasSubject {
+		return old, len(layers), true, nil
 	}
-	if !res.AlreadySigned {
-		sig, err := signer.SignMessage(bytes.NewReader(payload), sigopts.WithContext(ctx))
-		if err != nil {
-			return fmt.Errorf("sign: %w", err)
-		}
-		layer := SignatureLayer(payload, base64.StdEncoding.EncodeToString(sig))
-		if err := pushSigBlob(ctx, target, layer, payload); err != nil {
-			return err
+	if !already {
+		if err := pushSigBlob(ctx, target, layer, blob); err != nil {
+			return ocispec.Descriptor{}, 0, false, err
 		}
 		layers = append(layers, layer)
 	}
-	subject := res.Subject
-	built, err := BuildTagManifest(layers, &subject)
+	s := subject
+	built, err := f.build(layers, &s)
 	if err != nil {
-		return fmt.Errorf("sign: %w", err)
+		return ocispec.Descriptor{}, 0, false, fmt.Errorf("sign: %w", err)
 	}
 	if err := pushSigBlob(ctx, target, built.ConfigDesc, built.Config); err != nil {
-		return err
+		return ocispec.Descriptor{}, 0, false, err
 	}
-	if err := pushSigManifest(ctx, target, built, res.Subject, tag, opts); err != nil {
-		return err
+	if err := pushSigManifest(ctx, target, built, subject, f.tag, opts); err != nil {
+		return ocispec.Descriptor{}, 0, false, err
 	}
-	res.Signature, res.Signatures = built.Descriptor, len(layers)
 	if old.Digest != "" && old.Digest != built.Descriptor.Digest && oldHasSubject {
 		if del, ok := target.(content.Deleter); ok {
 			if err := del.Delete(ctx, old); err != nil {
-				opts.Logger.Debug("could not delete the superseded signature manifest", "digest", old.Digest, "error", err)
+				opts.Logger.Debug("could not delete the superseded manifest", "tag", f.tag, "digest", old.Digest, "error", err)
 			}
 		}
 	}
-	return nil
+	return built.Descriptor, len(layers), already, nil
 }
 
 // alreadySignedBy reports whether layer's signature verifies with v over

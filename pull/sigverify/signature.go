@@ -165,6 +165,17 @@ type sigManifest struct {
 // findSignatureManifests lists the candidate signature manifests: the
 // .sig tag first, then the referrers that may hold signatures.
 func findSignatureManifests(ctx context.Context, src oras.ReadOnlyTarget, subject ocispec.Descriptor, opts Options) ([]sigManifest, bool, error) {
+	tag, err := spec.SignatureTag(subject.Digest)
+	if err != nil {
+		return nil, false, err
+	}
+	return findCosignManifests(ctx, src, subject, tag, sign.MayHoldSignatures, opts)
+}
+
+// findCosignManifests lists the manifest tagged tag, then the referrers of
+// subject whose listed artifactType may is true for, stopping past
+// opts.MaxSignatures.
+func findCosignManifests(ctx context.Context, src oras.ReadOnlyTarget, subject ocispec.Descriptor, tag string, may func(artifactType string) bool, opts Options) ([]sigManifest, bool, error) {
 	var out []sigManifest
 	index := map[digest.Digest]int{}
 	add := func(d ocispec.Descriptor, found string) {
@@ -176,10 +187,6 @@ func findSignatureManifests(ctx context.Context, src oras.ReadOnlyTarget, subjec
 		out = append(out, sigManifest{desc: d, found: found})
 	}
 
-	tag, err := spec.SignatureTag(subject.Digest)
-	if err != nil {
-		return nil, false, err
-	}
 	d, err := src.Resolve(ctx, tag)
 	switch {
 	case errors.Is(err, errdef.ErrNotFound):
@@ -192,7 +199,7 @@ func findSignatureManifests(ctx context.Context, src oras.ReadOnlyTarget, subjec
 	errTooMany := errors.New("too many")
 	page := func(refs []ocispec.Descriptor) error {
 		for _, r := range refs {
-			if !sign.MayHoldSignatures(r.ArtifactType) {
+			if !may(r.ArtifactType) {
 				continue
 			}
 			add(r, "referrers")
