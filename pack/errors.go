@@ -2,6 +2,8 @@ package pack
 
 import (
 	"errors"
+
+	"github.com/runid/runid-oci/pack/errs"
 )
 
 // Sentinel errors of the write side. Errors returned by this package wrap
@@ -18,7 +20,8 @@ var (
 	// pushing.
 	ErrComponentChanged = errors.New("component changed since it was hashed")
 	// ErrPush: the target refused or failed a push.
-	ErrPush = errors.New("push failed")
+	// It is errs.ErrPush.
+	ErrPush = errs.ErrPush
 	// ErrNoWithholdSecret: a declaration withholds a component but no
 	// withhold secret (BuildOptions.WithholdSecret, at least
 	// spec.MinWithholdSecretSize bytes) was given, or the secret file

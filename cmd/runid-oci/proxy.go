@@ -129,7 +129,6 @@ memory (about 8 KB per request); for volume, use a registry as TARGET.`,
 				return fmt.Errorf("listen: %w", err)
 			}
 			fmt.Fprintf(a.stderr, "listening on %s\n", ln.Addr())
-			liftMemoryLimit()
 			return proxy.Serve(ctx, ln, store, up, opts)
 		},
 	}

@@ -55,11 +55,6 @@ func TestProxyCommand(t *testing.T) {
 	}))
 	defer up.Close()
 
-	// As main does: the 36 MiB soft memory limit, which the proxy lifts.
-	keepMemoryLimit(t)
-	unsetEnv(t, "GOMEMLIMIT")
-	setMemoryLimit()
-
 	dir := t.TempDir()
 	ctx, stop := context.WithCancel(t.Context())
 	defer stop()

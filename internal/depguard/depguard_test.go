@@ -16,6 +16,7 @@ var light = []string{
 	"github.com/runid/runid-oci/mediatype",
 	"github.com/runid/runid-oci/spec",
 	"github.com/runid/runid-oci/pack",
+	"github.com/runid/runid-oci/pack/errs",
 	"github.com/runid/runid-oci/pack/target",
 	"github.com/runid/runid-oci/pack/referrer",
 	"github.com/runid/runid-oci/pack/scan",

@@ -1,13 +1,18 @@
 package referrer
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/runid/runid-oci/pack/errs"
+)
 
 // Sentinel errors of attaching output records and links (spec/SPEC.md §8)
 // and of reading the tag-schema fallback; test with errors.Is. A failed
 // upload wraps pack.ErrPush.
 var (
-	// ErrNotFound: the identity or artifact to attach to does not exist.
-	ErrNotFound = errors.New("not found")
+	// ErrNotFound: the identity or artifact to attach to does not exist
+	// (errs.ErrNotFound).
+	ErrNotFound = errs.ErrNotFound
 	// ErrNotIdentity: the subject of an output record, or the identity a
 	// link names, is not a well-formed run identity.
 	ErrNotIdentity = errors.New("not a run identity")
@@ -15,8 +20,8 @@ var (
 	// regular file.
 	ErrOutputFile = errors.New("output file")
 	// ErrTooLarge: a manifest read to check a subject, or a fallback
-	// index, is over the size cap.
-	ErrTooLarge = errors.New("over the size cap")
+	// index, is over the size cap (errs.ErrTooLarge).
+	ErrTooLarge = errs.ErrTooLarge
 	// ErrReferrersIndex: a pushed referrer is still not listed by its
 	// subject after IndexOptions.Attempts pushes.
 	ErrReferrersIndex = errors.New("referrer not listed by its subject")

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/opencontainers/go-digest"
+
+	"github.com/runid/runid-oci/pack/errs"
 )
 
 // Sentinel errors; test with errors.Is. A failed upload wraps pack.ErrPush.
@@ -43,7 +45,7 @@ var (
 	ErrMalformedManifest = errors.New("malformed signature manifest")
 	// ErrTooLarge: a signature artifact is over a bound (spec.MaxSignatureArtifactSize,
 	// spec.MaxSignatureLayers, spec.MaxSignatureManifestSize).
-	ErrTooLarge = errors.New("signature artifact over the bound")
+	ErrTooLarge = errs.ErrTooLarge
 )
 
 // ClaimError reports a signed payload whose digest claim names another

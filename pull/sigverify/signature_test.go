@@ -315,7 +315,7 @@ func TestVerifySignaturesFailures(t *testing.T) {
 		{"oversized signature artifact", func(t *testing.T, e env) {
 			p := payloadFor(t, e.subject.Digest)
 			forge(t, e.store, e.subject, "", forgedLayer{payload: p, sig: signB64(t, key, p), size: sigverify.DefaultMaxSignatureArtifactSize + 1})
-		}, "signature", "over the bound"},
+		}, "signature", "over the size cap"},
 		{"too many layers", func(t *testing.T, e env) {
 			p := payloadFor(t, e.subject.Digest)
 			l := forgedLayer{payload: p, sig: signB64(t, key, p)}
