@@ -195,7 +195,7 @@ func (r *Run) Compose(ctx context.Context, opts BuildOptions) (*Composition, err
 			switch c.Format {
 			case mediatype.FormatJSON:
 				if int64(len(data)) > opts.MaxStructuredSize {
-					return nil, fmt.Errorf("component %q at %s: %w: over %d bytes; raise BuildOptions.MaxStructuredSize", c.Name, c.Field, ErrComponentTooLarge, opts.MaxStructuredSize)
+					return nil, fmt.Errorf("component %q at %s: %w: over %d bytes, the limit for json and yaml components", c.Name, c.Field, ErrComponentTooLarge, opts.MaxStructuredSize)
 				}
 				canon, err := spec.Canonicalize(data)
 				if err != nil {

@@ -106,7 +106,7 @@ func (r *Run) WriteDir(ctx context.Context, dir string, opts WriteOptions) (Writ
 	if !opts.Overwrite {
 		for _, f := range files {
 			if _, err := root.Lstat(filepath.FromSlash(f.path)); err == nil {
-				return WriteResult{}, fmt.Errorf("write run: %s: %w (overwrite it with WriteOptions.Overwrite, or --force)",
+				return WriteResult{}, fmt.Errorf("write run: %s: %w",
 					filepath.Join(dir, filepath.FromSlash(f.path)), fs.ErrExist)
 			}
 		}

@@ -75,7 +75,7 @@ func TestPushRefusesSecrets(t *testing.T) {
 	if !slices.Equal(se.Findings, want) {
 		t.Errorf("findings %v, want %v", se.Findings, want)
 	}
-	for _, s := range []string{"config/agent.yaml line 3: openai-api-key", "withheld: true", "--allow-secrets"} {
+	for _, s := range []string{"config/agent.yaml line 3: openai-api-key", "withheld: true", "allow it explicitly"} {
 		if !strings.Contains(err.Error(), s) {
 			t.Errorf("error %q does not say %q", err, s)
 		}

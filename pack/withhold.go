@@ -78,7 +78,7 @@ func checkWithholdSecret(decls []spec.ComponentDeclaration, secret []byte) error
 			continue
 		}
 		if len(secret) == 0 {
-			return fmt.Errorf("component %q at %s is withheld: %w: give the owner's secret (BuildOptions.WithholdSecret; on the command line --withhold-secret-file FILE or RUNID_WITHHOLD_SECRET_FILE; make one with head -c 32 /dev/urandom > FILE)",
+			return fmt.Errorf("component %q at %s is withheld: %w: the owner's secret was not given",
 				d.Name, d.Field, ErrNoWithholdSecret)
 		}
 		if len(secret) < spec.MinWithholdSecretSize {

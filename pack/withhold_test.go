@@ -230,8 +230,8 @@ func TestWithheldNeedsSecret(t *testing.T) {
 		secret []byte
 		want   string
 	}{
-		{"no secret", nil, "--withhold-secret-file"},
-		{"empty secret", []byte{}, "RUNID_WITHHOLD_SECRET_FILE"},
+		{"no secret", nil, "secret was not given"},
+		{"empty secret", []byte{}, "secret was not given"},
 		{"short secret", bytes.Repeat([]byte{1}, spec.MinWithholdSecretSize-1), "need at least 32"},
 	}
 	for _, tc := range tests {

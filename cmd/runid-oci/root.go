@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"strings"
@@ -14,6 +15,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/runid/runid-oci/pack"
+	"github.com/runid/runid-oci/pack/scan"
 	"github.com/runid/runid-oci/pack/target"
 	"github.com/runid/runid-oci/pull"
 )
@@ -91,6 +94,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	code := exitCode(err)
 	fmt.Fprintf(stderr, "runid-oci: %v\n", err)
+	if h := hint(cmd, err); h != "" {
+		fmt.Fprintln(stderr, h)
+	}
 	if code == exitUsage && cmd != nil {
 		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	}
@@ -218,6 +224,21 @@ func exactArgs(names ...string) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// hint says which flag of cmd addresses err, for the errors whose remedy
+// is a flag: the library names no flags, the command line does.
+func hint(cmd *cobra.Command, err error) string {
+	has := func(flag string) bool { return cmd != nil && cmd.Flags().Lookup(flag) != nil }
+	switch {
+	case errors.Is(err, pack.ErrNoWithholdSecret) && has("withhold-secret-file"):
+		return "Set --withhold-secret-file FILE (or RUNID_WITHHOLD_SECRET_FILE) to the owner's secret; make one with: head -c 32 /dev/urandom > FILE"
+	case errors.Is(err, scan.ErrSecretFound) && has("allow-secrets"):
+		return "If the component must be pushed as it is, use --allow-secrets."
+	case errors.Is(err, fs.ErrExist) && has("force"):
+		return "Use --force to overwrite."
+	}
+	return ""
 }
 
 // exitCode maps an error to the exit code.

@@ -110,7 +110,7 @@ func (e *SecretsError) Error() string {
 		b.WriteString("; ")
 		b.WriteString(f.String())
 	}
-	b.WriteString(". Remove the credential (record the name of a secret, not its value), withhold the component (withheld: true), or override with --allow-secrets")
+	b.WriteString(". Remove the credential (record the name of a secret, not its value), withhold the component (withheld: true), or allow it explicitly")
 	return b.String()
 }
 
