@@ -1,10 +1,11 @@
 // Command bench measures runid-oci against the generic tools a user would
-// otherwise reach for, on the workloads of issue #8, and prints a Markdown
-// table of medians and ratios from the same run; then the recording
-// proxy's overhead (issue #7), from runs of pack/capture/proxy's
+// otherwise reach for (oras push and pull, openssl), on large and
+// many-document workloads, and prints a Markdown table of medians and
+// ratios from the same run; then the recording proxy's overhead, from runs
+// of pack/capture/proxy's
 // BenchmarkProxyOverhead:
 //
-//	go run ./bench                                          # the issue's sizes, 3 iterations
+//	go run ./bench                                          # the target sizes, 3 iterations
 //	go run ./bench -size 128MiB -docs 1000 -iterations 1    # a quick run
 //	go run ./bench -proxy-only                              # the proxy only
 //	go run ./bench -store-only                              # the OCI layout store only
@@ -60,7 +61,8 @@ type config struct {
 	storeOnly   bool
 }
 
-// memTarget is the issue's cap on runid-oci's peak resident memory.
+// memTarget is the cap on runid-oci's peak resident memory that the
+// benchmark checks (docs/benchmarks.md).
 const memTarget = 64 << 20
 
 func main() {

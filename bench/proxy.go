@@ -17,7 +17,7 @@ import (
 )
 
 // proxyBenchmark is the sub-benchmark of pack/capture/proxy's
-// BenchmarkProxyOverhead that issue #7's targets are about: a model that
+// BenchmarkProxyOverhead that the overhead targets are about: a model that
 // takes 100 to 300 ms.
 const proxyBenchmark = "BenchmarkProxyOverhead/model=100-300ms"
 
@@ -25,7 +25,8 @@ const proxyBenchmark = "BenchmarkProxyOverhead/model=100-300ms"
 // through the proxy (-benchtime): enough for a 99th percentile of 8.
 const proxyRequests = 800
 
-// proxyTargets are issue #7's targets for the proxy's overhead, in ms.
+// proxyTargets are the targets for the proxy's overhead, in ms
+// (docs/proxy.md).
 var proxyTargets = []struct {
 	metric, label string
 	below         float64
@@ -125,7 +126,7 @@ func medianRange(runs []proxyRun, metric string) (med, lo, hi float64) {
 // target's metric (median and range over the runs), then the proxy's CPU
 // time per request and the cost of a new file where the layout was.
 func writeProxyTable(w io.Writer, runs []proxyRun, dir string) {
-	fmt.Fprintf(w, "Recording proxy (issue #7): 16 clients at once, distinct 10 KB Chat Completions requests, a model taking 100–300 ms, "+
+	fmt.Fprintf(w, "Recording proxy: 16 clients at once, distinct 10 KB Chat Completions requests, a model taking 100–300 ms, "+
 		"OCI layout in %s; %d requests direct then %d proxied per run, %d runs in one process: median (least–greatest).\n\n",
 		dir, proxyRequests, proxyRequests, len(runs))
 	fmt.Fprintln(w, "| measure | runid-oci proxy | target | met |")

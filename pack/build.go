@@ -57,9 +57,17 @@ type BuildOptions struct {
 	WithholdSecret []byte
 	// Logger receives debug logs. Default: discard.
 	Logger *slog.Logger
+
+	// racyWindow is how long before hashing a file must have been last
+	// modified for its stamp to be trusted (see upload.go). Default:
+	// defaultRacyWindow; tests shorten it.
+	racyWindow time.Duration
 }
 
 func (o BuildOptions) withDefaults() BuildOptions {
+	if o.racyWindow <= 0 {
+		o.racyWindow = defaultRacyWindow
+	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = runtime.NumCPU()
 	}
@@ -352,7 +360,7 @@ func buildComponent(root *os.Root, dir string, mem map[string][]byte, d spec.Com
 			}
 			c.Digest, c.Size = sum, n
 			if after, err := f.Stat(); err == nil {
-				c.stamp = stableStamp(st, after, n, start)
+				c.stamp = stableStamp(st, after, n, start, opts.racyWindow)
 			}
 			abs, err := filepath.Abs(filepath.Join(dir, filepath.FromSlash(d.File)))
 			if err != nil {

@@ -112,9 +112,9 @@ func Push(ctx context.Context, target oras.Target, c *Composition, opts PushOpti
 	id := c.Identity
 	// The blobs to push: the identity document (-1), then each component
 	// (its index) whose digest was not seen before. Their descriptors and
-	// openers are made as they are pushed: with thousands of components,
-	// holding them all (a descriptor with its annotation map and a copy of
-	// the component each) was a third of a push's live memory.
+	// openers are made as they are pushed, not held for all components at
+	// once: with thousands of components they would be a third of a push's
+	// live memory.
 	blobs := make([]int, 1, len(c.Components)+1)
 	blobs[0] = -1
 	seen := make(map[digest.Digest]struct{}, len(c.Components)+1)
@@ -202,7 +202,7 @@ func Push(ctx context.Context, target oras.Target, c *Composition, opts PushOpti
 	return res, nil
 }
 
-// MountMaxSize is the largest blob that Push offers a registry to mount
+// mountMaxSize is the largest blob that Push offers a registry to mount
 // before uploading it. For a blob up to this size, one request (a POST
 // asking the repository to mount the blob from itself) both finds a blob
 // the repository already has (201 Created) and opens the upload session
@@ -210,9 +210,9 @@ func Push(ctx context.Context, target oras.Target, c *Composition, opts PushOpti
 // thousands of small components that round trip is most of the cost. A
 // registry that cannot mount answers 202, and the blob is uploaded even if
 // the repository had it; larger blobs are therefore checked with a HEAD
-// first, so that at most MountMaxSize bytes are ever sent needlessly per
+// first, so that at most mountMaxSize bytes are ever sent needlessly per
 // blob.
-const MountMaxSize = 1 << 20
+const mountMaxSize = 1 << 20
 
 // uploader pushes the blobs of one Push and counts them.
 type uploader struct {
@@ -260,7 +260,7 @@ func (r *sourceReader) Read(p []byte) (int, error) {
 // request for a small blob on a registry, else checked with Exists and
 // uploaded if missing.
 func (u *uploader) push(ctx context.Context, what, name string, desc ocispec.Descriptor, open opener) error {
-	if u.mounter != nil && desc.Size <= MountMaxSize && !u.noMount.Load() {
+	if u.mounter != nil && desc.Size <= mountMaxSize && !u.noMount.Load() {
 		opened := false
 		var after func() error
 		var src *sourceReader

@@ -29,9 +29,9 @@ import (
 // file gets no stamp and is always re-hashed, as git re-reads "racily
 // clean" files. Platforms without status-change times give no stamps.
 
-// racyWindow is how long before hashing a file must have been last
+// defaultRacyWindow is how long before hashing a file must have been last
 // modified (and its status changed) for its stamp to be trusted.
-var racyWindow = 2 * time.Second
+const defaultRacyWindow = 2 * time.Second
 
 // fileStamp identifies one version of a file without reading it.
 type fileStamp struct {
@@ -44,7 +44,7 @@ type fileStamp struct {
 // and after (n bytes, starting at start), or nil when it cannot be trusted:
 // the platform has none, the file changed while it was hashed, or it was
 // modified within racyWindow of being hashed.
-func stableStamp(before, after fs.FileInfo, n int64, start time.Time) *fileStamp {
+func stableStamp(before, after fs.FileInfo, n int64, start time.Time, racyWindow time.Duration) *fileStamp {
 	b, ok := stampOf(before)
 	if !ok {
 		return nil

@@ -19,12 +19,9 @@ import (
 
 // uploadFixture writes a declaration with one binary file component, waits
 // until the file is older than a short racy window, and builds it with
-// that window in force (restored when the test ends).
+// that window.
 func uploadFixture(t *testing.T, window time.Duration) (comp Component, c *Composition, path string, data []byte) {
 	t.Helper()
-	old := racyWindow
-	racyWindow = window
-	t.Cleanup(func() { racyWindow = old })
 	dir := t.TempDir()
 	path = filepath.Join(dir, "weights.bin")
 	data = bytes.Repeat([]byte("0123456789abcdef"), 64<<10) // 1 MiB
@@ -51,7 +48,7 @@ roles:
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err = Build(t.Context(), d, dir, BuildOptions{})
+	c, err = Build(t.Context(), d, dir, BuildOptions{racyWindow: window})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -123,7 +123,7 @@ func (s sinkWriter) Write(p []byte) (int, error) {
 
 // fetchVerified streams the blob desc from src into dst through a
 // verifying reader and the fixed buffer buf. A fetch that fails in transit
-// is retried up to FetchRetries times, from the start, after dst.reset.
+// is retried up to fetchRetries times, from the start, after dst.reset.
 // A failed check is a *blobProblem; a missing blob is a *blobProblem with
 // check blob-missing.
 func fetchVerified(ctx context.Context, src content.Fetcher, desc ocispec.Descriptor, what string, dst sink, buf []byte, opts Options) error {
@@ -132,7 +132,7 @@ func fetchVerified(ctx context.Context, src content.Fetcher, desc ocispec.Descri
 	}
 	for attempt := 0; ; attempt++ {
 		err := fetchOnce(ctx, src, desc, dst, buf)
-		if err == nil || !retriable(ctx, err) || attempt == FetchRetries {
+		if err == nil || !retriable(ctx, err) || attempt == fetchRetries {
 			if err != nil && !isProblem(err) {
 				return fmt.Errorf("fetch %s: %w", what, err)
 			}

@@ -22,9 +22,9 @@ import (
 	"github.com/runid/runid-oci/spec"
 )
 
-// TempPrefix starts the name of every temporary file Pull writes at the top
+// tempPrefix starts the name of every temporary file Pull writes at the top
 // of the extraction directory. A component name starting with it is refused.
-const TempPrefix = ".runid-tmp-"
+const tempPrefix = ".runid-tmp-"
 
 // PullOptions configure Pull. The zero value is valid.
 type PullOptions struct {
@@ -53,7 +53,7 @@ type PullOptions struct {
 // unless opts.Overwrite (ErrExists). All file operations go through an
 // os.Root opened at dir, so no path can leave it.
 //
-// Blobs are streamed into temporary files at the top of dir (TempPrefix*)
+// Blobs are streamed into temporary files at the top of dir (".runid-tmp-*")
 // and renamed to their names only after every blob has verified; a blob
 // shared by several components is fetched once and copied. On any failure
 // the temporary files, and any file or directory this call created, are
@@ -164,7 +164,7 @@ func collisionKey(name string) string { return norm.NFC.String(strings.ToLower(n
 
 // checkPath validates name for extraction below root and reports whether a
 // regular file already exists there. It refuses (ErrUnsafePath) a name that
-// fails spec.ValidateName or is not local, a name starting with TempPrefix,
+// fails spec.ValidateName or is not local, a name starting with ".runid-tmp-",
 // and a path any existing element of which is a symbolic link, or, for a
 // parent, not a directory. A directory at the name itself is ErrExists.
 func checkPath(root *os.Root, name string) (exists bool, err error) {
@@ -175,8 +175,8 @@ func checkPath(root *os.Root, name string) (exists bool, err error) {
 	if !filepath.IsLocal(native) {
 		return false, fmt.Errorf("extract component %q: %w: not a local path on this system", name, ErrUnsafePath)
 	}
-	if strings.HasPrefix(name, TempPrefix) {
-		return false, fmt.Errorf("extract component %q: %w: names starting with %s are reserved for temporary files", name, ErrUnsafePath, TempPrefix)
+	if strings.HasPrefix(name, tempPrefix) {
+		return false, fmt.Errorf("extract component %q: %w: names starting with %s are reserved for temporary files", name, ErrUnsafePath, tempPrefix)
 	}
 	segs := strings.Split(name, "/")
 	for i := 1; i <= len(segs); i++ {
@@ -221,7 +221,7 @@ func tempName() (string, error) {
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", err
 	}
-	return TempPrefix + hex.EncodeToString(b[:]), nil
+	return tempPrefix + hex.EncodeToString(b[:]), nil
 }
 
 func (x *extraction) createTemp() (*os.File, string, error) {

@@ -263,9 +263,9 @@ func TestBlobFetchRetries(t *testing.T) {
 			{name: "503 once", plan: []string{"503"}, attempts: [2]int64{2, 2}},
 			{name: "cut then 503", plan: []string{"cut", "503"}, attempts: [2]int64{3, 3}},
 			{name: "cut three times", plan: []string{"cut", "cut", "cut"}, attempts: [2]int64{4, 4}},
-			{name: "cut always", always: "cut", attempts: [2]int64{1 + pull.FetchRetries, 1 + pull.FetchRetries}, wantErr: transportErr},
-			{name: "reset always", always: "reset", attempts: [2]int64{1 + pull.FetchRetries, (1 + pull.FetchRetries) * perFetch}, wantErr: transportErr},
-			{name: "503 always", always: "503", attempts: [2]int64{(1 + pull.FetchRetries) * perFetch, (1 + pull.FetchRetries) * perFetch},
+			{name: "cut always", always: "cut", attempts: [2]int64{1 + pull.FetchRetriesForTest, 1 + pull.FetchRetriesForTest}, wantErr: transportErr},
+			{name: "reset always", always: "reset", attempts: [2]int64{1 + pull.FetchRetriesForTest, (1 + pull.FetchRetriesForTest) * perFetch}, wantErr: transportErr},
+			{name: "503 always", always: "503", attempts: [2]int64{(1 + pull.FetchRetriesForTest) * perFetch, (1 + pull.FetchRetriesForTest) * perFetch},
 				wantErr: func(err error) bool {
 					var er *errcode.ErrorResponse
 					return errors.As(err, &er) && er.StatusCode == http.StatusServiceUnavailable

@@ -55,7 +55,7 @@ func TestCheckPath(t *testing.T) {
 		{name: "a\nb", wantErr: ErrUnsafePath},
 		{name: "./a", wantErr: ErrUnsafePath},
 		{name: "a//b", wantErr: ErrUnsafePath},
-		{name: TempPrefix + "0123", wantErr: ErrUnsafePath},
+		{name: tempPrefix + "0123", wantErr: ErrUnsafePath},
 		{name: "link/x", wantErr: ErrUnsafePath},
 		{name: "link", wantErr: ErrUnsafePath},
 		{name: "inner-link/x", wantErr: ErrUnsafePath},

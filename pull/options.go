@@ -32,10 +32,10 @@ const DefaultConcurrency = 8
 // check without being fetched.
 const MaxBlobSize int64 = 1 << 50
 
-// FetchRetries is how many times a blob fetch that fails in transit (a
+// fetchRetries is how many times a blob fetch that fails in transit (a
 // connection reset, a truncated body, a 5xx) is retried before the error
 // is returned. Verification failures are never retried.
-const FetchRetries = 3
+const fetchRetries = 3
 
 // Options configure the read-side operations. The zero value is valid.
 type Options struct {

@@ -1,0 +1,5 @@
+package pull
+
+// FetchRetriesForTest exposes fetchRetries to the external tests that
+// count fetch attempts.
+const FetchRetriesForTest = fetchRetries
