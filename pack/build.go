@@ -1,7 +1,10 @@
-// Package pack is the write side of runid-oci: it turns a declaration into
-// the deterministic OCI graph of a run identity (spec/SPEC.md §4–§5) and
-// pushes it to any oras.Target, such as an OCI image layout directory or a
-// remote repository.
+// Package pack is the write side of runid-oci: it turns a declaration (a
+// runid.yaml, or a Run assembled in memory) into the deterministic OCI
+// graph of a run identity (spec/SPEC.md §4–§5), with the commitments and
+// reveals of withheld components, and pushes or copies it to any
+// oras.Target, such as an OCI image layout directory or a remote
+// repository. Referrers, signing, credential scanning and request capture
+// are its subpackages.
 //
 // The identity digest depends only on the composition: roles, logical
 // names, media types and bytes. Files are hashed as streams, so a component

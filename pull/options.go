@@ -2,7 +2,10 @@
 // any oras.ReadOnlyTarget (a remote repository, an OCI image layout
 // directory or an OCI image layout tar file), checks it against every rule of
 // spec/SPEC.md §6, verifies every blob, and extracts the components to a
-// directory.
+// directory; it also checks reveals of withheld components, verifies an
+// output record's chain, and discovers what refers to a manifest.
+// Signature checks (pull/sigverify) and comparisons (pull/diff) are its
+// subpackages.
 //
 // Nothing a source says is trusted. A tag is resolved by hashing the
 // manifest bytes, never by a server's Docker-Content-Digest header, and
