@@ -51,7 +51,6 @@ func startPolicyProxyAt(t *testing.T, target []string, extra ...string) *policyP
 		io.WriteString(w, `{"id":"chatcmpl-1","object":"chat.completion","model":"gpt-4o-2024-08-06","choices":[{"index":0,"message":{"role":"assistant","content":"Done."},"finish_reason":"stop"}]}`)
 	}))
 	t.Cleanup(up.Close)
-	keepMemoryLimit(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	stderr := &lockedBuffer{}
 	exited := make(chan int, 1)

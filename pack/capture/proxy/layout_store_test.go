@@ -13,8 +13,8 @@ import (
 	"oras.land/oras-go/v2/content/oci"
 
 	"github.com/runid/runid-oci/pack/capture"
-	"github.com/runid/runid-oci/pack/layout"
 	"github.com/runid/runid-oci/pack/capture/proxy"
+	"github.com/runid/runid-oci/pack/layout"
 	"github.com/runid/runid-oci/pull"
 )
 
