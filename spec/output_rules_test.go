@@ -1,0 +1,54 @@
+package spec_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/runid/runid-oci/spec"
+)
+
+// The rules of execution facts that the schema also states are reported
+// by the check execution alone; a leap second is an RFC 3339 time.
+func TestExecutionFactsRules(t *testing.T) {
+	id := digest.FromString("identity").String()
+	doc := func(exec string) []byte {
+		return []byte(`{"execution":` + exec + `,"identity":"` + id + `","specVersion":"1.0"}`)
+	}
+	for _, exec := range []string{
+		`{"startedAt":"2016-12-31T23:59:60Z","endedAt":"2017-01-01T00:00:00Z"}`,
+		`{"startedAt":"2016-12-31T23:59:59.5Z","endedAt":"2016-12-31T23:59:60Z"}`,
+		`{"servedModel":"` + strings.Repeat("m", 1024) + `"}`,
+	} {
+		if _, _, err := spec.ParseOutputDocument(doc(exec)); err != nil {
+			t.Errorf("%s: %v", exec, err)
+		}
+	}
+	for _, exec := range []string{
+		`{"exitCode":"0"}`,
+		`{"status":1}`,
+		`{"startedAt":12}`,
+		`{"servedModel":"` + strings.Repeat("m", 1025) + `"}`,
+		`{"instanceId":"` + strings.Repeat("i", 257) + `"}`,
+		`{"startedAt":"2017-01-01T00:00:01Z","endedAt":"2016-12-31T23:59:60Z"}`,
+	} {
+		_, _, err := spec.ParseOutputDocument(doc(exec))
+		var re *spec.RecordError
+		if !errors.As(err, &re) || len(re.Problems) != 1 || re.Problems[0].Check != "execution" {
+			t.Errorf("%s: got %v, want the one check execution", exec, err)
+		}
+	}
+	// A duplicated member is document-json, whichever copy a parser keeps.
+	_, _, err := spec.ParseOutputDocument([]byte(`{"identity":"` + id + `","identity":"` + id + `","specVersion":"1.0"}`))
+	var re *spec.RecordError
+	if !errors.As(err, &re) || re.Problems[0].Check != "document-json" {
+		t.Errorf("duplicate member: got %v", err)
+	}
+	// Invalid UTF-8 in a fact is refused, not read as U+FFFD.
+	_, _, err = spec.ParseOutputDocument(doc(`{"note":"a` + "\xff" + `"}`))
+	if !errors.As(err, &re) || re.Problems[0].Check != "document-json" || !strings.Contains(err.Error(), "UTF-8") {
+		t.Errorf("invalid UTF-8: got %v", err)
+	}
+}
