@@ -19,10 +19,12 @@ import (
 )
 
 // Check is one check of a verification, passed or failed. Check is a
-// stable identifier: manifest-digest, manifest-size, structure, the checks
-// of spec.ParseIdentity (role-accounted, layers-match, media-type...),
-// blob-digest, blob-size, blob-missing, withheld-commitment, reveal,
-// declaration. Subject names what it
+// stable identifier of spec/SPEC.md §6.3, §8.5 and §10.4: manifest-digest,
+// manifest-size, config-size, config-missing, config-digest, the checks
+// of spec.ParseIdentity (manifest-members, role-accounted, layers-match,
+// media-type...), blob-digest, blob-size, blob-missing, blob-json,
+// withheld-commitment, reveal, declaration, signature, signature-count;
+// "structure" marks the structural checks passed. Subject names what it
 // concerns: a reference, a component name, "identity document".
 type Check struct {
 	Check   string `json:"check"`
