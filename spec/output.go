@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -142,6 +143,11 @@ func subjectDescriptor(d ocispec.Descriptor) *ocispec.Descriptor {
 func BuildOutputRecord(subject ocispec.Descriptor, doc OutputDocument, files []ocispec.Descriptor, annotations map[string]string) (*OutputRecord, error) {
 	doc.SpecVersion = mediatype.SpecVersion
 	doc.Identity = subject.Digest
+	// The facts are checked before they are encoded: encoding would turn
+	// invalid UTF-8 into U+FFFD, which the parse of the result cannot see.
+	if err := CheckExecution(doc.Execution); err != nil {
+		return nil, err
+	}
 	docBytes, err := MarshalCanonical(doc)
 	if err != nil {
 		return nil, &RecordError{Err: ErrInvalidOutput, Problems: []Problem{{Check: "document-json", Msg: err.Error()}}}
@@ -288,9 +294,12 @@ func CheckExecution(facts map[string]any) error {
 			}
 		}
 	}
-	for k := range facts {
+	for k, v := range facts {
 		if k == "" || len(k) > 128 {
 			add(strconv.Quote(k), "a fact name is 1 to 128 bytes")
+		}
+		if !validUTF8Value(k, v) {
+			add(strconv.QuoteToASCII(k), "not valid UTF-8 text; it would be written as U+FFFD")
 		}
 	}
 	if len(probs) > 0 {
@@ -313,6 +322,32 @@ func parseDateTime(s string) (time.Time, error) {
 		return t, err
 	}
 	return t.Truncate(time.Second).Add(time.Second), nil
+}
+
+// validUTF8Value reports whether a fact's name and every string in its
+// value (member names included) are valid UTF-8: encoding/json would
+// write U+FFFD in place of an invalid byte, and two facts would read alike.
+func validUTF8Value(name string, v any) bool {
+	if !utf8.ValidString(name) {
+		return false
+	}
+	switch x := v.(type) {
+	case string:
+		return utf8.ValidString(x)
+	case map[string]any:
+		for k, e := range x {
+			if !validUTF8Value(k, e) {
+				return false
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if !validUTF8Value("", e) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func isInteger(v any) bool {

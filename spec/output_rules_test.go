@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/runid/runid-oci/spec"
 )
@@ -50,5 +51,22 @@ func TestExecutionFactsRules(t *testing.T) {
 	_, _, err = spec.ParseOutputDocument(doc(`{"note":"a` + "\xff" + `"}`))
 	if !errors.As(err, &re) || re.Problems[0].Check != "document-json" || !strings.Contains(err.Error(), "UTF-8") {
 		t.Errorf("invalid UTF-8: got %v", err)
+	}
+}
+
+// A fact given with invalid UTF-8 (a command-line value, say) is refused
+// when the record is built, not written as U+FFFD.
+func TestBuildRecordInvalidUTF8Fact(t *testing.T) {
+	subject := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromString("identity"), Size: 100}
+	for _, facts := range []map[string]any{
+		{"note": "a\xffb"},
+		{"x\xfe": "ok"},
+		{"nested": map[string]any{"k": []any{"ok", "\xff"}}},
+	} {
+		_, err := spec.BuildOutputRecord(subject, spec.OutputDocument{Execution: facts}, nil, nil)
+		var re *spec.RecordError
+		if !errors.As(err, &re) || re.Problems[0].Check != "execution" || !strings.Contains(err.Error(), "UTF-8") {
+			t.Errorf("%q: got %v, want execution refused for invalid UTF-8", facts, err)
+		}
 	}
 }
