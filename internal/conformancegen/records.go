@@ -109,6 +109,7 @@ var recordCases = []vcase{
 	recordCase("layer-title", "a file layer without a title", c("layer-title"), func(a *artifact) { delete(a.layer(0), "annotations") }),
 	recordCase("layer-media-type", "a file layer with an empty media type", c("layer-media-type"), func(a *artifact) { a.layer(0)["mediaType"] = "" }),
 	recordCase("layer-size", "a file layer with a negative size", c("layer-size"), func(a *artifact) { a.layer(0)["size"] = -1 }),
+	recordCase("layer-digest", "a file layer whose digest is not a digest", c("layer-digest"), func(a *artifact) { a.layer(0)["digest"] = "sha256:42" }),
 	recordCase("execution", "exitCode written as a string (the schema fails too)", c("execution"), func(a *artifact) {
 		a.doc["execution"].(map[string]any)[spec.FactExitCode] = "0"
 	}),
