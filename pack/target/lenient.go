@@ -1,4 +1,4 @@
-package main
+package target
 
 import (
 	"context"
@@ -16,17 +16,20 @@ import (
 	"oras.land/oras-go/v2/errdef"
 )
 
-// layoutStore reads an OCI image layout as a registry serves one: the
-// claims of index.json as they are, blob files by name without checking
-// them, and referrers by the subject of each manifest it lists. It lets
-// the verifier see what a lying layout claims, which oras-go's layout
-// store refuses to open.
-type layoutStore struct {
+// lenientLayout reads an OCI image layout directory as a registry serves
+// one: the claims of index.json as they are, blob files by name without
+// checking them (the reader verifies what it fetches), and referrers by
+// the subject of each manifest index.json lists. oras-go's layout store
+// refuses to open a layout whose index.json misstates a manifest's digest
+// or size, or lists a manifest that does not decode; read-only commands
+// fall back to this reader so that a verifier reports what is wrong
+// (spec/SPEC.md §6.2) instead of failing to look.
+type lenientLayout struct {
 	dir   string
 	index []ocispec.Descriptor
 }
 
-func openLayoutStore(dir string) (*layoutStore, error) {
+func openLenientLayout(dir string) (*lenientLayout, error) {
 	b, err := os.ReadFile(filepath.Join(dir, "index.json"))
 	if err != nil {
 		return nil, err
@@ -35,17 +38,17 @@ func openLayoutStore(dir string) (*layoutStore, error) {
 	if err := json.Unmarshal(b, &idx); err != nil {
 		return nil, fmt.Errorf("index.json: %w", err)
 	}
-	return &layoutStore{dir: dir, index: idx.Manifests}, nil
+	return &lenientLayout{dir: dir, index: idx.Manifests}, nil
 }
 
-func (s *layoutStore) path(d digest.Digest) (string, error) {
+func (s *lenientLayout) path(d digest.Digest) (string, error) {
 	if err := d.Validate(); err != nil {
 		return "", fmt.Errorf("%s: %w", d, errdef.ErrNotFound)
 	}
 	return filepath.Join(s.dir, "blobs", string(d.Algorithm()), d.Encoded()), nil
 }
 
-func (s *layoutStore) Fetch(_ context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
+func (s *lenientLayout) Fetch(_ context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
 	p, err := s.path(desc.Digest)
 	if err != nil {
 		return nil, err
@@ -57,7 +60,7 @@ func (s *layoutStore) Fetch(_ context.Context, desc ocispec.Descriptor) (io.Read
 	return f, err
 }
 
-func (s *layoutStore) Exists(_ context.Context, desc ocispec.Descriptor) (bool, error) {
+func (s *lenientLayout) Exists(_ context.Context, desc ocispec.Descriptor) (bool, error) {
 	p, err := s.path(desc.Digest)
 	if err != nil {
 		return false, nil
@@ -69,7 +72,7 @@ func (s *layoutStore) Exists(_ context.Context, desc ocispec.Descriptor) (bool, 
 // Resolve finds a tag, or a digest, in index.json; a digest that is not
 // listed resolves to its blob file, as a registry resolves any manifest
 // it holds.
-func (s *layoutStore) Resolve(_ context.Context, ref string) (ocispec.Descriptor, error) {
+func (s *lenientLayout) Resolve(_ context.Context, ref string) (ocispec.Descriptor, error) {
 	for _, d := range s.index {
 		if d.Annotations[ocispec.AnnotationRefName] == ref || (strings.Contains(ref, ":") && d.Digest.String() == ref) {
 			return d, nil
@@ -88,7 +91,7 @@ func (s *layoutStore) Resolve(_ context.Context, ref string) (ocispec.Descriptor
 }
 
 // Predecessors lists the manifests of index.json whose subject is node.
-func (s *layoutStore) Predecessors(ctx context.Context, node ocispec.Descriptor) ([]ocispec.Descriptor, error) {
+func (s *lenientLayout) Predecessors(ctx context.Context, node ocispec.Descriptor) ([]ocispec.Descriptor, error) {
 	var out []ocispec.Descriptor
 	for _, d := range s.index {
 		rc, err := s.Fetch(ctx, d)
