@@ -14,9 +14,10 @@ import (
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
 
-	"github.com/runid/runid-oci/internal/target"
 	"github.com/runid/runid-oci/pack"
+	"github.com/runid/runid-oci/pack/target"
 	"github.com/runid/runid-oci/pull"
+	"github.com/runid/runid-oci/pull/sigverify"
 	"github.com/runid/runid-oci/spec"
 )
 
@@ -177,9 +178,11 @@ func failingChecks(ctx context.Context, src oras.ReadOnlyTarget, dir string, exp
 	default:
 		opts := pull.VerifyOptions{}
 		if exp.Key != "" {
-			if opts.Key, err = pull.LoadPublicKeyFile(filepath.Join(dir, exp.Key)); err != nil {
-				return nil, err
+			key, kerr := sigverify.LoadPublicKeyFile(filepath.Join(dir, exp.Key))
+			if kerr != nil {
+				return nil, kerr
 			}
+			opts.Signatures = sigverify.Verifier{Key: key}
 		}
 		rep, err = pull.Verify(ctx, src, exp.Reference, opts)
 	}

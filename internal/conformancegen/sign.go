@@ -17,8 +17,7 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 	"oras.land/oras-go/v2/content/memory"
 
-	"github.com/runid/runid-oci/internal/cosignsig"
-	"github.com/runid/runid-oci/pack"
+	"github.com/runid/runid-oci/pack/sign"
 	"github.com/runid/runid-oci/spec"
 )
 
@@ -104,9 +103,9 @@ func (r *recorder) Tag(ctx context.Context, desc ocispec.Descriptor, ref string)
 
 // sign signs the manifest desc (already in l) with s in format, and adds
 // the signature's blobs and manifests to l.
-func sign(l *layout, desc ocispec.Descriptor, s detSigner, format pack.SignatureFormat) {
+func signWith(l *layout, desc ocispec.Descriptor, s detSigner, format sign.SignatureFormat) {
 	ctx := context.Background()
-	if format == pack.SignatureFormatBundle {
+	if format == sign.SignatureFormatBundle {
 		signBundle(ctx, l, desc, s)
 		return
 	}
@@ -117,7 +116,7 @@ func sign(l *layout, desc ocispec.Descriptor, s detSigner, format pack.Signature
 	if err := r.Tag(ctx, desc, "subject"); err != nil {
 		panic(err)
 	}
-	if _, err := pack.Sign(ctx, r, "subject", s, pack.SignOptions{Format: format, Created: signedAt}); err != nil {
+	if _, err := sign.Sign(ctx, r, "subject", s, sign.SignOptions{Format: format, Created: signedAt}); err != nil {
 		panic(err)
 	}
 	for _, d := range r.pushed[1:] {
@@ -133,9 +132,9 @@ func sign(l *layout, desc ocispec.Descriptor, s detSigner, format pack.Signature
 // encoder that writes bundles varies its spacing from one binary to
 // another, and the suite must be the same bytes whoever generates it.
 func signBundle(ctx context.Context, l *layout, desc ocispec.Descriptor, s detSigner) {
-	b := must(spec.Canonicalize(must(cosignsig.NewBundle(ctx, s, desc.Digest))))
-	bundle := l.add(cosignsig.BundleMediaType, b)
-	built := must(cosignsig.BuildBundleManifest(bundle, desc, signedAt))
+	b := must(spec.Canonicalize(must(sign.NewBundle(ctx, s, desc.Digest))))
+	bundle := l.add(spec.BundleMediaType, b)
+	built := must(sign.BuildBundleManifest(bundle, desc, signedAt))
 	l.add(built.ConfigDesc.MediaType, built.Config)
 	l.manifest(built.Manifest, "")
 }

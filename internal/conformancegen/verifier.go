@@ -8,7 +8,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/runid/runid-oci/mediatype"
-	"github.com/runid/runid-oci/pack"
+	"github.com/runid/runid-oci/pack/sign"
 )
 
 // Kinds of verifier case: what the reference names and how it is checked.
@@ -205,12 +205,12 @@ var verifierCases = []vcase{
 		}},
 	{name: "signature-tag", description: "a cosign tag-format signature by the key", kind: KindIdentity, key: true, checks: c(),
 		build: func(l *layout) map[string][]byte {
-			sign(l, newIdentity(false).write(l, tag), loadKey(testKeyPEM), pack.SignatureFormatTag)
+			signWith(l, newIdentity(false).write(l, tag), loadKey(testKeyPEM), sign.SignatureFormatTag)
 			return nil
 		}},
 	{name: "signature-bundle", description: "a Sigstore bundle referrer signed by the key", kind: KindIdentity, key: true, checks: c(),
 		build: func(l *layout) map[string][]byte {
-			sign(l, newIdentity(false).write(l, tag), loadKey(testKeyPEM), pack.SignatureFormatBundle)
+			signWith(l, newIdentity(false).write(l, tag), loadKey(testKeyPEM), sign.SignatureFormatBundle)
 			return nil
 		}},
 	{name: "signature-count", description: "no signature at all", kind: KindIdentity, key: true, checks: c("signature-count"),
@@ -218,15 +218,15 @@ var verifierCases = []vcase{
 	{name: "signature-other-key", description: "signatures by another key only, in both formats", kind: KindIdentity, key: true, checks: c("signature"),
 		build: func(l *layout) map[string][]byte {
 			desc := newIdentity(false).write(l, tag)
-			sign(l, desc, loadKey(otherKeyPEM), pack.SignatureFormatTag)
-			sign(l, desc, loadKey(otherKeyPEM), pack.SignatureFormatBundle)
+			signWith(l, desc, loadKey(otherKeyPEM), sign.SignatureFormatTag)
+			signWith(l, desc, loadKey(otherKeyPEM), sign.SignatureFormatBundle)
 			return nil
 		}},
 	{name: "signature-moved", description: "the tag-format signature of another identity, copied under this one's signature tag", kind: KindIdentity, key: true, checks: c("signature"),
 		build: func(l *layout) map[string][]byte {
 			od := newLayout()
 			otherDesc := newIdentity(true).write(od, "other")
-			sign(od, otherDesc, loadKey(testKeyPEM), pack.SignatureFormatTag)
+			signWith(od, otherDesc, loadKey(testKeyPEM), sign.SignatureFormatTag)
 			desc := newIdentity(false).write(l, tag)
 			sigTag := "sha256-" + desc.Digest.Encoded() + ".sig"
 			for _, e := range od.index[1:] {
