@@ -11,6 +11,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry"
 
@@ -63,6 +64,11 @@ func Resolve(ctx context.Context, src oras.ReadOnlyTarget, ref string, opts Opti
 	if err != nil {
 		if errors.Is(err, errdef.ErrNotFound) {
 			return Resolved{}, fmt.Errorf("resolve %q: %w: %w", ref, ErrNotFound, err)
+		}
+		if errors.Is(err, content.ErrMismatchedDigest) {
+			// The store found that the manifest it holds is not what it
+			// claims (an OCI layout's index.json): a verdict.
+			return Resolved{}, &VerificationError{Reference: ref, Problems: []spec.Problem{{Check: "manifest-size", Subject: ref, Msg: err.Error()}}}
 		}
 		return Resolved{}, fmt.Errorf("resolve %q: %w", ref, err)
 	}
