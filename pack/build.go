@@ -302,9 +302,8 @@ func buildComponent(root *os.Root, dir string, mem map[string][]byte, d spec.Com
 			if int64(len(data)) > opts.MaxStructuredSize {
 				return fail(ErrComponentTooLarge, "over %d bytes; declare it as text or binary, or raise the limit", opts.MaxStructuredSize)
 			}
-			var v any
-			if err := yaml.Unmarshal(data, &v); err != nil {
-				return fail(spec.ErrInvalidFormat, "not valid YAML: %s", firstLine(err.Error()))
+			if err := checkYAML(data); err != nil {
+				return fail(spec.ErrInvalidFormat, "%s", err)
 			}
 		}
 		c.data = data
@@ -349,9 +348,8 @@ func buildComponent(root *os.Root, dir string, mem map[string][]byte, d spec.Com
 				}
 				c.data = canon
 			} else {
-				var v any
-				if err := yaml.Unmarshal(data, &v); err != nil {
-					return fail(spec.ErrInvalidFormat, "not valid YAML: %s", firstLine(err.Error()))
+				if err := checkYAML(data); err != nil {
+					return fail(spec.ErrInvalidFormat, "%s", err)
 				}
 				c.data = data
 			}
@@ -512,3 +510,17 @@ func (r *checkingReader) verify() error {
 }
 
 func (r *checkingReader) Close() error { return r.f.Close() }
+
+// checkYAML checks the bytes of a yaml component (spec/SPEC.md §4.3):
+// valid UTF-8, whose first invalid byte is reported by line and column,
+// and well-formed YAML.
+func checkYAML(data []byte) error {
+	if line, col, bad := spec.InvalidUTF8(data); bad {
+		return fmt.Errorf("line %d, column %d: not valid UTF-8; a yaml component is UTF-8 text", line, col)
+	}
+	var v any
+	if err := yaml.Unmarshal(data, &v); err != nil {
+		return fmt.Errorf("not valid YAML: %s", firstLine(err.Error()))
+	}
+	return nil
+}

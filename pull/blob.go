@@ -156,6 +156,12 @@ func fetchOnce(ctx context.Context, src content.Fetcher, desc ocispec.Descriptor
 		if errors.Is(err, errdef.ErrNotFound) {
 			return &blobProblem{check: "blob-missing", msg: fmt.Sprintf("the source does not have %s", desc.Digest)}
 		}
+		if errors.Is(err, content.ErrMismatchedDigest) {
+			// A store that checks a blob's size before serving it (an OCI
+			// layout) found another size than the descriptor's: the
+			// blob-size check failing, not a failure to look.
+			return &blobProblem{check: "blob-size", msg: err.Error()}
+		}
 		return err
 	}
 	defer rc.Close()

@@ -75,7 +75,7 @@ var mutations = []mutation{
 	{name: "name-absolute", description: "a component named /etc/x", stage: "structure", checks: []string{"component-name"}, edit: renameInput("/etc/x")},
 	{name: "name-inner-dotdot", description: "a component named a/../../b", stage: "structure", checks: []string{"component-name"}, edit: renameInput("a/../../b")},
 	{name: "name-drive", description: `a component named C:\x`, stage: "structure", checks: []string{"component-name"}, edit: renameInput(`C:\x`)},
-	{name: "name-empty", description: "a component with an empty name", stage: "structure", checks: []string{"document-schema"}, edit: renameInput("")},
+	{name: "name-empty", description: "a component with an empty name", stage: "structure", checks: []string{"component-name"}, edit: renameInput("")},
 	{name: "name-nul", description: "a component name with a NUL byte", stage: "structure", checks: []string{"component-name"}, edit: renameInput("input/a\x00b.json")},
 	{name: "name-duplicate", description: "two components with the same name", stage: "structure", checks: []string{"component-name"}, edit: renameInput("model.json")},
 	{name: "name-duplicate-case", description: "two components whose names differ only in case", stage: "structure", checks: []string{"component-name"}, edit: renameInput("MODEL.json")},

@@ -11,6 +11,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry"
 
@@ -63,6 +64,11 @@ func Resolve(ctx context.Context, src oras.ReadOnlyTarget, ref string, opts Opti
 	if err != nil {
 		if errors.Is(err, errdef.ErrNotFound) {
 			return Resolved{}, fmt.Errorf("resolve %q: %w: %w", ref, ErrNotFound, err)
+		}
+		if errors.Is(err, content.ErrMismatchedDigest) {
+			// The store found that the manifest it holds is not what it
+			// claims (an OCI layout's index.json): a verdict.
+			return Resolved{}, &VerificationError{Reference: ref, Problems: []spec.Problem{{Check: "manifest-size", Subject: ref, Msg: err.Error()}}}
 		}
 		return Resolved{}, fmt.Errorf("resolve %q: %w", ref, err)
 	}
@@ -155,6 +161,12 @@ func inspect(ctx context.Context, src oras.ReadOnlyTarget, ref string, opts Opti
 		rep.addProblems(ve.Problems)
 		return nil, nil
 	}
+	if errors.Is(err, ErrTooLarge) {
+		// Over the metadata cap: not an identity a reader accepts
+		// (spec/SPEC.md §6.2 step 1).
+		rep.fail("manifest-size", ref, err.Error())
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +179,8 @@ func inspect(ctx context.Context, src oras.ReadOnlyTarget, ref string, opts Opti
 	}
 	cfg := m.Config
 	if cfg.Size > opts.MaxMetadataSize {
-		return nil, fmt.Errorf("%s: identity document %w: %d bytes, the cap is %d", ref, ErrTooLarge, cfg.Size, opts.MaxMetadataSize)
+		rep.fail("config-size", "identity document", fmt.Sprintf("the manifest claims %d bytes, over the cap of %d", cfg.Size, opts.MaxMetadataSize))
+		return nil, nil
 	}
 	if cfg.Size < 0 {
 		rep.fail("config-size", "identity document", fmt.Sprintf("the manifest claims a negative size %d", cfg.Size))
@@ -179,11 +192,11 @@ func inspect(ctx context.Context, src oras.ReadOnlyTarget, ref string, opts Opti
 	if err := fetchVerified(ctx, src, cfg, "identity document", &buf, make([]byte, copyBufSize), opts); err != nil {
 		var bp *blobProblem
 		if errors.As(err, &bp) {
-			check := bp.check
-			if check != "blob-missing" {
-				// The document's bytes or length differ from the config
-				// descriptor (spec/SPEC.md §6.2 step 4).
-				check = "config-digest"
+			// The document is missing, or its bytes or length differ
+			// from the config descriptor (spec/SPEC.md §6.2 step 4).
+			check := "config-digest"
+			if bp.check == "blob-missing" {
+				check = "config-missing"
 			}
 			rep.fail(check, "identity document", bp.msg)
 			return nil, nil

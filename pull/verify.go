@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/opencontainers/go-digest"
@@ -18,10 +19,12 @@ import (
 )
 
 // Check is one check of a verification, passed or failed. Check is a
-// stable identifier: manifest-digest, manifest-size, structure, the checks
-// of spec.ParseIdentity (role-accounted, layers-match, media-type...),
-// blob-digest, blob-size, blob-missing, withheld-commitment, reveal,
-// declaration. Subject names what it
+// stable identifier of spec/SPEC.md §6.3, §8.5 and §10.4: manifest-digest,
+// manifest-size, config-size, config-missing, config-digest, the checks
+// of spec.ParseIdentity (manifest-members, role-accounted, layers-match,
+// media-type...), blob-digest, blob-size, blob-missing, blob-json,
+// withheld-commitment, reveal, declaration, signature, signature-count;
+// "structure" marks the structural checks passed. Subject names what it
 // concerns: a reference, a component name, "identity document".
 type Check struct {
 	Check   string `json:"check"`
@@ -206,6 +209,9 @@ type blobJob struct {
 	desc    ocispec.Descriptor
 	name    string // first component with this digest
 	extract bool   // some component with this digest is disclosed
+	// checkJSON: the first component with this digest is a disclosed +json
+	// component, whose bytes must be canonical JSON.
+	checkJSON bool
 }
 
 // blobJobs lists each distinct layer digest once, in layer order.
@@ -219,9 +225,48 @@ func blobJobs(id *Identity) []blobJob {
 			continue
 		}
 		index[l.Digest] = len(jobs)
-		jobs = append(jobs, blobJob{desc: plain(l), name: id.Document.Components[i].Name, extract: disclosed})
+		jobs = append(jobs, blobJob{desc: plain(l), name: id.Document.Components[i].Name, extract: disclosed,
+			checkJSON: disclosed && strings.HasSuffix(l.MediaType, "+json")})
 	}
 	return jobs
+}
+
+// MaxJSONComponentSize is the largest json component (spec/SPEC.md §4.3):
+// 64 MiB. The blob of a +json component is held in memory to check that
+// it is canonical JSON; a larger one fails blob-json without that check.
+const MaxJSONComponentSize = 64 << 20
+
+// checkJSONBlob checks that the verified bytes of a +json component are
+// RFC 8785 canonical JSON, as every packer writes them (check blob-json).
+func checkJSONBlob(desc ocispec.Descriptor, kept *memSink) error {
+	if kept == nil {
+		return &blobProblem{check: "blob-json", msg: fmt.Sprintf("%d bytes, over the %d bytes of a json component", desc.Size, MaxJSONComponentSize)}
+	}
+	if !spec.IsCanonical(kept.Bytes()) {
+		msg := "not RFC 8785 canonical JSON"
+		if _, err := spec.Canonicalize(kept.Bytes()); err != nil {
+			msg = "not JSON: " + err.Error()
+		}
+		return &blobProblem{check: "blob-json", msg: msg}
+	}
+	return nil
+}
+
+// teeSink writes to two sinks.
+type teeSink struct{ a, b sink }
+
+func (t teeSink) Write(p []byte) (int, error) {
+	if n, err := t.a.Write(p); err != nil {
+		return n, err
+	}
+	return t.b.Write(p)
+}
+
+func (t teeSink) reset() error {
+	if err := t.a.reset(); err != nil {
+		return err
+	}
+	return t.b.reset()
 }
 
 // plain keeps what identifies a blob or manifest: media type, digest and
@@ -260,8 +305,16 @@ func verifyBlobs(ctx context.Context, src oras.ReadOnlyTarget, id *Identity, opt
 			if err != nil {
 				return err
 			}
+			var kept *memSink
+			if job.checkJSON && job.desc.Size <= MaxJSONComponentSize {
+				kept = &memSink{}
+				dst = teeSink{dst, kept}
+			}
 			what := fmt.Sprintf("component %q", job.name)
 			err = fetchVerified(gctx, src, job.desc, what, dst, buf, opts)
+			if err == nil && job.checkJSON {
+				err = checkJSONBlob(job.desc, kept)
+			}
 			var bp *blobProblem
 			switch {
 			case errors.As(err, &bp):

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/gowebpki/jcs"
@@ -21,8 +23,8 @@ import (
 // the composition's check of it; a request, then its parts), and the
 // transform costs several times that pass.
 func Canonicalize(data []byte) ([]byte, error) {
-	if !utf8.Valid(data) {
-		return nil, fmt.Errorf("%w: not valid UTF-8", ErrInvalidJSON)
+	if line, col, bad := InvalidUTF8(data); bad {
+		return nil, fmt.Errorf("%w: line %d, column %d: not valid UTF-8", ErrInvalidJSON, line, col)
 	}
 	if isCanonical(data) {
 		return bytes.Clone(data), nil
@@ -39,6 +41,10 @@ func transform(data []byte) ([]byte, error) {
 		if err := checkJSON(data); err != nil {
 			return nil, err
 		}
+	}
+	if off, lit := underflow(data); off >= 0 {
+		line, col := lineCol(data, int64(off))
+		return nil, fmt.Errorf("%w: line %d, column %d: number %s is too small for a double: it would become 0", ErrInvalidJSON, line, col, lit)
 	}
 	out, err := jcs.Transform(data)
 	if err != nil {
@@ -115,4 +121,38 @@ func lineCol(data []byte, off int64) (int, int) {
 		}
 	}
 	return line, col
+}
+
+// underflow finds the first number of a valid JSON text that is not zero
+// but is too small for a double, which would silently become 0: its
+// offset and spelling, or -1. Only a literal with an exponent or of more
+// than 300 bytes can underflow, so only those are parsed.
+func underflow(data []byte) (int, string) {
+	inString := false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		switch {
+		case inString:
+			if c == '\\' {
+				i++
+			} else if c == '"' {
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '-' || c >= '0' && c <= '9':
+			j := i
+			for j < len(data) && strings.IndexByte("+-.0123456789eE", data[j]) >= 0 {
+				j++
+			}
+			lit := string(data[i:j])
+			if strings.ContainsAny(lit, "eE") || len(lit) > 300 {
+				if f, err := strconv.ParseFloat(lit, 64); err == nil && f == 0 && nonZeroMantissa(lit) {
+					return i, lit
+				}
+			}
+			i = j - 1
+		}
+	}
+	return -1, ""
 }

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -92,8 +93,13 @@ func ParseDeclaration(file string, data []byte) (*Declaration, error) {
 	if len(data) > MaxDeclarationSize {
 		return nil, fe("", 0, ErrDeclarationTooLarge, "%d bytes, over the limit of %d bytes", len(data), MaxDeclarationSize)
 	}
-	if line, ok := checkDepth(data); !ok {
-		return nil, fe("", line, ErrInvalidDeclaration, "nested deeper than %d levels", MaxDeclarationDepth)
+	if te := checkText(data); te != nil {
+		return nil, &FieldError{File: file, Line: te.line, Column: te.col, Msg: te.msg, Err: ErrInvalidDeclaration}
+	}
+	// YAML 1.2 allows a byte order mark at the start of the stream.
+	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
+	if te := checkLayout(data); te != nil {
+		return nil, &FieldError{File: file, Line: te.line, Column: te.col, Msg: te.msg, Err: ErrInvalidDeclaration}
 	}
 	root, loc, err := declarationValue(data)
 	if err != nil {
@@ -113,6 +119,11 @@ func ParseDeclaration(file string, data []byte) (*Declaration, error) {
 		return nil, fe("", 0, ErrInvalidDeclaration,
 			"empty declaration: write `runid: \"1\"` and a `roles:` map with the eight core roles (%s)",
 			strings.Join(mediatype.CoreRoles(), ", "))
+	}
+	if valueDepth(root) > MaxDeclarationDepth {
+		where := deepestPath(root)
+		return nil, fe(fieldPath(where), loc.lineOfPath(where), ErrInvalidDeclaration,
+			"nested %d levels deep, over the limit of %d", valueDepth(root), MaxDeclarationDepth)
 	}
 	top, ok := root.(map[string]any)
 	if !ok {
@@ -237,6 +248,9 @@ func declarationValue(data []byte) (any, *locator, error) {
 	if err != nil {
 		return nil, nil, &yamlSyntaxError{err}
 	}
+	if err := yamlDirective(astFile); err != nil {
+		return nil, nil, err
+	}
 	if len(astFile.Docs) > 1 {
 		return nil, nil, errManyDocuments
 	}
@@ -247,6 +261,32 @@ func declarationValue(data []byte) (any, *locator, error) {
 		}
 	}
 	return root, newLocator(astFile, data, root), nil
+}
+
+// yamlDirective accepts one directive, %YAML 1.2, before the document
+// (the parser gives it as a document of its own, which it removes from
+// file); any other directive is an error.
+func yamlDirective(file *ast.File) error {
+	if len(file.Docs) == 0 {
+		return nil
+	}
+	d, ok := file.Docs[0].Body.(*ast.DirectiveNode)
+	if !ok {
+		return nil
+	}
+	line := 0
+	if d.Start != nil && d.Start.Position != nil {
+		line = d.Start.Position.Line
+	}
+	if d.Name == nil || d.Name.String() != "YAML" || len(d.Values) != 1 || d.Values[0].String() != "1.2" {
+		return &yamlValueError{line: line, err: ErrInvalidDeclaration,
+			msg: fmt.Sprintf("directive %s: the only directive a declaration may have is %%YAML 1.2", strings.TrimSpace(d.String()))}
+	}
+	if len(file.Docs) == 1 {
+		return &yamlValueError{line: line, err: ErrInvalidDeclaration, msg: "%YAML 1.2 directive without a document after it"}
+	}
+	file.Docs = file.Docs[1:]
+	return nil
 }
 
 // shorthandRoles may be written as a map: one inline JSON component.

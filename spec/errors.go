@@ -37,8 +37,12 @@ type FieldError struct {
 	File  string // declaration file name as given; may be empty
 	Field string // dotted path of the field; may be empty for whole-file problems
 	Line  int    // 1-based line, 0 when unknown
-	Msg   string // what is wrong and what would be valid
-	Err   error  // sentinel
+	// Column is the 1-based column of Line, in characters, when the
+	// problem is one character (an invalid byte counts as one); 0 when
+	// unknown.
+	Column int
+	Msg    string // what is wrong and what would be valid
+	Err    error  // sentinel
 }
 
 func (e *FieldError) Error() string {
@@ -48,6 +52,9 @@ func (e *FieldError) Error() string {
 	}
 	if e.Line > 0 {
 		loc = fmt.Sprintf("%s:%d", loc, e.Line)
+		if e.Column > 0 {
+			loc = fmt.Sprintf("%s:%d", loc, e.Column)
+		}
 	}
 	if e.Field != "" {
 		return fmt.Sprintf("%s: %s: %s", loc, e.Field, e.Msg)

@@ -1,11 +1,11 @@
 package spec
 
 import (
-	"bytes"
 	_ "crypto/sha256" // registers SHA-256 for go-digest
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -149,7 +149,8 @@ func ParseIdentity(manifestBytes, documentBytes []byte) (*Identity, error) {
 	id := &Identity{Artifact: Artifact{Manifest: m, ManifestBytes: manifestBytes, DocumentBytes: documentBytes}}
 	var probs problemList
 	checkIdentityManifest(m, documentBytes, probs.add)
-	doc, warnings, err := ParseIdentityDocument(documentBytes)
+	checkIdentityMembers(manifestBytes, m, probs.add)
+	doc, warnings, schemaProblem, err := parseIdentityDocument(documentBytes)
 	id.Warnings = warnings
 	if err != nil {
 		var ie *IdentityError
@@ -159,11 +160,67 @@ func ParseIdentity(manifestBytes, documentBytes []byte) (*Identity, error) {
 		return nil, err
 	}
 	id.Document = *doc
+	before := len(probs)
 	checkIdentityDocument(m, doc, probs.add)
+	if schemaProblem != nil && !hasDocumentCheck(probs[before:]) {
+		probs = append(probs, *schemaProblem)
+	}
 	if len(probs) > 0 {
 		return nil, &IdentityError{Err: ErrInvalidIdentity, Problems: probs}
 	}
 	return id, nil
+}
+
+// documentChecks are the checks of spec/SPEC.md §6.2 steps 7 and 9, which
+// take precedence over document-schema: a document that fails the schema
+// is reported as document-schema only when none of them fails.
+var documentChecks = []string{"role-accounted", "role-name", "role-state", "component-name", "component-order", "media-type", "component-digest", "component-size"}
+
+func hasDocumentCheck(probs []Problem) bool {
+	for _, p := range probs {
+		if slices.Contains(documentChecks, p.Check) {
+			return true
+		}
+	}
+	return false
+}
+
+// Members an identity manifest may have (spec/SPEC.md §5.1, §5.3): a
+// reader ignores unknown annotations (§9) but refuses any other member,
+// so that it accepts exactly the manifests a packer may write.
+var (
+	identityManifestMembers = []string{"schemaVersion", "mediaType", "artifactType", "config", "layers", "annotations", "subject"}
+	identityConfigMembers   = []string{"mediaType", "digest", "size"}
+	identityLayerMembers    = []string{"mediaType", "digest", "size", "annotations"}
+)
+
+// checkIdentityMembers checks the members of an identity manifest's bytes
+// (check manifest-members); a subject member, even null, is no-subject.
+func checkIdentityMembers(manifestBytes []byte, m ocispec.Manifest, add addFunc) {
+	var raw struct {
+		Top    map[string]json.RawMessage
+		Config map[string]json.RawMessage   `json:"config"`
+		Layers []map[string]json.RawMessage `json:"layers"`
+	}
+	if json.Unmarshal(manifestBytes, &raw.Top) != nil {
+		return
+	}
+	_ = json.Unmarshal(manifestBytes, &raw)
+	extra := func(where string, obj map[string]json.RawMessage, allowed []string) {
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
+			if !slices.Contains(allowed, k) {
+				add("manifest-members", where, "member %q is not part of an identity manifest (allowed: %s)", k, strings.Join(allowed, ", "))
+			}
+		}
+	}
+	extra("manifest", raw.Top, identityManifestMembers)
+	if _, ok := raw.Top["subject"]; ok && m.Subject == nil {
+		add("no-subject", "", "the manifest has a subject member (null); an identity manifest has none")
+	}
+	extra("config", raw.Config, identityConfigMembers)
+	for i, l := range raw.Layers {
+		extra(fmt.Sprintf("layer %d", i), l, identityLayerMembers)
+	}
 }
 
 // checkIdentity applies the structural rules of spec/SPEC.md §6 to a
@@ -287,14 +344,49 @@ func checkMediaType(c ComponentEntry) string {
 // (spec/SPEC.md §5.2, §9). A document of spec version 1.N with N greater
 // than this reader's minor version is accepted: its unknown fields are
 // ignored and reported as warnings. Any other major version is an error
-// wrapping ErrUnsupportedVersion.
+// wrapping ErrUnsupportedVersion. A document that fails the schema is
+// reported by the checks of §6.2 step 7 and 9 that fail on it, or as
+// document-schema when none does.
 func ParseIdentityDocument(data []byte) (*IdentityDocument, []string, error) {
+	doc, warnings, schemaProblem, err := parseIdentityDocument(data)
+	if err != nil {
+		return nil, warnings, err
+	}
+	if schemaProblem != nil {
+		var probs problemList
+		checkIdentityDocument(ocispec.Manifest{Layers: layersOf(doc)}, doc, probs.add)
+		if !hasDocumentCheck(probs) {
+			probs = append(probs, *schemaProblem)
+		}
+		return nil, warnings, &IdentityError{Err: ErrInvalidIdentity, Problems: probs}
+	}
+	return doc, warnings, nil
+}
+
+// layersOf is the layers a manifest would have for doc.
+func layersOf(doc *IdentityDocument) []ocispec.Descriptor {
+	out := make([]ocispec.Descriptor, len(doc.Components))
+	for i, c := range doc.Components {
+		out[i] = c.Descriptor()
+	}
+	return out
+}
+
+// parseIdentityDocument decodes an identity document: document-json when
+// it is not one JSON object that all parsers read alike (§6.2 step 6),
+// spec-version, then document-schema when its members do not have the
+// types of §5.2. A schema failure beyond that is returned apart, for the
+// caller to report only when no check of steps 7 and 9 fails.
+func parseIdentityDocument(data []byte) (*IdentityDocument, []string, *Problem, error) {
 	fail := func(check, format string, a ...any) error {
 		return &IdentityError{Err: ErrInvalidIdentity, Problems: []Problem{{Check: check, Msg: fmt.Sprintf(format, a...)}}}
 	}
+	if err := checkJSONText(data); err != nil {
+		return nil, nil, nil, fail("document-json", "identity document: %v", err)
+	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, nil, fail("document-json", "identity document is not a JSON object: %v", err)
+		return nil, nil, nil, fail("document-json", "identity document is not a JSON object: %v", err)
 	}
 	var version string
 	if v, ok := raw["specVersion"]; ok {
@@ -302,7 +394,7 @@ func ParseIdentityDocument(data []byte) (*IdentityDocument, []string, error) {
 	}
 	major, minor, ok := strings.Cut(version, ".")
 	if !ok || major != "1" {
-		return nil, nil, &IdentityError{Err: ErrUnsupportedVersion, Problems: []Problem{{Check: "spec-version",
+		return nil, nil, nil, &IdentityError{Err: ErrUnsupportedVersion, Problems: []Problem{{Check: "spec-version",
 			Msg: fmt.Sprintf("spec version %q; this reader implements %s", version, mediatype.SpecVersion)}}}
 	}
 	var warnings []string
@@ -317,31 +409,15 @@ func ParseIdentityDocument(data []byte) (*IdentityDocument, []string, error) {
 			data = b
 		}
 	}
-	// Missing core roles get their own check ahead of the schema's generic
-	// message: it is the failure a reader most needs to see named.
-	var roles map[string]json.RawMessage
-	if json.Unmarshal(raw["roles"], &roles) == nil && roles != nil {
-		var probs []Problem
-		for _, r := range mediatype.CoreRoles() {
-			if _, ok := roles[r]; !ok {
-				probs = append(probs, Problem{Check: "role-accounted", Subject: r,
-					Msg: "core role is not accounted for (neither present, none nor withheld)"})
-			}
-		}
-		if len(probs) > 0 {
-			return nil, warnings, &IdentityError{Err: ErrInvalidIdentity, Problems: probs}
-		}
+	var doc IdentityDocument
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return nil, warnings, nil, fail("document-schema", "a member has the wrong type: %v", err)
 	}
 	if err := ValidateJSON("identity.schema.json", data); err != nil {
 		where, msg := schemaErrorDetail(err)
-		return nil, warnings, fail("document-schema", "%s: %s", "/"+strings.Join(where, "/"), msg)
+		return &doc, warnings, &Problem{Check: "document-schema", Msg: fmt.Sprintf("%s: %s", "/"+strings.Join(where, "/"), msg)}, nil
 	}
-	var doc IdentityDocument
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil {
-		return nil, warnings, fail("document-json", "%v", err)
-	}
-	return &doc, warnings, nil
+	return &doc, warnings, nil, nil
 }
 
 // The identity document and manifest are encoded from copies whose struct

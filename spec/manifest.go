@@ -46,6 +46,10 @@ func newManifest(artifactType, configType string, docBytes []byte, layers []ocis
 // when the bytes are not a manifest at all.
 func parseManifestHeader(manifestBytes []byte, artifactType, configType, what string, add addFunc) (ocispec.Manifest, bool) {
 	var m ocispec.Manifest
+	if err := checkJSONText(manifestBytes); err != nil {
+		add("manifest-json", "", "%v", err)
+		return m, false
+	}
 	if err := json.Unmarshal(manifestBytes, &m); err != nil {
 		add("manifest-json", "", "%v", err)
 		return m, false

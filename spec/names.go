@@ -59,7 +59,8 @@ func sanitizeLabel(r string) string {
 // slash, none of \ : * ? " < > |, no control or format characters (such as
 // bidirectional overrides and zero-width spaces), no line or paragraph
 // separators, no segment ending in a dot or space, and no Windows device
-// name (CON, PRN, AUX, NUL, COM1–9, LPT1–9, with or without an extension).
+// name (see windowsDevice). Character categories are those of Unicode
+// 15.0.0, the version of Go's unicode package (unicode.Version).
 // A name that passes is safe to join below an extraction directory on any
 // common file system.
 func ValidateName(name string) error {
@@ -108,14 +109,23 @@ func ValidateName(name string) error {
 	return nil
 }
 
+// windowsDevice reports whether a path segment is a name that Windows
+// reserves for a device: CON, PRN, AUX, NUL, CONIN$, CONOUT$, COM and LPT
+// followed by a digit 0-9 or a superscript ¹ ² ³, in any letter case,
+// alone or before an extension, with or without spaces before the dot
+// ("CON .txt", "lpt².log").
 func windowsDevice(seg string) bool {
-	base, _, _ := strings.Cut(strings.ToUpper(seg), ".")
+	base, _, _ := strings.Cut(seg, ".")
+	base = strings.ToUpper(strings.TrimRight(base, " "))
 	switch base {
-	case "CON", "PRN", "AUX", "NUL":
+	case "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$":
 		return true
 	}
-	if len(base) == 4 && (strings.HasPrefix(base, "COM") || strings.HasPrefix(base, "LPT")) {
-		return base[3] >= '1' && base[3] <= '9'
+	if strings.HasPrefix(base, "COM") || strings.HasPrefix(base, "LPT") {
+		switch base[3:] {
+		case "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "¹", "²", "³":
+			return true
+		}
 	}
 	return false
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -142,6 +143,11 @@ func subjectDescriptor(d ocispec.Descriptor) *ocispec.Descriptor {
 func BuildOutputRecord(subject ocispec.Descriptor, doc OutputDocument, files []ocispec.Descriptor, annotations map[string]string) (*OutputRecord, error) {
 	doc.SpecVersion = mediatype.SpecVersion
 	doc.Identity = subject.Digest
+	// The facts are checked before they are encoded: encoding would turn
+	// invalid UTF-8 into U+FFFD, which the parse of the result cannot see.
+	if err := CheckExecution(doc.Execution); err != nil {
+		return nil, err
+	}
 	docBytes, err := MarshalCanonical(doc)
 	if err != nil {
 		return nil, &RecordError{Err: ErrInvalidOutput, Problems: []Problem{{Check: "document-json", Msg: err.Error()}}}
@@ -259,7 +265,7 @@ func CheckExecution(facts map[string]any) error {
 			continue
 		}
 		s, isStr := v.(string)
-		t, err := time.Parse(time.RFC3339Nano, s)
+		t, err := parseDateTime(s)
 		if !isStr || err != nil {
 			add(k, "want an RFC 3339 date-time such as 2025-01-31T12:00:00Z, got %v", v)
 			continue
@@ -281,22 +287,67 @@ func CheckExecution(facts map[string]any) error {
 	if v, ok := facts[FactExitCode]; ok && !isInteger(v) {
 		add(FactExitCode, "want an integer, got %v", v)
 	}
-	for _, k := range []string{FactInstanceID, FactServedModel} {
+	for k, limit := range map[string]int{FactInstanceID: 256, FactServedModel: 1024} {
 		if v, ok := facts[k]; ok {
-			if s, isStr := v.(string); !isStr || s == "" {
-				add(k, "want a non-empty string, got %v", v)
+			if s, isStr := v.(string); !isStr || s == "" || len(s) > limit {
+				add(k, "want a non-empty string of at most %d bytes, got %.80v", limit, v)
 			}
 		}
 	}
-	for k := range facts {
+	for k, v := range facts {
 		if k == "" || len(k) > 128 {
 			add(strconv.Quote(k), "a fact name is 1 to 128 bytes")
+		}
+		if !validUTF8Value(k, v) {
+			add(strconv.QuoteToASCII(k), "not valid UTF-8 text; it would be written as U+FFFD")
 		}
 	}
 	if len(probs) > 0 {
 		return &RecordError{Err: ErrInvalidOutput, Problems: probs}
 	}
 	return nil
+}
+
+// parseDateTime parses an RFC 3339 date-time, including a leap second
+// (seconds 60), which RFC 3339 allows and Go's time package does not: it
+// is read as the first instant after second 59, so that the order of
+// startedAt and endedAt stays right.
+func parseDateTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err == nil || len(s) < 19 || s[10] != 'T' && s[10] != 't' || s[17:19] != "60" {
+		return t, err
+	}
+	t, err = time.Parse(time.RFC3339Nano, s[:17]+"59"+s[19:])
+	if err != nil {
+		return t, err
+	}
+	return t.Truncate(time.Second).Add(time.Second), nil
+}
+
+// validUTF8Value reports whether a fact's name and every string in its
+// value (member names included) are valid UTF-8: encoding/json would
+// write U+FFFD in place of an invalid byte, and two facts would read alike.
+func validUTF8Value(name string, v any) bool {
+	if !utf8.ValidString(name) {
+		return false
+	}
+	switch x := v.(type) {
+	case string:
+		return utf8.ValidString(x)
+	case map[string]any:
+		for k, e := range x {
+			if !validUTF8Value(k, e) {
+				return false
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if !validUTF8Value("", e) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func isInteger(v any) bool {
@@ -368,6 +419,12 @@ func ParseLink(manifestBytes, documentBytes []byte) (*Link, error) {
 	if m.Subject != nil && m.Subject.Digest == doc.Identity.Digest {
 		add("link-subject", "", "a link's subject is the produced artifact, not the identity itself")
 	}
+	if len(m.Layers) != 1 || !isEmptyLayers(m.Layers) || m.Layers[0].Digest != ocispec.DescriptorEmptyJSON.Digest || m.Layers[0].Size != ocispec.DescriptorEmptyJSON.Size {
+		add("layers", "", "a link has exactly one layer, the OCI empty descriptor (%s, %s, size 2)", ocispec.MediaTypeEmptyJSON, ocispec.DescriptorEmptyJSON.Digest)
+	}
+	if _, ok := m.Annotations[mediatype.AnnotationCreated]; ok {
+		add("no-created", "", "a link carries no time, so that linking twice gives one link")
+	}
 	if len(probs) > 0 {
 		return nil, &RecordError{Err: ErrInvalidLink, Problems: probs}
 	}
@@ -394,18 +451,21 @@ func parseDocument[T any](data []byte, what, schemaName string, sentinel error, 
 	fail := func(name, format string, a ...any) error {
 		return &RecordError{Err: sentinel, Problems: []Problem{{Check: name, Msg: fmt.Sprintf(format, a...)}}}
 	}
-	if err := ValidateJSON(schemaName, data); err != nil {
-		field, msg := leafSchemaDetail(err)
-		return nil, warnings, fail("document-schema", "%s: %s", field, msg)
-	}
+	// The members of known types are decoded first and their own checks
+	// (execution, link-identity) take precedence over document-schema,
+	// which is reported only when none of them fails (spec/SPEC.md §8.5).
 	doc := new(T)
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	if err := dec.Decode(doc); err != nil {
-		return nil, warnings, fail("document-json", "%v", err)
+		return nil, warnings, fail("document-schema", "a member has the wrong type: %v", err)
 	}
 	if err := check(doc); err != nil {
 		return nil, warnings, err
+	}
+	if err := ValidateJSON(schemaName, data); err != nil {
+		field, msg := leafSchemaDetail(err)
+		return nil, warnings, fail("document-schema", "%s: %s", field, msg)
 	}
 	return doc, warnings, nil
 }
@@ -463,6 +523,9 @@ func checkSubject(m ocispec.Manifest, allowed []string, add addFunc) {
 // major 1 only; for 1.N with N > 0, top-level members other than known are
 // dropped and reported as warnings.
 func versioned(data []byte, what string, sentinel error, known ...string) ([]byte, []string, error) {
+	if err := checkJSONText(data); err != nil {
+		return nil, nil, &RecordError{Err: sentinel, Problems: []Problem{{Check: "document-json", Msg: fmt.Sprintf("%s: %v", what, err)}}}
+	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return nil, nil, &RecordError{Err: sentinel, Problems: []Problem{{Check: "document-json", Msg: fmt.Sprintf("%s is not a JSON object: %v", what, err)}}}

@@ -361,7 +361,12 @@ func TestLinkRejects(t *testing.T) {
 		{name: "annotation repository missing", mutate: func(m *ocispec.Manifest) { delete(m.Annotations, mediatype.AnnotationIdentityRepository) }, want: "link-annotations"},
 		{name: "output artifactType", mutate: func(m *ocispec.Manifest) { m.ArtifactType = mediatype.OutputRecord }, want: "artifact-type"},
 		{name: "no subject", mutate: func(m *ocispec.Manifest) { m.Subject = nil }, want: "subject"},
-		{name: "document member missing", mutate: func(*ocispec.Manifest) {}, doc: []byte(`{"specVersion":"1.0","identity":{"digest":"` + idDigest.String() + `"}}`), want: "document-schema"},
+		// The schema fails too; link-identity takes precedence (spec/SPEC.md §8.5).
+		{name: "document member missing", mutate: func(*ocispec.Manifest) {}, doc: []byte(`{"specVersion":"1.0","identity":{"digest":"` + idDigest.String() + `"}}`), want: "link-identity"},
+		{name: "document member unknown", mutate: func(*ocispec.Manifest) {}, doc: []byte(`{"specVersion":"1.0","extra":1,"identity":{"digest":"` + idDigest.String() + `","repository":"r.example/runs"}}`), want: "document-schema"},
+		{name: "document member twice", mutate: func(*ocispec.Manifest) {}, doc: []byte(`{"specVersion":"1.0","identity":{"digest":"` + idDigest.String() + `","repository":"r.example/runs","repository":"r.example/other"}}`), want: "document-json"},
+		{name: "two layers", mutate: func(m *ocispec.Manifest) { m.Layers = append(m.Layers, m.Layers[0]) }, want: "layers"},
+		{name: "created", mutate: func(m *ocispec.Manifest) { m.Annotations[mediatype.AnnotationCreated] = "2025-01-01T00:00:00Z" }, want: "no-created"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -179,3 +179,28 @@ func readFile(t *testing.T, path string) []byte {
 	}
 	return data
 }
+
+// TestWithheldVectorSecretFile packs the withheld vector with its secret
+// read as runid-oci reads a --withhold-secret-file: secret.bin, the raw
+// bytes, gives the vector's digest; secret.hex is text, whose 65 bytes
+// are another secret and give another digest (spec/SPEC.md §7.2).
+func TestWithheldVectorSecretFile(t *testing.T) {
+	dir := filepath.Join("vectors", "withheld")
+	want := strings.TrimSpace(string(readVectorFile(t, dir, "digest.txt")))
+	for file, same := range map[string]bool{"secret.bin": true, "secret.hex": false} {
+		secret, err := pack.ReadWithholdSecret(filepath.Join(dir, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if same != bytes.Equal(secret, vectorSecret(t, dir)) {
+			t.Errorf("%s read as %x", file, secret)
+		}
+		c, err := pack.Load(t.Context(), filepath.Join(dir, "runid.yaml"), pack.BuildOptions{WithholdSecret: secret})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (c.Digest().String() == want) != same {
+			t.Errorf("%s gives %s; the vector's digest is %s", file, c.Digest(), want)
+		}
+	}
+}

@@ -1,12 +1,16 @@
 package spec
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/token"
@@ -194,6 +198,9 @@ func resolvePlain(s string, fail func(error, string, ...any) error) (any, error)
 		if err != nil || math.IsInf(f, 0) {
 			return nil, fail(ErrInvalidJSON, "number %s is out of range for JSON", s)
 		}
+		if f == 0 && nonZeroMantissa(s) {
+			return nil, fail(ErrInvalidJSON, "number %s is too small for a double: it would become 0", s)
+		}
 		return json.Number(strconv.FormatFloat(f, 'g', -1, 64)), nil
 	case reInfNaN.MatchString(s):
 		return nil, fail(ErrInvalidJSON, "%s is not a JSON number (JSON has no infinity or NaN); quote it if it is text", s)
@@ -201,66 +208,148 @@ func resolvePlain(s string, fail func(error, string, ...any) error) (any, error)
 	return s, nil
 }
 
-// checkDepth rejects input nested deeper than MaxDeclarationDepth, counting
-// flow brackets, block sequence dashes and indentation, before any parser
-// sees it. Quoted scalars and comments are skipped exactly where YAML
-// starts them, so nesting cannot be hidden from the count; anything else
-// can only make the count larger than the real depth.
-func checkDepth(data []byte) (line int, ok bool) {
+// textError is a character that a declaration may not hold, at a 1-based
+// line and column (counted in characters; an invalid byte counts as one).
+type textError struct {
+	line, col int
+	msg       string
+}
+
+func (e *textError) Error() string { return e.msg }
+
+// checkText refuses a declaration that is not valid UTF-8 or holds a
+// character outside YAML 1.2's printable set (spec/SPEC.md §4): C0 controls
+// other than tab, line feed and carriage return, DEL, C1 controls other
+// than NEL (U+0085), surrogates, U+FFFE and U+FFFF. Nothing is replaced:
+// bytes that are not text would otherwise become U+FFFD, and distinct
+// declarations would share an identity.
+func checkText(data []byte) *textError {
+	line, col := 1, 1
+	for i := 0; i < len(data); {
+		c := data[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '\n':
+				line, col = line+1, 1
+				i++
+				continue
+			case c < 0x20 && c != '\t' && c != '\r', c == 0x7f:
+				return &textError{line, col, fmt.Sprintf("control character U+%04X; write it as an escape in a double-quoted scalar", c)}
+			}
+			i, col = i+1, col+1
+			continue
+		}
+		r, n := utf8.DecodeRune(data[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			return &textError{line, col, fmt.Sprintf("byte 0x%02X is not valid UTF-8; a declaration is UTF-8 text", c)}
+		case r >= 0x80 && r <= 0x9f && r != 0x85, r == 0xfffe, r == 0xffff:
+			return &textError{line, col, fmt.Sprintf("character U+%04X is not allowed in YAML; write it as an escape in a double-quoted scalar", r)}
+		}
+		i, col = i+n, col+1
+	}
+	return nil
+}
+
+// checkLayout makes two checks on the raw text of a declaration, after
+// checkText, before any parser sees it:
+//
+//   - a tab is allowed only in a comment or in the content of a block
+//     scalar (| or >); anywhere else (indentation, separation, plain and
+//     quoted scalars) it is refused, so that no YAML parser's handling of
+//     tabs can change what a declaration means;
+//   - nesting that surely exceeds MaxDeclarationDepth is refused: flow
+//     brackets that open a node, and block sequence dashes at the start of
+//     a line. Each of those is a collection of its own, so their count
+//     never exceeds the real depth, which ParseDeclaration then checks
+//     exactly on the parsed value; this bound only spares the parser input
+//     that would cost memory growing with the square of its depth.
+//
+// Quoted scalars, comments and block scalar content are skipped where YAML
+// starts them.
+func checkLayout(data []byte) *textError {
 	depth, quote := 0, byte(0)
-	line = 1
-	atLineStart, indent, dashes := true, 0, 0
-	prev := byte('\n') // previous significant byte outside quotes
+	line, lineStart := 1, 0
+	blockParent := -2 // inside block scalar content: indentation of its parent; -2: not
+	atLineStart, dashes := true, 0
+	prev := byte('\n')       // previous significant byte outside quotes
+	nodeCol, dashCol := 0, 0 // column of the current block node, of the last dash
+	colOf := func(i int) int { return utf8.RuneCount(data[lineStart:i]) + 1 }
 	for i := 0; i < len(data); i++ {
 		c := data[i]
+		if blockParent > -2 && i == lineStart {
+			// A line of block scalar content: blank, or indented more
+			// than the scalar's parent.
+			j := i
+			for j < len(data) && data[j] == ' ' {
+				j++
+			}
+			if j == len(data) || data[j] == '\n' || data[j] == '\r' || j-i > blockParent {
+				if k := bytes.IndexByte(data[i:], '\n'); k >= 0 {
+					i += k
+					line, lineStart = line+1, i+1
+					continue
+				}
+				return nil
+			}
+			blockParent = -2
+		}
 		if quote != 0 {
 			switch {
+			case c == '\t':
+				return &textError{line, colOf(i), "tab character in a quoted scalar; write \\t in a double-quoted scalar"}
 			case c == '\\' && quote == '"':
+				if i+1 < len(data) && data[i+1] == '\n' {
+					line, lineStart = line+1, i+2
+				}
 				i++
 			case c == '\'' && quote == '\'' && i+1 < len(data) && data[i+1] == '\'':
 				i++
 			case c == quote:
 				quote, prev = 0, c
 			case c == '\n':
-				line++
+				line, lineStart = line+1, i+1
 			}
 			continue
 		}
-		if c == '\n' {
-			line++
-			atLineStart, indent, dashes, prev = true, 0, 0, '\n'
+		switch c {
+		case '\n':
+			line, lineStart = line+1, i+1
+			atLineStart, dashes, prev = true, 0, '\n'
 			continue
-		}
-		if c == ' ' || c == '\t' {
-			if atLineStart {
-				indent++
-				if indent > 2*MaxDeclarationDepth {
-					return line, false
-				}
-			}
+		case '\t':
+			return &textError{line, colOf(i), "tab character; YAML allows a tab here, but a declaration takes tabs only in comments and block scalars: indent and separate with spaces, and write \\t in a double-quoted scalar"}
+		case ' ', '\r':
 			if i+1 < len(data) && data[i+1] == '#' {
-				for i+1 < len(data) && data[i+1] != '\n' {
-					i++
-				}
+				i = skipComment(data, i)
 			}
 			continue
 		}
-		if atLineStart && c == '-' && (i+1 == len(data) || data[i+1] == ' ' || data[i+1] == '\n') {
-			dashes++
-			if dashes+indent/2 > MaxDeclarationDepth {
-				return line, false
+		col := i - lineStart + 1 // bytes; only spaces and dashes precede what it places
+		if atLineStart {
+			nodeCol = col - 1
+			if c == '-' && i+3 <= len(data) && string(data[i:i+3]) == "---" && (i+3 == len(data) || data[i+3] == ' ' || data[i+3] == '\n' || data[i+3] == '\r') {
+				i += 2
+				continue // a document marker; prev stays a line start
 			}
-			prev = '-'
+		}
+		if depth == 0 && c == '-' && (prev == '\n' || prev == '-') && (i+1 == len(data) || data[i+1] == ' ' || data[i+1] == '\n' || data[i+1] == '\r') {
+			dashes++
+			if dashes > MaxDeclarationDepth {
+				return &textError{line, colOf(i), fmt.Sprintf("nested deeper than %d levels", MaxDeclarationDepth)}
+			}
+			atLineStart, prev, dashCol, nodeCol = false, '-', col-1, col+1
 			continue
 		}
 		wasLineStart := atLineStart
 		atLineStart = false
+		if prev == '-' && dashes > 0 {
+			nodeCol = col - 1
+		}
 		switch c {
 		case '#':
 			if wasLineStart || prev == '\n' {
-				for i+1 < len(data) && data[i+1] != '\n' {
-					i++
-				}
+				i = skipComment(data, i-1)
 				continue
 			}
 		case '"', '\'':
@@ -268,10 +357,36 @@ func checkDepth(data []byte) (line int, ok bool) {
 				quote = c
 				continue
 			}
+		case '|', '>':
+			if depth == 0 && strings.IndexByte("\n:-?", prev) >= 0 {
+				switch prev {
+				case '\n':
+					blockParent = -1
+				case '-':
+					blockParent = dashCol
+				default:
+					blockParent = nodeCol
+				}
+				// The rest of the header line (indicators, a comment)
+				// is not content.
+				k := bytes.IndexByte(data[i:], '\n')
+				if k < 0 {
+					return nil
+				}
+				if t := bytes.IndexByte(data[i:i+k], '\t'); t >= 0 && bytes.IndexByte(data[i:i+t], '#') < 0 {
+					return &textError{line, colOf(i + t), "tab character; indent and separate with spaces"}
+				}
+				i += k
+				line, lineStart = line+1, i+1
+				atLineStart, dashes, prev = true, 0, '\n'
+				continue
+			}
 		case '[', '{':
-			depth++
-			if depth > MaxDeclarationDepth {
-				return line, false
+			if strings.IndexByte("\n:,[{-?", prev) >= 0 {
+				depth++
+				if depth > MaxDeclarationDepth {
+					return &textError{line, colOf(i), fmt.Sprintf("nested deeper than %d levels", MaxDeclarationDepth)}
+				}
 			}
 		case ']', '}':
 			if depth > 0 {
@@ -280,5 +395,73 @@ func checkDepth(data []byte) (line int, ok bool) {
 		}
 		prev = c
 	}
-	return line, true
+	return nil
+}
+
+// skipComment returns the offset of the last byte of the comment that
+// starts after offset i (the byte before the '#'), before its line feed.
+func skipComment(data []byte, i int) int {
+	for i+1 < len(data) && data[i+1] != '\n' {
+		i++
+	}
+	return i
+}
+
+// valueDepth is the nesting depth of a declaration value: a mapping or a
+// sequence is one level more than the deepest value it holds, a scalar
+// none; so the top-level mapping of a declaration with a scalar in it has
+// depth 1 (spec/SPEC.md §4.1). The indentation and the style of the text
+// play no part.
+func valueDepth(v any) int {
+	d := 0
+	switch x := v.(type) {
+	case map[string]any:
+		for _, e := range x {
+			d = max(d, valueDepth(e))
+		}
+	case []any:
+		for _, e := range x {
+			d = max(d, valueDepth(e))
+		}
+	default:
+		return 0
+	}
+	return d + 1
+}
+
+// deepestPath is the path (keys, and indexes in decimal) of a value at
+// the greatest depth in v, the first in key order.
+func deepestPath(v any) []string {
+	best, key := -1, ""
+	switch x := v.(type) {
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			if d := valueDepth(x[k]); d > best {
+				best, key = d, k
+			}
+		}
+		if best >= 0 {
+			return append([]string{key}, deepestPath(x[key])...)
+		}
+	case []any:
+		at := -1
+		for i, e := range x {
+			if d := valueDepth(e); d > best {
+				best, at = d, i
+			}
+		}
+		if at >= 0 {
+			return append([]string{strconv.Itoa(at)}, deepestPath(x[at])...)
+		}
+	}
+	return nil
+}
+
+// nonZeroMantissa reports whether a number literal has a non-zero digit
+// before its exponent: a literal that does, but parses to 0, underflowed.
+func nonZeroMantissa(s string) bool {
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		s = s[:i]
+	}
+	return strings.ContainsAny(s, "123456789")
 }

@@ -130,6 +130,12 @@ func openLayout(ctx context.Context, s string, readOnly bool) (*Target, error) {
 	}
 	store, err := layout.Open(ctx, path, layout.Options{Create: !readOnly})
 	if err != nil {
+		if readOnly {
+			if l, lerr := openLenientLayout(path); lerr == nil {
+				t.Store, t.ReadOnly = l, true
+				return t, nil
+			}
+		}
 		return nil, err
 	}
 	t.Store = store

@@ -108,10 +108,10 @@ func TestVerifyChainFailures(t *testing.T) {
 		}, pull.VerifyOptions{Signatures: sigverify.Verifier{Key: producer}}, false, "identity", "signature"},
 		{"record unsigned", func(t *testing.T, e env) {
 			signAs(t, e, e.identity, declarer)
-		}, pull.VerifyOptions{Signatures: sigverify.Verifier{Key: producer}, IdentitySignatures: sigverify.Verifier{Key: declarer}}, false, "output record", "signature"},
+		}, pull.VerifyOptions{Signatures: sigverify.Verifier{Key: producer}, IdentitySignatures: sigverify.Verifier{Key: declarer}}, false, "output record", "signature-count"},
 		{"identity unsigned", func(t *testing.T, e env) {
 			signAs(t, e, e.record, producer)
-		}, pull.VerifyOptions{Signatures: sigverify.Verifier{Key: producer}, IdentitySignatures: sigverify.Verifier{Key: declarer}}, false, "identity", "signature"},
+		}, pull.VerifyOptions{Signatures: sigverify.Verifier{Key: producer}, IdentitySignatures: sigverify.Verifier{Key: declarer}}, false, "identity", "signature-count"},
 		{"record signed by a stranger", func(t *testing.T, e env) {
 			signAs(t, e, e.identity, declarer)
 			signAs(t, e, e.record, stranger)

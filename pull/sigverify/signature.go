@@ -145,7 +145,7 @@ func VerifySignatures(ctx context.Context, src oras.ReadOnlyTarget, subject ocis
 	}
 	if len(rep.Signatures) == 0 {
 		tag, _ := spec.SignatureTag(subject.Digest)
-		return fail(spec.Problem{Check: "signature", Subject: subject.Digest.String(),
+		return fail(spec.Problem{Check: "signature-count", Subject: subject.Digest.String(),
 			Msg: fmt.Sprintf("no signatures found (looked at the tag %s and the referrers)", tag)})
 	}
 	var probs []spec.Problem

@@ -238,10 +238,10 @@ func TestVerifySignaturesFailures(t *testing.T) {
 		check string // problem check
 		want  string // in the problem message
 	}{
-		{"zero signatures", func(t *testing.T, e env) {}, "signature", "no signatures found"},
+		{"zero signatures", func(t *testing.T, e env) {}, "signature-count", "no signatures found"},
 		{"signature tag of another identity only", func(t *testing.T, e env) {
 			signRef(t, e.store, e.another, key, sign.SignatureFormatTag)
-		}, "signature", "no signatures found"},
+		}, "signature-count", "no signatures found"},
 		{"other key", func(t *testing.T, e env) {
 			signRef(t, e.store, e.subject, other, sign.SignatureFormatTag)
 		}, "signature", sign.ErrBadSignature.Error()},

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Refusal classes of declaration cases: what a reader must refuse a
+// declaration for. They name the rule broken, not a message.
+const (
+	RefuseText      = "text"      // not UTF-8, or a character outside YAML's printable set (§4): with line and column
+	RefuseYAML      = "yaml"      // not one YAML 1.2 document of the accepted subset (§4.1)
+	RefuseDepth     = "depth"     // nested deeper than 64 levels (§4.1)
+	RefuseNumber    = "number"    // a number out of the double range, or underflowing to 0 (§4.4)
+	RefuseName      = "name"      // a logical name breaks §4.2
+	RefuseStruct    = "structure" // a field, role or value breaks §4.1 or §4.3
+	RefuseComponent = "component" // a component's bytes break the content rules of their format (§4.3)
+)
+
+// dcase is one declaration case: the declaration, its files, and either
+// an accepted identity or a refusal.
+type dcase struct {
+	name, description string
+	decl              string
+	files             map[string]string
+	refuse            string // empty: accepted
+	line, col         int    // where a text refusal must point
+}
+
+// decl is a declaration whose input role is the given component lines
+// (indented by six spaces after "- ") and whose other roles are none.
+func decl(component string) string {
+	return "runid: \"1\"\nroles:\n  model: none\n  parameters: none\n  system-prompt: none\n  tools: none\n  context: none\n" +
+		"  input:\n    - " + component + "\n  config: none\n  runtime: none\n"
+}
+
+// nestedDecl is a declaration whose parameters nest mappings so that the
+// whole is depth levels deep, indented by indent spaces a level.
+func nestedDecl(depth, indent int) string {
+	var b strings.Builder
+	b.WriteString("runid: \"1\"\nroles:\n  model: none\n  system-prompt: none\n  tools: none\n  context: none\n  input: none\n  config: none\n  runtime: none\n  parameters:\n")
+	for i := 0; i < depth-2; i++ {
+		b.WriteString(strings.Repeat(" ", 2+indent*(i+1)) + "k:")
+		if i == depth-3 {
+			b.WriteString(" 1")
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+var declarationCases = []dcase{
+	{name: "bom", description: "a byte order mark before the declaration (YAML 1.2 allows it); same identity as without",
+		decl: "\uFEFF" + decl("name: input/q.txt\n      text: hello")},
+	{name: "yaml-directive", description: "a %YAML 1.2 directive and a document start marker",
+		decl: "%YAML 1.2\n---\n" + decl("name: input/q.txt\n      text: hello")},
+	{name: "tab-in-block-scalar", description: "tabs in a comment and in a block scalar are text",
+		decl: "#\tcomment\n" + decl("name: input/q.txt\n      text: |\n        a\tb\n        \tc")},
+	{name: "escaped-replacement-character", description: "U+FFFD written as an escape is text like any other",
+		decl: decl(`name: input/q.txt` + "\n      text: \"y\\uFFFD\\uFFFD\"")},
+	{name: "depth-64-indent-4", description: "64 levels with 4-space indentation", decl: nestedDecl(64, 4)},
+	{name: "depth-64-indent-1", description: "64 levels with 1-space indentation", decl: nestedDecl(64, 1)},
+	{name: "subnormal", description: "the smallest subnormal double is a number",
+		decl: strings.Replace(nestedDecl(2, 2), "  parameters:\n", "  parameters:\n    a: 5e-324\n", 1)},
+	{name: "names-near-devices", description: "names that look like Windows device names but are not",
+		decl: decl("name: input/COM10.txt\n      text: a\n    - name: input/LPT⁴.txt\n      text: b\n    - name: input/CONSOLE.txt\n      text: c")},
+
+	{name: "utf8-name-ff-fe", description: `name: "y\xff\xfe" (the bytes FF FE are not UTF-8)`, refuse: RefuseText, line: 9, col: 15,
+		decl: decl("name: \"y\xff\xfe\"\n      text: x")},
+	{name: "utf8-name-fe-ff", description: `name: "y\xfe\xff"`, refuse: RefuseText, line: 9, col: 15,
+		decl: decl("name: \"y\xfe\xff\"\n      text: x")},
+	{name: "utf8-text", description: "inline text with the bytes FF FE", refuse: RefuseText, line: 10, col: 15,
+		decl: decl("name: input/q.txt\n      text: \"y\xff\xfe\"")},
+	{name: "utf8-comment", description: "an encoded surrogate (ED A0 80) in a comment", refuse: RefuseText, line: 1, col: 3,
+		decl: "# \xed\xa0\x80\n" + decl("name: input/q.txt\n      text: x")},
+	{name: "control-character", description: "a raw BEL character in a quoted scalar", refuse: RefuseText, line: 10, col: 15,
+		decl: decl("name: input/q.txt\n      text: \"y\a\"")},
+	{name: "tab-in-quoted-scalar", description: "a tab in a double-quoted scalar: write \\t", refuse: RefuseYAML,
+		decl: decl("name: input/q.txt\n      text: \"a\tb\"")},
+	{name: "tab-in-plain-scalar", description: "a tab in a plain scalar", refuse: RefuseYAML,
+		decl: decl("name: input/q.txt\n      text: a\tb")},
+	{name: "yaml-1.1-directive", description: "a %YAML 1.1 directive", refuse: RefuseYAML,
+		decl: "%YAML 1.1\n---\n" + decl("name: input/q.txt\n      text: x")},
+	{name: "two-documents", description: "two YAML documents", refuse: RefuseYAML,
+		decl: decl("name: input/q.txt\n      text: x") + "---\n" + decl("name: input/q.txt\n      text: x")},
+	{name: "anchor", description: "an anchor and an alias", refuse: RefuseYAML,
+		decl: decl("name: &n input/q.txt\n      text: *n")},
+	{name: "duplicate-key", description: "a key twice in a mapping", refuse: RefuseYAML,
+		decl: decl("name: input/q.txt\n      text: x\n      text: y")},
+	{name: "depth-65-indent-4", description: "65 levels with 4-space indentation", refuse: RefuseDepth, decl: nestedDecl(65, 4)},
+	{name: "depth-65-indent-1", description: "65 levels with 1-space indentation", refuse: RefuseDepth, decl: nestedDecl(65, 1)},
+	{name: "depth-65-flow", description: "65 levels of flow sequences", refuse: RefuseDepth,
+		decl: strings.Replace(nestedDecl(2, 2), "  parameters:\n", "  parameters: {a: "+strings.Repeat("[", 62)+strings.Repeat("]", 62)+"}\n", 1)},
+	{name: "number-overflow", description: "1e400", refuse: RefuseNumber,
+		decl: strings.Replace(nestedDecl(2, 2), "  parameters:\n", "  parameters:\n    a: 1e400\n", 1)},
+	{name: "number-underflow", description: "1e-400 would become 0", refuse: RefuseNumber,
+		decl: strings.Replace(nestedDecl(2, 2), "  parameters:\n", "  parameters:\n    a: 1e-400\n", 1)},
+	{name: "number-underflow-json-file", description: "a JSON component file with 1e-400", refuse: RefuseComponent,
+		decl: decl("name: input/q.json\n      file: q.json"), files: map[string]string{"q.json": `{"a":1e-400}`}},
+	{name: "name-replacement-character", description: "U+FFFD in a logical name", refuse: RefuseName,
+		decl: decl("name: \"input/y\\uFFFD.txt\"\n      text: x")},
+	{name: "name-cf-unicode-15", description: "U+13439, a format character (Cf) since Unicode 15.0.0", refuse: RefuseName,
+		decl: decl("name: \"input/a\\U00013439b.txt\"\n      text: x")},
+	{name: "name-device-superscript", description: "COM¹ is a Windows device name", refuse: RefuseName,
+		decl: decl("name: input/COM¹.txt\n      text: x")},
+	{name: "name-device-space", description: "CON .txt is a Windows device name", refuse: RefuseName,
+		decl: decl("name: \"input/CON .txt\"\n      text: x")},
+	{name: "name-device-zero", description: "LPT0 is a Windows device name", refuse: RefuseName,
+		decl: decl("name: input/lpt0.log\n      text: x")},
+	{name: "yaml-component-utf8", description: "a yaml component file that is not UTF-8", refuse: RefuseComponent,
+		decl:  strings.Replace(decl("name: input/q.txt\n      text: x"), "  config: none\n", "  config:\n    - name: config/agent.yaml\n      file: agent.yaml\n", 1),
+		files: map[string]string{"agent.yaml": "name: \"ag\xffent\"\n"}},
+	{name: "missing-role", description: "the tools role is not declared", refuse: RefuseStruct,
+		decl: strings.Replace(decl("name: input/q.txt\n      text: x"), "  tools: none\n", "", 1)},
+	{name: "runid-number", description: "runid: 1 (a number, not the string \"1\")", refuse: RefuseStruct,
+		decl: strings.Replace(decl("name: input/q.txt\n      text: x"), `runid: "1"`, "runid: 1", 1)},
+}
+
+func (d dcase) String() string { return fmt.Sprintf("%s (%s)", d.name, d.description) }
