@@ -53,7 +53,7 @@ model, a report: any manifest or index), in the format that "cosign
 verify-attestation", Kyverno, the Sigstore policy-controller and other
 in-toto tools read: an in-toto Statement v1 whose subject is ARTIFACT's
 digest (computed here from its bytes), signed as a DSSE envelope with a
-cosign private key (spec/SPEC.md §13).
+cosign private key (spec/SPEC.md §14).
 
 --predicate-type run (the default) gives the run predicate
 (https://runid.dev/attestation/run/v1): the identity digest and repository,

@@ -1,4 +1,4 @@
-// Package attest makes run attestations (spec/SPEC.md §13): in-toto
+// Package attest makes run attestations (spec/SPEC.md §14): in-toto
 // Statement v1 documents saying that an artifact was produced by a run,
 // with the run predicate of this project or as SLSA Provenance v1, signed
 // as DSSE envelopes and stored the two ways cosign stores attestations, so
@@ -44,7 +44,7 @@ var (
 	// statement's predicate type is not one this package reads.
 	ErrPredicate = errors.New("unsupported predicate")
 	// ErrStatement: bytes that are not a valid in-toto Statement v1, or
-	// whose predicate breaks its rules (spec/SPEC.md §13).
+	// whose predicate breaks its rules (spec/SPEC.md §14).
 	ErrStatement = errors.New("invalid in-toto statement")
 )
 
@@ -78,7 +78,7 @@ type StatementOptions struct {
 // Statement returns the in-toto Statement v1 about subject (an artifact,
 // described by the digest of its bytes) saying that the run identity id,
 // fetched from repository, produced it, with its output record rec (nil
-// for none), as RFC 8785 canonical JSON (spec/SPEC.md §13.1).
+// for none), as RFC 8785 canonical JSON (spec/SPEC.md §14.1).
 //
 // With the run predicate the predicate is spec.BuildRunPredicate's. With
 // SLSA provenance, buildDefinition has the build type spec.SLSABuildType,

@@ -48,7 +48,7 @@ func ResolveSubject(ctx context.Context, target oras.ReadOnlyTarget, ref string)
 
 // SignStatement signs an in-toto statement about subject with signer as a
 // DSSE envelope and stores it in target the way cosign stores attestations
-// (spec/SPEC.md §13.4):
+// (spec/SPEC.md §14.4):
 //
 //   - SignatureFormatTag (default), as "cosign attest": a layer of media
 //     type application/vnd.dsse.envelope.v1+json, annotated with the

@@ -80,7 +80,7 @@ type AttestationReport struct {
 	Runs []*pull.Report `json:"runs,omitempty"`
 }
 
-// VerifyAttestations checks the run attestations (spec/SPEC.md §13) of the
+// VerifyAttestations checks the run attestations (spec/SPEC.md §14) of the
 // artifact that ref names in src with key, offline. The artifact is read
 // and hashed (pull.Resolve); its attestations are looked for where cosign puts
 // them: the tag "sha256-<hex>.att" and the referrers of the artifact
