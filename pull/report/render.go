@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -220,4 +222,40 @@ func groupChecks(checks []pull.Check) []checkGroup {
 		}
 	}
 	return out
+}
+
+// WriteFile renders r into the file at path: written to a temporary file
+// in the same directory, synced, then renamed over path, so that a reader
+// never sees a partial report. The file is readable by everyone (0644): a
+// report holds no credential and no withheld byte.
+func WriteFile(path string, r *Report, opts RenderOptions) (err error) {
+	if st, err := os.Lstat(path); err == nil && !st.Mode().IsRegular() {
+		return fmt.Errorf("write report %s: not a regular file", path)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err := Render(f, r, opts); err != nil {
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
 }
