@@ -90,6 +90,7 @@ func newReportCmd(a *app) *cobra.Command {
 			}
 			opts := report.Options{
 				Options:  pull.Options{Logger: log},
+				Name:     t.String(),
 				Location: report.Location{Display: t.Display, Layout: t.LayoutPath != "", Tar: t.ReadOnly, PlainHTTP: tf.plainHTTP},
 				Version:  buildVersion(),
 			}
@@ -123,7 +124,6 @@ func newReportCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rep.Reference = t.String()
 			if out == "" {
 				if err := report.Render(a.stdout, rep, report.RenderOptions{}); err != nil {
 					return err

@@ -120,6 +120,10 @@ type KeyCheck struct {
 type Options struct {
 	// Options configure reading (metadata cap, concurrency, logger).
 	pull.Options
+	// Name is how the report names the reference (Report.Reference and
+	// side A of a comparison), e.g. the full TARGET a user typed.
+	// Default: ref.
+	Name string
 	// Location names the store in the re-check commands.
 	Location Location
 	// Keys are the keys the signatures of the identity (and of the output
@@ -268,7 +272,7 @@ func (r *Report) Failed() []pull.Check {
 // resolved or read (network, authentication, not found, over a cap).
 func Collect(ctx context.Context, src oras.ReadOnlyTarget, ref string, opts Options) (*Report, error) {
 	o := opts.withDefaults()
-	rep := &Report{Reference: ref, Location: o.Location, Version: o.Version}
+	rep := &Report{Reference: cmp.Or(o.Name, ref), Location: o.Location, Version: o.Version}
 	vr, err := pull.Verify(ctx, src, ref, pull.VerifyOptions{Options: o.Options})
 	if err != nil && !errors.Is(err, pull.ErrVerification) {
 		return nil, err
@@ -326,7 +330,7 @@ func Collect(ctx context.Context, src oras.ReadOnlyTarget, ref string, opts Opti
 		}
 		rep.Comparison = c
 		if c != nil {
-			c.A.Reference = ref
+			c.A.Reference = rep.Reference
 		}
 	}
 
