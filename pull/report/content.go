@@ -31,6 +31,9 @@ const (
 	KindOmitted = "omitted"
 	// KindWithheld: a commitment; the content is not in the identity.
 	KindWithheld = "withheld"
+	// KindListed: listed on a further page of a large role, without
+	// content.
+	KindListed = "listed"
 	// KindUnreadable: the blob could not be read or does not match its
 	// digest (the checks say so too).
 	KindUnreadable = "unreadable"

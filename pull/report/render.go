@@ -37,9 +37,6 @@ var tmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 
 // RenderOptions configure Render. The zero value is valid.
 type RenderOptions struct {
-	// PageSize is how many components of a role one foldable page holds.
-	// Default: DefaultPageSize.
-	PageSize int
 	// MaxGraphNodes is how many nodes of the referrer graph are drawn.
 	// Default: DefaultMaxGraphNodes.
 	MaxGraphNodes int
@@ -97,8 +94,9 @@ type componentView struct {
 
 // Render writes r as one self-contained HTML document to w.
 func Render(w io.Writer, r *Report, opts RenderOptions) error {
-	if opts.PageSize <= 0 {
-		opts.PageSize = DefaultPageSize
+	pageSize := r.PageSize
+	if pageSize <= 0 {
+		pageSize = DefaultPageSize
 	}
 	if opts.MaxGraphNodes <= 0 {
 		opts.MaxGraphNodes = DefaultMaxGraphNodes
@@ -116,8 +114,8 @@ func Render(w io.Writer, r *Report, opts RenderOptions) error {
 	}
 	for _, role := range r.Roles {
 		rv := roleView{Role: role}
-		for from := 0; from < len(role.Components); from += opts.PageSize {
-			to := min(from+opts.PageSize, len(role.Components))
+		for from := 0; from < len(role.Components); from += pageSize {
+			to := min(from+pageSize, len(role.Components))
 			p := page{From: from + 1, To: to, Open: from == 0}
 			if from > 0 {
 				var b strings.Builder

@@ -138,6 +138,11 @@ type Options struct {
 	Compare diff.CompareOptions
 	// Discover configures the referrer graph.
 	Discover pull.DiscoverOptions
+	// PageSize is how many components of a role one foldable page holds.
+	// The first page shows each component with its content; the others
+	// list the components without content, which is not read.
+	// Default: DefaultPageSize.
+	PageSize int
 	// MaxContentSize is the largest component whose content is shown.
 	// Default: DefaultMaxContentSize.
 	MaxContentSize int64
@@ -153,6 +158,9 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	if o.MaxContentSize <= 0 {
 		o.MaxContentSize = DefaultMaxContentSize
+	}
+	if o.PageSize <= 0 {
+		o.PageSize = DefaultPageSize
 	}
 	if o.MaxTotalContent <= 0 {
 		o.MaxTotalContent = DefaultMaxTotalContent
@@ -185,6 +193,8 @@ type Report struct {
 	SpecVersion string
 	// Roles is the composition, in canonical role order.
 	Roles []Role
+	// PageSize is Options.PageSize.
+	PageSize int
 	// Components counts the components of all roles.
 	Components int
 	// ContentOmitted counts components whose content was not shown because
@@ -272,7 +282,7 @@ func (r *Report) Failed() []pull.Check {
 // resolved or read (network, authentication, not found, over a cap).
 func Collect(ctx context.Context, src oras.ReadOnlyTarget, ref string, opts Options) (*Report, error) {
 	o := opts.withDefaults()
-	rep := &Report{Reference: cmp.Or(o.Name, ref), Location: o.Location, Version: o.Version}
+	rep := &Report{Reference: cmp.Or(o.Name, ref), Location: o.Location, Version: o.Version, PageSize: o.PageSize}
 	vr, err := pull.Verify(ctx, src, ref, pull.VerifyOptions{Options: o.Options})
 	if err != nil && !errors.Is(err, pull.ErrVerification) {
 		return nil, err
@@ -441,11 +451,14 @@ func composition(ctx context.Context, src oras.ReadOnlyTarget, id *pull.Identity
 	byRole := map[string][]Component{}
 	omitted := 0
 	for i, e := range doc.Components {
+		listed := len(byRole[e.Role]) >= o.PageSize
 		c := Component{Index: i, Role: e.Role, Name: e.Name, MediaType: e.MediaType, Size: e.Size, Digest: e.Digest}
 		if _, f, ok := mediatype.ParseComponent(e.MediaType); ok {
 			c.Format = f
 		}
 		switch {
+		case listed:
+			c.Content = Content{Kind: KindListed}
 		case c.Withheld():
 			c.Commitment, c.Content = commitment(ctx, src, e, o)
 		default:

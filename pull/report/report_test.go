@@ -2,6 +2,7 @@ package report_test
 
 import (
 	"bytes"
+	"fmt"
 	"html"
 	"regexp"
 	"strings"
@@ -152,5 +153,62 @@ func TestDoesNotVerify(t *testing.T) {
 	page := string(doc)
 	if !strings.Contains(page, "does not verify") || !strings.Contains(page, "blob-digest") {
 		t.Fatal("the verdict does not say what failed")
+	}
+}
+
+// TestChain: the report of an output record verifies the chain to its
+// identity, and reports the identity's composition.
+func TestChain(t *testing.T) {
+	s := newLayout(t)
+	desc := pushExample(t, s, "minimal")
+	rec := attachRecord(t, s, "minimal", map[string]any{spec.FactStatus: spec.StatusSucceeded}, "answer.md", []byte("yes\n"))
+	r, doc := render(t, s, rec.Digest.String(), report.Options{Location: s.location()})
+	if !r.Verified || r.Digest != rec.Digest || r.IdentityDigest != desc.Digest || len(r.Chain) != 2 || len(r.Roles) != 8 {
+		t.Fatalf("verified %v digest %s identity %s chain %v roles %d", r.Verified, r.Digest, r.IdentityDigest, r.Chain, len(r.Roles))
+	}
+	page := html.UnescapeString(string(doc))
+	for _, want := range []string{"Output record", "runid-oci verify --oci-layout " + s.dir + "@" + rec.Digest.String()} {
+		if !strings.Contains(page, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+}
+
+// TestPaging: a large role shows its first page with content and lists the
+// rest without reading it, so the content budget still covers the roles
+// after it.
+func TestPaging(t *testing.T) {
+	var run pack.Run
+	var parts []pack.Part
+	for i := range 250 {
+		parts = append(parts, pack.Text(fmt.Sprintf("context/doc-%03d.md", i), strings.Repeat("x", 99)+"\n"))
+	}
+	run.Add(mediatype.RoleContext, parts...)
+	run.Add(mediatype.RoleInput, pack.Text("input/question.txt", "What is the refund window?\n"))
+	run.None(mediatype.RoleModel, mediatype.RoleParameters, mediatype.RoleSystemPrompt, mediatype.RoleTools, mediatype.RoleConfig, mediatype.RoleRuntime)
+	comp, err := run.Compose(t.Context(), pack.BuildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newLayout(t)
+	if _, err := pack.Push(t.Context(), s, comp, pack.PushOptions{Tag: "v1"}); err != nil {
+		t.Fatal(err)
+	}
+	// The budget holds one page of context and the input, not all 250.
+	r, doc := render(t, s, "v1", report.Options{Location: s.location(), PageSize: 100, MaxTotalContent: 100*100 + 100})
+	kinds := map[string]int{}
+	for _, role := range r.Roles {
+		for _, c := range role.Components {
+			kinds[role.Name+" "+c.Content.Kind]++
+		}
+	}
+	if kinds["context text"] != 100 || kinds["context listed"] != 150 || kinds["input text"] != 1 {
+		t.Fatalf("content kinds %v", kinds)
+	}
+	page := string(doc)
+	for _, want := range []string{"Components 101–200", "Components 201–250", "#249  context/doc-249.md", "What is the refund window?"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("report lacks %q", want)
+		}
 	}
 }
