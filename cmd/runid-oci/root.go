@@ -47,6 +47,7 @@ var commands = []func(*app) *cobra.Command{
 	newExportCmd,
 	newDiscoverCmd,
 	newDiffCmd,
+	newReportCmd,
 	newImportCmd,
 	newProxyCmd,
 	newLayoutCmd,
