@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content/oci"
@@ -20,7 +21,6 @@ import (
 	"oras.land/oras-go/v2/registry/remote"
 	"oras.land/oras-go/v2/registry/remote/auth"
 	"oras.land/oras-go/v2/registry/remote/credentials"
-	"oras.land/oras-go/v2/registry/remote/retry"
 )
 
 // ErrInvalidReference: a target string cannot be parsed.
@@ -42,8 +42,15 @@ type Options struct {
 	// credentials. Default: the Docker config (DOCKER_CONFIG or ~/.docker).
 	RegistryConfig string
 	// HTTPClient is the base client for remote registries.
-	// Default: oras-go's retrying client.
+	// Default: NewHTTPClient(o): timeouts, and retries of GET and HEAD.
 	HTTPClient *http.Client
+	// IdleTimeout is the longest wait for a registry to send or take the
+	// next bytes, or to answer once a request is sent (the HTTPClient
+	// default only). Default: DefaultIdleTimeout.
+	IdleTimeout time.Duration
+	// Timeout bounds a whole metadata request (all but blob transfers)
+	// (the HTTPClient default only). Default: DefaultTimeout.
+	Timeout time.Duration
 	// UserAgent is sent to registries. Default: "runid-oci".
 	UserAgent string
 }
@@ -152,7 +159,7 @@ func openRemote(s string, opts Options) (*Target, error) {
 		Header: http.Header{"User-Agent": {userAgent(opts)}},
 	}
 	if client.Client == nil {
-		client.Client = retry.DefaultClient
+		client.Client = NewHTTPClient(opts)
 	}
 	var store credentials.Store
 	if opts.RegistryConfig != "" {
