@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -126,6 +127,9 @@ func openLayout(ctx context.Context, s string, readOnly bool) (*Target, error) {
 	}
 	t := &Target{Reference: ref, Display: path, LayoutPath: path}
 	if st, err := os.Stat(path); err == nil && !st.IsDir() {
+		if !st.Mode().IsRegular() {
+			return nil, fmt.Errorf("open OCI layout tar %s: %w (mode %s)", path, ErrNotRegular, st.Mode().Type())
+		}
 		store, err := oci.NewFromTar(ctx, path)
 		if err != nil {
 			return nil, fmt.Errorf("open OCI layout tar %s: %w", path, err)
@@ -135,12 +139,32 @@ func openLayout(ctx context.Context, s string, readOnly bool) (*Target, error) {
 	} else if err != nil && readOnly {
 		return nil, fmt.Errorf("open OCI layout %s: %w", path, err)
 	}
+	for _, name := range []string{"oci-layout", "index.json"} {
+		if err := refuseIrregular(filepath.Join(path, name)); err != nil {
+			return nil, fmt.Errorf("open OCI layout %s: %w", path, err)
+		}
+	}
 	store, err := layout.Open(ctx, path, layout.Options{Create: !readOnly})
 	if err != nil {
 		return nil, err
 	}
 	t.Store = store
 	return t, nil
+}
+
+// ErrNotRegular: a file of an OCI layout (index.json, oci-layout, a tar
+// file) is not a regular file: a named pipe would block the command, a
+// device might never end. (The layout store refuses such blobs itself.)
+var ErrNotRegular = errors.New("not a regular file")
+
+// refuseIrregular fails for a path that exists and is not a regular file,
+// without opening it.
+func refuseIrregular(p string) error {
+	st, err := os.Lstat(p)
+	if err != nil || st.Mode().IsRegular() {
+		return nil // a missing file is the store's to report
+	}
+	return fmt.Errorf("%s: %w (mode %s)", p, ErrNotRegular, st.Mode().Type())
 }
 
 func openRemote(s string, opts Options) (*Target, error) {
