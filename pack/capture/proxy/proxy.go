@@ -224,7 +224,9 @@ type Options struct {
 	Provider string
 	// AllowSecrets declares bodies in which pack.Push's scan finds what
 	// looks like a credential (PushOptions.AllowSecrets). By default such
-	// a request cannot be declared (see OnStoreError).
+	// a request cannot be declared (see OnStoreError). It also records
+	// response bodies in which that scan finds something; by default they
+	// are left out of the record (the bodyNotRecorded fact says why).
 	AllowSecrets bool
 	// MaxRequestBody caps the body of a recorded request.
 	// Default: DefaultMaxRequestBody.
