@@ -288,7 +288,7 @@ var scanAnchors = []struct {
 		return bytes.Equal(q, []byte("AKIA")) || bytes.Equal(q, []byte("ASIA")) || bytes.Equal(q, []byte("AIza"))
 	}},
 	{[]byte("J"), func(p []byte, at int) bool { return at >= 2 && p[at-2] == 'e' && p[at-1] == 'y' }}, // eyJ
-	{[]byte("earer"), nil}, {[]byte("EARER"), nil}, // bearer, Bearer, BEARER
+	{[]byte("bearer"), nil}, {[]byte("Bearer"), nil}, {[]byte("BEARER"), nil},
 }
 
 // userinfo reports whether the rest of a URL after "://" (up to a blank
@@ -645,7 +645,7 @@ var detectors = []detector{
 		re: regexp.MustCompile(`-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----`)},
 	{kind: SecretJWT, keywords: []string{"eyj"}, // eyJ
 		re: regexp.MustCompile(`\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*`)},
-	{kind: SecretBearerToken, keywords: []string{"bearer"}, // earer, EARER
+	{kind: SecretBearerToken, keywords: []string{"bearer"}, // bearer, Bearer, BEARER
 		re:     regexp.MustCompile(`(?i)\bbearer\s+([A-Za-z0-9._~+/=\-]{16,})`),
 		accept: func(m [][]byte) bool { return hasDigit(m[1]) && hasLetter(m[1]) && !placeholder(m[1]) }},
 	{kind: SecretConnectionPassword, keywords: []string{"://"}, // :
