@@ -49,6 +49,7 @@ type config struct {
 	files       int
 	docs        int
 	docSize     int64
+	textSize    int64
 	seed        uint64
 	workdir     string
 	keep        bool
@@ -67,12 +68,13 @@ const memTarget = 64 << 20
 
 func main() {
 	var cfg config
-	var size, docSize string
+	var size, docSize, textSize string
 	flag.IntVar(&cfg.iterations, "iterations", 3, "runs of each tool per workload (medians are reported)")
 	flag.StringVar(&size, "size", "1GiB", "total size of the large composition")
 	flag.IntVar(&cfg.files, "files", 8, "number of files the large composition is split into")
 	flag.IntVar(&cfg.docs, "docs", 10000, "number of small context documents")
 	flag.StringVar(&docSize, "doc-size", "1KiB", "size of each small document")
+	flag.StringVar(&textSize, "text-size", "256MiB", "size of the one text component of the text push rows")
 	flag.Uint64Var(&cfg.seed, "seed", 8, "seed of the workload generator")
 	flag.StringVar(&cfg.workdir, "workdir", "", "directory for workloads, binaries and the registry's store (default: a new temporary directory, removed at the end)")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the working directory")
@@ -91,6 +93,9 @@ func main() {
 	var err error
 	if cfg.size, err = parseSize(size); err == nil {
 		cfg.docSize, err = parseSize(docSize)
+	}
+	if err == nil {
+		cfg.textSize, err = parseSize(textSize)
 	}
 	if err == nil && (cfg.iterations < 1 || cfg.files < 1 || cfg.docs < 1) {
 		err = errors.New("-iterations, -files and -docs must be at least 1")
@@ -218,6 +223,12 @@ func run(ctx context.Context, cfg config) error {
 	if err != nil {
 		return fmt.Errorf("generate: %w", err)
 	}
+	// One large text component: push scans it for credentials, which a
+	// binary component is not.
+	text, err := genDocs(filepath.Join(work, "text"), 1, int(cfg.textSize), cfg.seed+1)
+	if err != nil {
+		return fmt.Errorf("generate: %w", err)
+	}
 
 	// Registry.
 	regDir, cleanup, err := registryDir(cfg.registryDir, work)
@@ -273,6 +284,10 @@ func run(ctx context.Context, cfg config) error {
 	if _, err := r.measure(ctx, orasPush(large, ref("bench/again-oras", "v1"))); err != nil {
 		return err
 	}
+	textDigest := command{argv: []string{runid, "digest", text.declaration}, dir: text.dir}
+	if _, err := r.measure(ctx, runidPush(text, ref("bench/text-again", "v1"))); err != nil {
+		return err
+	}
 
 	pullDir := filepath.Join(work, "pulled")
 	var repushBytes []int64
@@ -315,6 +330,16 @@ func run(ctx context.Context, cfg config) error {
 			c:      comparison{workload: fmt.Sprintf("push %d context documents of %s", cfg.docs, humanSize(cfg.docSize)), baseline: "`oras push` of the same files", target: 0.5},
 			ours:   func() command { return runidPush(docs, fresh("docs-runid")) },
 			theirs: func() []command { return []command{orasPush(docs, fresh("docs-oras"))} },
+		},
+		{
+			c:      comparison{workload: fmt.Sprintf("push %s text", humanSize(text.bytes)), baseline: "`oras push` of the same file", target: 1.0},
+			ours:   func() command { return runidPush(text, fresh("text-runid")) },
+			theirs: func() []command { return []command{orasPush(text, fresh("text-oras"))} },
+		},
+		{
+			c:      comparison{workload: fmt.Sprintf("push the same %s text again", humanSize(text.bytes)), baseline: "`runid-oci digest` of the same declaration", target: 1.3},
+			ours:   func() command { return runidPush(text, ref("bench/text-again", "v1")) },
+			theirs: func() []command { return []command{textDigest} },
 		},
 		{
 			c: comparison{workload: fmt.Sprintf("pull and verify the %s identity", size), baseline: "`oras pull` of it", target: 1.0},

@@ -123,7 +123,7 @@ func (c Component) Open() (io.ReadCloser, error) {
 	if c.path == "" {
 		return io.NopCloser(bytes.NewReader(c.data)), nil
 	}
-	f, err := os.Open(c.path)
+	f, err := OpenRegular(c.path)
 	if err != nil {
 		return nil, fmt.Errorf("%w %q: %v", ErrComponentFile, c.Source, err)
 	}
@@ -186,14 +186,11 @@ func readSized(r io.Reader, size, limit int64) ([]byte, error) {
 }
 
 func readCapped(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := OpenRegular(path)
 	if err != nil {
 		return nil, fmt.Errorf("read declaration: %w", err)
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.IsDir() {
-		return nil, fmt.Errorf("read declaration %s: %w: is a directory", path, ErrComponentFile)
-	}
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("read declaration %s: %w", path, err)

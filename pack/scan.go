@@ -32,9 +32,38 @@ func Scan(ctx context.Context, c *Composition, opts scan.Options) ([]scan.Findin
 				it.Data = []byte{}
 			}
 		} else {
-			it.Open = func() (io.ReadCloser, error) { return comp.Open() }
+			it.Open = func() (io.ReadCloser, error) {
+				// A file that still has the stamp it had when it was hashed
+				// is read as it is, not hashed again (upload.go says why
+				// that is safe); the stamp is checked again at the end.
+				rc, check, err := comp.openUpload()
+				if err != nil || check == nil {
+					return rc, err
+				}
+				return &checkedAtEOF{rc: rc, check: check}, nil
+			}
 		}
 		items = append(items, it)
 	}
 	return scan.Items(ctx, items, opts)
 }
+
+// checkedAtEOF reads rc and, at its end, runs check: its error, if any,
+// replaces io.EOF, so that a reader that stops at the end sees it.
+type checkedAtEOF struct {
+	rc    io.ReadCloser
+	check func() error
+}
+
+func (r *checkedAtEOF) Read(p []byte) (int, error) {
+	n, err := r.rc.Read(p)
+	if err == io.EOF && r.check != nil {
+		if cerr := r.check(); cerr != nil {
+			return n, cerr
+		}
+		r.check = nil
+	}
+	return n, err
+}
+
+func (r *checkedAtEOF) Close() error { return r.rc.Close() }

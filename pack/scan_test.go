@@ -174,3 +174,38 @@ func TestScanInMemoryMatchesScanReader(t *testing.T) {
 		t.Errorf("findings for %d lines of %d", found, len(lines))
 	}
 }
+
+// TestPushCredentialAsMemberName: a credential used as a JSON member name
+// is found, and neither push's error nor its logs hold it: the finding
+// names the member by its index.
+func TestPushCredentialAsMemberName(t *testing.T) {
+	secret := "gh" + "p_" + testutil.Repeat("aB1c", 9)
+	var run pack.Run
+	run.Add(mediatype.RoleModel, pack.JSON("model.json", map[string]string{"provider": "p", "name": "m"}))
+	run.Add(mediatype.RoleInput, pack.JSON("input/tools.json", map[string]any{"a": 1, secret: map[string]any{"x": "y"}}))
+	run.None(mediatype.RoleParameters, mediatype.RoleSystemPrompt, mediatype.RoleTools, mediatype.RoleContext, mediatype.RoleConfig, mediatype.RoleRuntime)
+	c, err := run.Compose(t.Context(), pack.BuildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	store, _ := testutil.NewLayout(t)
+	_, err = pack.Push(t.Context(), store, c, pack.PushOptions{Logger: log})
+	var se *scan.SecretsError
+	if !errors.As(err, &se) {
+		t.Fatalf("push: %v, want a *SecretsError", err)
+	}
+	want := []scan.Finding{{Component: "input/tools.json", Pointer: "/1", Kind: scan.SecretGitHubToken}}
+	if !slices.Equal(se.Findings, want) {
+		t.Errorf("findings %v, want %v", se.Findings, want)
+	}
+	for _, s := range []string{err.Error(), logs.String()} {
+		if strings.Contains(s, secret) || strings.Contains(s, secret[4:16]) {
+			t.Errorf("the credential leaks: %s", s)
+		}
+	}
+	if !strings.Contains(err.Error(), "input/tools.json at member path /1: github-token") {
+		t.Errorf("error %q does not name the member path", err)
+	}
+}

@@ -69,7 +69,7 @@ func (c Component) openUpload() (io.ReadCloser, func() error, error) {
 		rc, err := c.Open()
 		return rc, nil, err
 	}
-	f, err := os.Open(c.path)
+	f, err := OpenRegular(c.path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w %q: %v", ErrComponentFile, c.Source, err)
 	}

@@ -43,7 +43,7 @@ const RevealSuffix = ".reveal.json"
 // withheld components cannot be reproduced. Errors wrap
 // ErrNoWithholdSecret.
 func ReadWithholdSecret(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := OpenRegular(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNoWithholdSecret, err)
 	}

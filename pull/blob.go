@@ -8,6 +8,7 @@ import (
 	"hash"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -162,6 +163,9 @@ func fetchOnce(ctx context.Context, src content.Fetcher, desc ocispec.Descriptor
 			// blob-size check failing, not a failure to look.
 			return &blobProblem{check: "blob-size", msg: err.Error()}
 		}
+		if wrongContentLength(err) {
+			return &blobProblem{check: "blob-size", msg: fmt.Sprintf("the source announced a blob of a size other than the descriptor's %d bytes (Content-Length)", desc.Size)}
+		}
 		return err
 	}
 	defer rc.Close()
@@ -171,6 +175,14 @@ func fetchOnce(ctx context.Context, src content.Fetcher, desc ocispec.Descriptor
 	}
 	_, err = io.CopyBuffer(sinkWriter{dst}, vr, buf)
 	return err
+}
+
+// wrongContentLength reports whether err is oras-go's refusal of a
+// response whose Content-Length is not the descriptor's size: the source
+// serves a blob of the wrong size, which is a failed check, not a failure
+// to check. oras-go returns it as an unwrapped message.
+func wrongContentLength(err error) bool {
+	return strings.HasSuffix(err.Error(), ": mismatch Content-Length")
 }
 
 func isProblem(err error) bool {

@@ -161,7 +161,8 @@ type Node struct {
 	// holds something other than an index.
 	Warnings []string `json:"warnings,omitempty"`
 
-	depth int
+	depth   int
+	subject digest.Digest // the subject the manifest names, if any
 }
 
 // Tree is the result of Discover: the root node (flattened into the JSON
@@ -438,8 +439,20 @@ func (d *discovery) expand(ctx context.Context, level []*Node, tree *Tree) ([]*N
 	for _, parent := range parents {
 		ps := byParent[parent]
 		slices.SortStableFunc(ps, func(a, b *pending) int { return compareNodes(a.child, b.child) })
+		shown := map[string]int{}
 		for _, p := range ps {
 			c := p.child
+			// A listing that names a manifest more than once: shown once,
+			// and said.
+			if key := c.Digest.String() + " " + c.Via; shown[key] > 0 {
+				if shown[key] == 1 {
+					parent.Warnings = append(parent.Warnings, fmt.Sprintf("the referrers listing names %s more than once; shown once", c.Digest))
+				}
+				shown[key]++
+				continue
+			} else {
+				shown[key] = 1
+			}
 			if o.ArtifactType != "" && c.ArtifactType != o.ArtifactType {
 				continue
 			}
@@ -449,7 +462,7 @@ func (d *discovery) expand(ctx context.Context, level []*Node, tree *Tree) ([]*N
 				continue
 			}
 			if prev, ok := d.seen[c.Digest]; ok {
-				c = &Node{Reference: c.Reference, Descriptor: c.Descriptor, Kind: prev.Kind, Via: c.Via, Seen: true, Referrers: []*Node{}, depth: parent.depth + 1}
+				c = &Node{Reference: c.Reference, Descriptor: c.Descriptor, Kind: prev.Kind, Via: c.Via, Seen: true, Error: c.Error, Referrers: []*Node{}, depth: parent.depth + 1}
 			} else {
 				d.seen[c.Digest] = c
 				if c.Error == "" {
@@ -500,8 +513,20 @@ func (d *discovery) read(ctx context.Context, parent *Node, listed ocispec.Descr
 	prev, seen := d.seen[listed.Digest]
 	d.mu.Unlock()
 	if seen {
-		// Read once; expand will mark the repeat.
-		return &Node{Reference: n.Reference, Descriptor: prev.Descriptor, Kind: prev.Kind, Referrers: []*Node{}, depth: n.depth}
+		// Read once. A manifest names one subject, so a manifest already
+		// in the tree is listed again under another parent only by a
+		// listing that lies (the identity as its own referrer, a cycle):
+		// report it, and do not follow it. Under the same parent, expand
+		// shows it once.
+		if prev.subject != parent.Digest {
+			if graph {
+				return nil
+			}
+			c := &Node{Reference: n.Reference, Descriptor: prev.Descriptor, Kind: prev.Kind, Referrers: []*Node{}, depth: n.depth, subject: prev.subject}
+			c.Error = fmt.Sprintf("listed as a referrer of %s, but its subject is %s", parent.Digest, cmp.Or(prev.subject.String(), "none"))
+			return c
+		}
+		return &Node{Reference: n.Reference, Descriptor: prev.Descriptor, Kind: prev.Kind, Referrers: []*Node{}, depth: n.depth, subject: prev.subject}
 	}
 	data, err := content.FetchAll(ctx, d.src, plain(listed))
 	if err != nil {
@@ -539,12 +564,16 @@ func (d *discovery) node(ctx context.Context, listed ocispec.Descriptor, data []
 		ArtifactType string             `json:"artifactType"`
 		Config       ocispec.Descriptor `json:"config"`
 		Layers       []ocispec.Descriptor
-		Annotations  map[string]string `json:"annotations"`
+		Annotations  map[string]string   `json:"annotations"`
+		Subject      *ocispec.Descriptor `json:"subject"`
 	}
 	if err := json.Unmarshal(data, &m); err != nil {
 		n.MediaType = listed.MediaType
 		n.Error = fmt.Sprintf("manifest is not JSON: %v", err)
 		return n
+	}
+	if m.Subject != nil {
+		n.subject = m.Subject.Digest
 	}
 	n.MediaType = cmp.Or(m.MediaType, listed.MediaType)
 	n.ArtifactType = cmp.Or(m.ArtifactType, m.Config.MediaType)

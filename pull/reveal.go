@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 
 	"github.com/opencontainers/go-digest"
@@ -89,7 +88,7 @@ func fetchCommitment(ctx context.Context, src oras.ReadOnlyTarget, layer ocispec
 // all of them given (spec/SPEC.md §7.3). Errors wrap
 // spec.ErrCommitment, or are the error of opening the file.
 func ReadReveal(path string) (spec.Reveal, error) {
-	f, err := os.Open(path)
+	f, err := pack.OpenRegular(path)
 	if err != nil {
 		return spec.Reveal{}, fmt.Errorf("read reveal: %w", err)
 	}

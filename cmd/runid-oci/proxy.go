@@ -141,7 +141,7 @@ memory (about 8 KB per request); for volume, use a registry as TARGET.`,
 	f.StringVar(&onStoreError, "on-store-error", "fail", "a request that cannot be declared: fail (refuse it, never forward an undeclared run) or forward (forward it unrecorded)")
 	f.BoolVar(&rejectUnrecorded, "reject-unrecorded", false, "answer 404 to requests the proxy does not record, instead of passing them through")
 	f.StringVar(&provider, "provider", "", "model provider recorded in the identity (default: openai or anthropic, from the API)")
-	f.BoolVar(&allowSecrets, "allow-secrets", false, "declare request bodies in which the credential scan finds something (by default they cannot be declared)")
+	f.BoolVar(&allowSecrets, "allow-secrets", false, "declare request bodies, and record response bodies, in which the credential scan finds something (by default they are neither declared nor recorded)")
 	f.Int64Var(&maxRequestBody, "max-request-body", proxy.DefaultMaxRequestBody, "largest request body recorded, in bytes")
 	f.Int64Var(&maxRecordedResponse, "max-recorded-response", proxy.DefaultMaxRecordedResponse, "largest response body recorded, in bytes (the client still gets all of it; the record says truncated)")
 	return cmd

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	"github.com/spf13/cobra"
@@ -191,12 +192,16 @@ type targetFlags struct {
 	ociLayout      bool
 	plainHTTP      bool
 	registryConfig string
+	timeout        time.Duration
+	idleTimeout    time.Duration
 }
 
 func (t *targetFlags) addTo(fs *pflag.FlagSet) {
 	fs.BoolVar(&t.ociLayout, "oci-layout", false, "TARGET is an OCI image layout directory (or, for reading, a tar file): PATH[:tag|@digest]")
 	fs.BoolVar(&t.plainHTTP, "plain-http", false, "talk to the registry over plain HTTP instead of HTTPS (never a silent fallback)")
 	fs.StringVar(&t.registryConfig, "registry-config", "", "path of a Docker-style config file with registry credentials (default: the Docker config)")
+	fs.DurationVar(&t.timeout, "timeout", target.DefaultTimeout, "longest a registry may take to answer a metadata request (manifest, tag, referrers, token) in full")
+	fs.DurationVar(&t.idleTimeout, "idle-timeout", target.DefaultIdleTimeout, "longest a registry may send or take no byte (blob transfers included) before the command fails")
 }
 
 func (t *targetFlags) open(ctx context.Context, ref string, readOnly bool) (*target.Target, error) {
@@ -204,6 +209,8 @@ func (t *targetFlags) open(ctx context.Context, ref string, readOnly bool) (*tar
 		OCILayout:      t.ociLayout,
 		PlainHTTP:      t.plainHTTP,
 		RegistryConfig: t.registryConfig,
+		Timeout:        t.timeout,
+		IdleTimeout:    t.idleTimeout,
 	})
 }
 
@@ -238,6 +245,8 @@ func hint(cmd *cobra.Command, err error) string {
 		return "If the component must be pushed as it is, use --allow-secrets."
 	case errors.Is(err, fs.ErrExist) && has("force"):
 		return "Use --force to overwrite."
+	case errors.As(err, new(*target.StallError)):
+		return "Change the limits with --idle-timeout and --timeout."
 	}
 	return ""
 }

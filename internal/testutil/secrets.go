@@ -36,6 +36,11 @@ func FakeSecrets() []FakeSecret {
 	jwt := "ey" + "JhbGciOiJIUzI1NiJ9" + ".ey" + "JzdWIiOiIxMjM0In0" + ".dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 	bearer := Repeat("Zm9vYmFy", 3) + "42"
 	pg := "hunter" + "2-Str0ng"
+	hf := "hf" + "_" + Repeat("aBcDeFgHiJ", 3) + "kLm9"
+	wandb := Repeat("0a1b2c3d4e", 4)
+	azure := Repeat("9f8e7d6c", 4)
+	azureLong := Repeat("Ab3dEf7h", 10) + "JQQJ"
+	slackApp := "xa" + "pp-1-A0123456789-0123456789012-" + Repeat("a1b2", 8)
 	return []FakeSecret{
 		{scan.SecretAWSAccessKeyID, awsID, "aws_access_key_id = " + awsID},
 		{scan.SecretAWSSecretAccessKey, awsSecret, "aws_secret_access_key: " + awsSecret},
@@ -51,6 +56,13 @@ func FakeSecrets() []FakeSecret {
 		{scan.SecretJWT, jwt, "session=" + jwt},
 		{scan.SecretBearerToken, bearer, "Authorization: Bearer " + bearer},
 		{scan.SecretBearerToken, bearer, `curl -H "authorization: bearer ` + bearer + `" https://api.example.com`},
+		{scan.SecretHuggingFaceToken, hf, "HF_TOKEN=" + hf},
+		{scan.SecretHuggingFaceToken, hf, "huggingface-cli login --token " + hf},
+		{scan.SecretWandBKey, wandb, "WANDB_API_KEY=" + wandb},
+		{scan.SecretWandBKey, wandb, `wandb_api_key: "` + wandb + `"`},
+		{scan.SecretAzureOpenAIKey, azure, "AZURE_OPENAI_API_KEY=" + azure},
+		{scan.SecretAzureOpenAIKey, azureLong, "azure_openai_key: " + azureLong},
+		{scan.SecretSlackToken, slackApp, "SLACK_APP_TOKEN=" + slackApp},
 		{scan.SecretConnectionPassword, pg, "DATABASE_URL=postgres://app:" + pg + "@db.internal:5432/app"},
 		{scan.SecretConnectionPassword, pg, "redis: rediss://default:" + pg + "@cache:6380"},
 		{scan.SecretConnectionPassword, pg, "Server=sql1;Database=app;User Id=app;Password=" + pg + ";"},

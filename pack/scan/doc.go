@@ -4,15 +4,22 @@
 // content-addressed, replicated and hard to revoke.
 //
 // What is scanned: every item of format text, yaml or json (pack.Scan passes
-// every component that is not withheld). Text and yaml are streamed line by
-// line (a line longer than scanChunk bytes is scanned in overlapping
-// windows); json is streamed token by token and every string is scanned
-// together with its member name, so that a finding names the JSON Pointer
-// (RFC 6901) of the value (member names are scanned too). Binary components
-// are not scanned: they have no lines, and model weights or archives would
-// make the scan slow and noisy. Withheld components are not scanned: nothing
-// of them is pushed.
+// every component that is not withheld). Text and yaml are streamed in
+// blocks; a prefilter finds the lines that hold an anchor (a byte or word
+// that every detector's match holds, see scanAnchors) with the standard
+// library's vectorised searches, and only those lines go through the
+// detectors' regular expressions (a line longer than scanChunk bytes is
+// scanned in overlapping windows). A yaml item that holds a backslash is
+// also parsed and its scalars scanned as the parser reads them, since a
+// double-quoted scalar's escapes and line continuations can spell a
+// credential that no line holds. json is streamed token by token and every
+// string is scanned together with its member name (member names are
+// scanned too). Binary components are not scanned: they have no lines, and
+// model weights or archives would make the scan slow and noisy. Withheld
+// components are not scanned: nothing of them is pushed.
 //
-// A finding never carries the matched text, so that reporting or logging it
-// discloses nothing.
+// A finding never carries the matched text, and names a line and column,
+// or for json the indices of the members and elements that lead to the
+// string: never a member name, which may itself be the credential. So
+// reporting or logging it discloses nothing.
 package scan

@@ -1,8 +1,8 @@
 package scan
 
 import (
-	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +14,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
 
 	"github.com/runid/runid-oci/mediatype"
 )
@@ -36,13 +40,24 @@ const (
 	// SecretGitHubToken: a GitHub token (ghp_, gho_, ghs_, ghu_, ghr_,
 	// github_pat_).
 	SecretGitHubToken SecretKind = "github-token"
-	// SecretSlackToken: a Slack token (xoxa-, xoxb-, xoxp-, xoxr-, xoxs-).
+	// SecretSlackToken: a Slack token (xoxa-, xoxb-, xoxp-, xoxr-, xoxs-,
+	// and app-level xapp-).
 	SecretSlackToken SecretKind = "slack-token"
 	// SecretGoogleAPIKey: a Google API key (AIza and 35 characters).
 	SecretGoogleAPIKey SecretKind = "google-api-key"
 	// SecretStripeKey: a live Stripe secret or restricted key (sk_live_,
 	// rk_live_).
 	SecretStripeKey SecretKind = "stripe-live-key"
+	// SecretHuggingFaceToken: a Hugging Face access token (hf_ and 34
+	// letters or digits, upper and lower case).
+	SecretHuggingFaceToken SecretKind = "huggingface-token"
+	// SecretWandBKey: a Weights & Biases API key (40 lower-case hex digits)
+	// assigned to a name that says wandb (WANDB_API_KEY=...).
+	SecretWandBKey SecretKind = "wandb-api-key"
+	// SecretAzureOpenAIKey: an Azure OpenAI or Azure AI services key (32
+	// hex digits, or 84 letters and digits) assigned to a name that says
+	// azure and key (AZURE_OPENAI_API_KEY=...).
+	SecretAzureOpenAIKey SecretKind = "azure-openai-key"
 	// SecretPrivateKey: a PEM private key (-----BEGIN ... PRIVATE KEY-----).
 	SecretPrivateKey SecretKind = "private-key"
 	// SecretJWT: a JSON Web Token (three base64url parts, the first two
@@ -73,25 +88,36 @@ type Finding struct {
 	Component string `json:"component"`
 	// Line is the 1-based line in a text or yaml component (0 for json).
 	Line int `json:"line,omitempty"`
-	// Pointer is the JSON Pointer (RFC 6901) of the string in a json
-	// component ("" for text and yaml, and for the whole document).
+	// Column is the 1-based column (in bytes) of a yaml scalar that holds
+	// the credential once parsed; 0 when the line itself holds it.
+	Column int `json:"column,omitempty"`
+	// Pointer locates the string in a json component by indices only:
+	// "/2/0" is the first element (or member) of the third member (or
+	// element) of the top-level value, members counted from 0 in document
+	// order. It never holds a member name, which may be the credential
+	// itself ("" for text and yaml, and for the whole document).
 	Pointer string `json:"pointer,omitempty"`
 	// Kind is what the string looks like.
 	Kind SecretKind `json:"kind"`
 }
 
-// String describes the finding, e.g. `config/agent.yaml line 12: slack-token`
-// or `input/messages.json at "/headers/Authorization": bearer-token`.
+// String describes the finding, e.g. `config/agent.yaml line 12: slack-token`,
+// `config/agent.yaml line 3 column 9: openai-api-key` or
+// `input/messages.json at member path /1/0: bearer-token`.
 func (f Finding) String() string {
-	if f.Line > 0 {
+	switch {
+	case f.Line > 0 && f.Column > 0:
+		return fmt.Sprintf("%s line %d column %d: %s", f.Component, f.Line, f.Column, f.Kind)
+	case f.Line > 0:
 		return fmt.Sprintf("%s line %d: %s", f.Component, f.Line, f.Kind)
 	}
-	return fmt.Sprintf("%s at %s: %s", f.Component, strconv.Quote(f.Pointer), f.Kind)
+	return fmt.Sprintf("%s at member path %s: %s", f.Component, cmp.Or(f.Pointer, "/"), f.Kind)
 }
 
 // SecretsError is returned by pack.Push when disclosed components look like
 // they hold credentials. It wraps ErrSecretFound. Its message lists the
-// findings (component, line or JSON pointer, kind), never the credentials.
+// findings (component, line and column or member path, kind), never the
+// credentials.
 type SecretsError struct {
 	// Findings lists every finding, in component order.
 	Findings []Finding
@@ -137,8 +163,7 @@ type Item struct {
 	Name string
 	// Format is the component's format: binary is not scanned.
 	Format mediatype.Format
-	// Data is the component's content when it is held in memory; it is
-	// scanned only when it holds a keyword of some detector.
+	// Data is the component's content when it is held in memory.
 	Data []byte
 	// Open opens the content when Data is nil.
 	Open func() (io.ReadCloser, error)
@@ -166,7 +191,7 @@ func Items(ctx context.Context, items []Item, opts Options) ([]Finding, error) {
 		var fs []Finding
 		var err error
 		if it.Data != nil || it.Open == nil {
-			if !mayHoldCredential(it.Data, it.Format) {
+			if it.Format == mediatype.FormatJSON && !mayHoldCredential(it.Data, it.Format) {
 				continue // no detector's keyword: nothing to find
 			}
 			fs, err = Reader(bytes.NewReader(it.Data), it.Name, it.Format)
@@ -182,7 +207,7 @@ func Items(ctx context.Context, items []Item, opts Options) ([]Finding, error) {
 			return out, fmt.Errorf("scan component %q: %w", it.Name, err)
 		}
 		for _, f := range fs {
-			opts.Logger.Debug("credential found", "name", f.Component, "line", f.Line, "pointer", f.Pointer, "kind", f.Kind)
+			opts.Logger.Debug("credential found", "name", f.Component, "line", f.Line, "column", f.Column, "pointer", f.Pointer, "kind", f.Kind)
 		}
 		out = append(out, fs...)
 		if len(out) >= opts.MaxFindings {
@@ -194,83 +219,296 @@ func Items(ctx context.Context, items []Item, opts Options) ([]Finding, error) {
 
 // Reader scans one component's bytes, read as a stream from r, for
 // credentials. name is used in the findings. format is the component's
-// format: json is tokenized, text and yaml are read line by line, binary
-// is not scanned (no findings).
+// format: json is tokenized, text is read in blocks of lines, yaml is read
+// whole (it is structured, so bounded by BuildOptions.MaxStructuredSize)
+// and scanned line by line and, when it holds a backslash, scalar by
+// scalar as parsed; binary is not scanned (no findings).
 func Reader(r io.Reader, name string, format mediatype.Format) ([]Finding, error) {
 	switch format {
 	case mediatype.FormatJSON:
 		return scanJSON(r, name)
-	case mediatype.FormatText, mediatype.FormatYAML:
+	case mediatype.FormatText:
 		return scanLines(r, name)
+	case mediatype.FormatYAML:
+		data, err := io.ReadAll(r)
+		if err != nil {
+			return nil, err
+		}
+		out, err := scanLines(bytes.NewReader(data), name)
+		if err != nil || bytes.IndexByte(data, '\\') < 0 {
+			return out, err
+		}
+		return scanYAMLScalars(data, name, out), nil
 	}
 	return nil, nil
 }
 
 // scanChunk is the longest piece of a line scanned at once; longer lines
 // are scanned in windows that overlap by scanOverlap bytes, so that a
-// credential shorter than scanOverlap is never cut in two.
+// credential shorter than scanOverlap is never cut in two. scanBlock is
+// how much scanLines reads at once.
 const (
 	scanChunk   = 64 << 10
 	scanOverlap = 1 << 10
+	scanBlock   = 1 << 20
 )
 
-// lineReaders recycles scanLines' readers: a push scans every text
-// component, and a fresh scanChunk buffer for each of thousands of small
-// documents was most of what the push allocated.
-var lineReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, scanChunk) }}
-
-func scanLines(r io.Reader, name string) ([]Finding, error) {
-	br := lineReaders.Get().(*bufio.Reader)
-	br.Reset(r)
-	defer func() {
-		br.Reset(nil)
-		lineReaders.Put(br)
-	}()
-	var out []Finding
-	var window, lower []byte
-	seen := map[SecretKind]bool{}
-	line := 1
-	for {
-		chunk, err := br.ReadSlice('\n')
-		if len(chunk) > 0 {
-			window = append(window, chunk...)
-			lower = asciiLower(lower, window)
-			for _, k := range detect(window, lower) {
-				if !seen[k] {
-					seen[k] = true
-					out = append(out, Finding{Component: name, Line: line, Kind: k})
-				}
-			}
-		}
+// scanAnchors are what every detector's match holds: each detector's
+// regular expression cannot match a line that holds none of them where
+// their check says (the detectors' comments name the anchor each relies
+// on). Their needles are searched with bytes.Index, which runs at memory
+// speed, and each hit is checked with a few byte comparisons, so that
+// lines of prose are ruled out without a regular expression or a
+// lower-cased copy. The bearer detector is case-insensitive; its anchors
+// find "bearer" in lower, capitalised or upper case.
+var scanAnchors = []struct {
+	needle []byte
+	check  func(p []byte, at int) bool // nil: every hit counts
+}{
+	{[]byte("_"), func(p []byte, at int) bool { // ghp_ ... ghr_, github_pat_, _live_, hf_
+		b := p[max(0, at-10):at]
 		switch {
-		case errors.Is(err, bufio.ErrBufferFull):
-			// The line goes on: keep its tail to scan with what follows.
-			keep := min(len(window), scanOverlap)
-			window = append(window[:0], window[len(window)-keep:]...)
-			continue
-		case err == nil:
-			line++
-			window = window[:0]
-			clear(seen)
-		case errors.Is(err, io.EOF):
-			return out, nil
-		default:
-			return out, err
+		case len(b) >= 3 && b[len(b)-3] == 'g' && b[len(b)-2] == 'h' && bytes.IndexByte([]byte("posur"), b[len(b)-1]) >= 0,
+			bytes.HasSuffix(b, []byte("github_pat")), bytes.HasSuffix(b, []byte("_live")), bytes.HasSuffix(b, []byte("hf")):
+			return true
+		}
+		return false
+	}},
+	{[]byte("-"), func(p []byte, at int) bool { // sk-, xox?-, xapp-, -----BEGIN
+		b := p[max(0, at-4):at]
+		return bytes.HasSuffix(b, []byte("sk")) || bytes.HasSuffix(b, []byte("xapp")) ||
+			len(b) == 4 && bytes.HasPrefix(b, []byte("xox")) || bytes.HasPrefix(p[at:], []byte("-----BEGIN "))
+	}},
+	{[]byte(":"), func(p []byte, at int) bool { // ://user:password@, or an assigned key of 32 or more characters
+		return bytes.HasPrefix(p[at:], []byte("://")) && userinfo(p[at+3:]) || longValue(p[at+1:])
+	}},
+	{[]byte("="), nil}, // password=, pwd=, and assigned keys
+	{[]byte("A"), func(p []byte, at int) bool { // AKIA, ASIA, AIza
+		q := p[at:min(len(p), at+4)]
+		return bytes.Equal(q, []byte("AKIA")) || bytes.Equal(q, []byte("ASIA")) || bytes.Equal(q, []byte("AIza"))
+	}},
+	{[]byte("J"), func(p []byte, at int) bool { return at >= 2 && p[at-2] == 'e' && p[at-1] == 'y' }}, // eyJ
+	{[]byte("bearer"), nil}, {[]byte("Bearer"), nil}, {[]byte("BEARER"), nil},
+}
+
+// userinfo reports whether the rest of a URL after "://" (up to a blank
+// or a quote) holds an @, as a URL with a user and password does.
+func userinfo(b []byte) bool {
+	for _, c := range b {
+		switch c {
+		case '@':
+			return true
+		case ' ', '\t', '\n', '\r', '"', '\'', '<', '>':
+			return false
 		}
 	}
+	return false
+}
+
+// longValue reports whether b starts, after blanks and a quote, with 32 or
+// more characters of a key (letters, digits, / and +): what an assigned
+// AWS secret, Weights & Biases or Azure key is.
+func longValue(b []byte) bool {
+	i := 0
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '"' || b[i] == '\'') {
+		i++
+	}
+	n := 0
+	for ; i < len(b) && n < 32; i++ {
+		c := b[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '/' || c == '+') {
+			return false
+		}
+		n++
+	}
+	return n == 32
+}
+
+// blockBufs recycles scanLines' blocks: a push scans every text component,
+// and a fresh block for each of thousands of small documents would be most
+// of what the push allocates.
+var blockBufs = sync.Pool{New: func() any { b := make([]byte, scanBlock); return &b }}
+
+// lineScanner holds scanLines' state across blocks.
+type lineScanner struct {
+	name     string
+	out      []Finding
+	line     int // the line at the start of the block being scanned
+	seenLine int
+	seen     map[SecretKind]bool
+	spans    [][2]int
+	lower    []byte
+}
+
+func scanLines(r io.Reader, name string) ([]Finding, error) {
+	bp := blockBufs.Get().(*[]byte)
+	defer blockBufs.Put(bp)
+	buf := *bp
+	s := &lineScanner{name: name, line: 1, seen: map[SecretKind]bool{}}
+	carry := 0
+	for {
+		n, err := io.ReadFull(r, buf[carry:])
+		n += carry
+		eof := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+		if err != nil && !eof {
+			return s.out, err
+		}
+		end := n
+		if !eof {
+			if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
+				end = i + 1
+			}
+		}
+		s.scanBlock(buf[:end])
+		if eof {
+			return s.out, nil
+		}
+		if end == n {
+			// One line fills the block: keep its tail to scan with what
+			// follows. It holds no newline, so no line is counted twice.
+			end = n - scanOverlap
+		}
+		carry = copy(buf, buf[end:n])
+	}
+}
+
+// scanBlock scans the lines of p that hold an anchor. p ends at the end of
+// a line, or in the middle of a line longer than the block; s.line is the
+// line p starts on, and is advanced past p.
+func (s *lineScanner) scanBlock(p []byte) {
+	spans := s.spans[:0]
+	for _, a := range scanAnchors {
+		for off := 0; off < len(p); {
+			i := bytes.Index(p[off:], a.needle)
+			if i < 0 {
+				break
+			}
+			at := off + i
+			if a.check != nil && !a.check(p, at) {
+				off = at + 1
+				continue
+			}
+			start := bytes.LastIndexByte(p[:at], '\n') + 1
+			end := len(p)
+			if j := bytes.IndexByte(p[at:], '\n'); j >= 0 {
+				end = at + j
+			}
+			spans = append(spans, [2]int{start, end})
+			off = end + 1
+		}
+	}
+	slices.SortFunc(spans, func(a, b [2]int) int { return cmp.Compare(a[0], b[0]) })
+	spans = slices.Compact(spans)
+	s.spans = spans
+	line, counted := s.line, 0
+	for _, sp := range spans {
+		line += bytes.Count(p[counted:sp[0]], []byte{'\n'})
+		counted = sp[0]
+		s.detectLine(p[sp[0]:sp[1]], line)
+	}
+	s.line = line + bytes.Count(p[counted:], []byte{'\n'})
+}
+
+// detectLine runs the detectors on one line (or the part of it that a
+// block holds), in windows of scanChunk bytes.
+func (s *lineScanner) detectLine(text []byte, line int) {
+	if line != s.seenLine {
+		clear(s.seen)
+		s.seenLine = line
+	}
+	for off := 0; ; off += scanChunk - scanOverlap {
+		w := text[off:min(len(text), off+scanChunk)]
+		s.lower = asciiLower(s.lower, w)
+		for _, k := range detect(w, s.lower) {
+			if !s.seen[k] {
+				s.seen[k] = true
+				s.out = append(s.out, Finding{Component: s.name, Line: line, Kind: k})
+			}
+		}
+		if off+scanChunk >= len(text) {
+			return
+		}
+	}
+}
+
+// scanYAMLScalars parses a yaml component and scans every string scalar
+// as parsed (with its mapping key, as scanJSON does), adding what the line
+// scan in out did not find on the same line. A component that does not
+// parse was refused when it was built; it adds nothing here.
+func scanYAMLScalars(data []byte, name string, out []Finding) []Finding {
+	f, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		return out
+	}
+	found := map[[2]int]map[SecretKind]bool{}
+	for _, o := range out {
+		if found[[2]int{o.Line, 0}] == nil {
+			found[[2]int{o.Line, 0}] = map[SecretKind]bool{}
+		}
+		found[[2]int{o.Line, 0}][o.Kind] = true
+	}
+	var lower []byte
+	scan := func(text string, tk *token.Token) {
+		b := []byte(text)
+		lower = asciiLower(lower, b)
+		for _, k := range detect(b, lower) {
+			pos := tk.Position
+			if found[[2]int{pos.Line, 0}][k] {
+				continue
+			}
+			key := [2]int{pos.Line, pos.Column}
+			if found[key] == nil {
+				found[key] = map[SecretKind]bool{}
+			}
+			if !found[key][k] {
+				found[key][k] = true
+				out = append(out, Finding{Component: name, Line: pos.Line, Column: pos.Column, Kind: k})
+			}
+		}
+	}
+	v := yamlVisitor(func(n ast.Node) {
+		switch n := n.(type) {
+		case *ast.MappingValueNode:
+			if sv, ok := n.Value.(*ast.StringNode); ok && sv.Token != nil {
+				scan(n.Key.String()+": "+sv.Value, sv.Token)
+			}
+			if sk, ok := n.Key.(*ast.StringNode); ok && sk.Token != nil {
+				scan(sk.Value, sk.Token)
+			}
+		case *ast.StringNode:
+			if n.Token != nil {
+				scan(n.Value, n.Token)
+			}
+		}
+	})
+	for _, d := range f.Docs {
+		if d.Body != nil {
+			ast.Walk(v, d.Body)
+		}
+	}
+	return out
+}
+
+// yamlVisitor calls itself on every node of a yaml tree.
+type yamlVisitor func(ast.Node)
+
+func (v yamlVisitor) Visit(n ast.Node) ast.Visitor {
+	v(n)
+	return v
 }
 
 // scanJSON walks a JSON text token by token. Each string is scanned as
 // "<member name>: <value>" when it is a member value (so that a name such as
 // aws_secret_access_key gives the value its context), and alone otherwise.
+// Findings locate the string by member and element indices.
 func scanJSON(r io.Reader, name string) ([]Finding, error) {
 	dec := json.NewDecoder(r)
 	dec.UseNumber()
 	type frame struct {
 		object bool
-		key    string // current member name (object)
+		key    string // current member name (object), for context only
 		wantK  bool   // next string is a member name (object)
-		index  int    // next element index (array)
+		index  int    // current member (object) or element (array) index
 	}
 	var stack []frame
 	var out []Finding
@@ -280,11 +518,7 @@ func scanJSON(r io.Reader, name string) ([]Finding, error) {
 		var b strings.Builder
 		for _, f := range stack {
 			b.WriteByte('/')
-			if f.object {
-				b.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(f.key))
-			} else {
-				b.WriteString(strconv.Itoa(f.index))
-			}
+			b.WriteString(strconv.Itoa(f.index))
 		}
 		return b.String()
 	}
@@ -293,9 +527,8 @@ func scanJSON(r io.Reader, name string) ([]Finding, error) {
 		if n := len(stack); n > 0 {
 			if stack[n-1].object {
 				stack[n-1].wantK = true
-			} else {
-				stack[n-1].index++
 			}
+			stack[n-1].index++
 		}
 	}
 	for {
@@ -366,7 +599,9 @@ func asciiLower(dst, src []byte) []byte {
 // detector finds one kind of credential. A line is matched against re
 // only if its lower-cased form contains one of the keywords, and context
 // (if set) matches it; accept, if set, vets each match (submatches as re
-// gives them).
+// gives them). Every re must hold one of scanAnchors in each match (the
+// comment after each detector names it), or scanLines would never show it
+// the line.
 type detector struct {
 	kind     SecretKind
 	keywords []string
@@ -376,38 +611,47 @@ type detector struct {
 }
 
 var detectors = []detector{
-	{kind: SecretAWSAccessKeyID, keywords: []string{"akia", "asia"},
+	{kind: SecretAWSAccessKeyID, keywords: []string{"akia", "asia"}, // AKIA, ASIA
 		re: regexp.MustCompile(`\b(?:AKIA|ASIA)[0-9A-Z]{16}\b`)},
-	{kind: SecretAWSSecretAccessKey, keywords: []string{"aws"},
+	{kind: SecretAWSSecretAccessKey, keywords: []string{"aws"}, // : or =
 		re:     regexp.MustCompile(`(?i)aws[a-z0-9_.\-]{0,20}secret[a-z0-9_.\-]{0,20}["']?\s*[:=]\s*["']?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)`),
 		accept: func(m [][]byte) bool { return hasDigit(m[1]) && hasLetter(m[1]) }},
-	{kind: SecretAnthropicKey, keywords: []string{"sk-ant-"},
+	{kind: SecretAnthropicKey, keywords: []string{"sk-ant-"}, // -
 		re: regexp.MustCompile(`\bsk-ant-[A-Za-z0-9_\-]{32,}`)},
-	{kind: SecretOpenAIKey, keywords: []string{"sk-"},
+	{kind: SecretOpenAIKey, keywords: []string{"sk-"}, // -
 		re: regexp.MustCompile(`\bsk-((?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{32,})`),
 		accept: func(m [][]byte) bool {
 			return !bytes.HasPrefix(m[1], []byte("ant-")) && hasDigit(m[1]) && hasLetter(m[1])
 		}},
-	{kind: SecretGitHubToken, keywords: []string{"ghp_", "gho_", "ghs_", "ghu_", "ghr_", "github_pat_"},
+	{kind: SecretGitHubToken, keywords: []string{"ghp_", "gho_", "ghs_", "ghu_", "ghr_", "github_pat_"}, // _
 		re: regexp.MustCompile(`\b(?:(?:ghp|gho|ghs|ghu|ghr)_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{50,})\b`)},
-	{kind: SecretSlackToken, keywords: []string{"xox"},
-		re:     regexp.MustCompile(`\bxox[abprs]-[A-Za-z0-9\-]{10,}`),
-		accept: func(m [][]byte) bool { return hasDigit(m[0][5:]) }},
-	{kind: SecretGoogleAPIKey, keywords: []string{"aiza"},
+	{kind: SecretSlackToken, keywords: []string{"xox", "xapp-"}, // -
+		re:     regexp.MustCompile(`\b(?:xox[abprs]|xapp)-[A-Za-z0-9\-]{10,}`),
+		accept: func(m [][]byte) bool { return hasDigit(m[0][bytes.IndexByte(m[0], '-'):]) }},
+	{kind: SecretGoogleAPIKey, keywords: []string{"aiza"}, // AIza
 		re: regexp.MustCompile(`\bAIza[0-9A-Za-z_\-]{35}(?:[^0-9A-Za-z_\-]|$)`)},
-	{kind: SecretStripeKey, keywords: []string{"_live_"},
+	{kind: SecretStripeKey, keywords: []string{"_live_"}, // _
 		re: regexp.MustCompile(`\b(?:sk|rk)_live_[0-9A-Za-z]{20,}`)},
-	{kind: SecretPrivateKey, keywords: []string{"private key"},
+	{kind: SecretHuggingFaceToken, keywords: []string{"hf_"}, // _
+		re:     regexp.MustCompile(`\bhf_([A-Za-z0-9]{34})\b`),
+		accept: func(m [][]byte) bool { return hasUpper(m[1]) && hasLower(m[1]) }},
+	{kind: SecretWandBKey, keywords: []string{"wandb"}, // : or =
+		re:     regexp.MustCompile(`(?i)wandb[a-z0-9_.\-]{0,20}["']?\s*[:=]\s*["']?([0-9a-f]{40})\b`),
+		accept: func(m [][]byte) bool { return hasDigit(m[1]) && hasLetter(m[1]) }},
+	{kind: SecretAzureOpenAIKey, keywords: []string{"azure"}, // : or =
+		re:     regexp.MustCompile(`(?i)azure[a-z0-9_.\-]{0,30}key["']?\s*[:=]\s*["']?([0-9a-f]{32}|[A-Za-z0-9]{84})\b`),
+		accept: func(m [][]byte) bool { return hasDigit(m[1]) && hasLetter(m[1]) }},
+	{kind: SecretPrivateKey, keywords: []string{"private key"}, // -
 		re: regexp.MustCompile(`-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----`)},
-	{kind: SecretJWT, keywords: []string{"eyj"},
+	{kind: SecretJWT, keywords: []string{"eyj"}, // eyJ
 		re: regexp.MustCompile(`\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*`)},
-	{kind: SecretBearerToken, keywords: []string{"bearer"},
+	{kind: SecretBearerToken, keywords: []string{"bearer"}, // bearer, Bearer, BEARER
 		re:     regexp.MustCompile(`(?i)\bbearer\s+([A-Za-z0-9._~+/=\-]{16,})`),
 		accept: func(m [][]byte) bool { return hasDigit(m[1]) && hasLetter(m[1]) && !placeholder(m[1]) }},
-	{kind: SecretConnectionPassword, keywords: []string{"://"},
+	{kind: SecretConnectionPassword, keywords: []string{"://"}, // :
 		re:     regexp.MustCompile(`\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@"'<>]+:([^\s/@"'<>]+)@[^\s/@"'<>]+`),
 		accept: func(m [][]byte) bool { return !placeholder(m[1]) }},
-	{kind: SecretConnectionPassword, keywords: []string{"password", "pwd"},
+	{kind: SecretConnectionPassword, keywords: []string{"password", "pwd"}, // =
 		// ADO.NET / ODBC style: Server=...;User Id=...;Password=...;
 		context: regexp.MustCompile(`(?i)(?:^|[;\s"'])(?:server|host|data source|address|addr)\s*=`),
 		re:      regexp.MustCompile(`(?i)(?:^|[;\s"'])(?:password|pwd)\s*=\s*([^;\s"']+)`),
@@ -429,7 +673,7 @@ var scanKeywords = func() []string {
 
 // mayHoldCredential reports whether a component held in memory may give
 // a finding: detect finds nothing in a text whose lower-cased form has no
-// keyword of a detector, and every text that ScanReader passes to detect
+// keyword of a detector, and every text that Reader passes to detect
 // is a piece of the component (a line, a window of a line; for json, a
 // member name, a string value, or both joined by ": ", which makes no
 // keyword) once escapes are decoded. So one pass over the lower-cased
@@ -509,15 +753,35 @@ func detect(line, lower []byte) []SecretKind {
 
 func containsAny(s []byte, words []string) bool {
 	for _, w := range words {
-		if bytes.Contains(s, []byte(w)) {
+		if bytes.Contains(s, keywordBytes[w]) {
 			return true
 		}
 	}
 	return false
 }
 
+// keywordBytes holds every detector keyword as bytes, so that detect
+// converts none per line.
+var keywordBytes = func() map[string][]byte {
+	m := map[string][]byte{}
+	for _, d := range detectors {
+		for _, k := range d.keywords {
+			m[k] = []byte(k)
+		}
+	}
+	return m
+}()
+
 func hasDigit(b []byte) bool {
 	return bytes.ContainsFunc(b, func(r rune) bool { return '0' <= r && r <= '9' })
+}
+
+func hasUpper(b []byte) bool {
+	return bytes.ContainsFunc(b, func(r rune) bool { return 'A' <= r && r <= 'Z' })
+}
+
+func hasLower(b []byte) bool {
+	return bytes.ContainsFunc(b, func(r rune) bool { return 'a' <= r && r <= 'z' })
 }
 
 func hasLetter(b []byte) bool {

@@ -1,6 +1,7 @@
 package scan_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -39,7 +40,7 @@ func TestScanReaderFindsEachKind(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want = scan.Finding{Component: "config.json", Pointer: "/env/notes", Kind: tc.Kind}
+			want = scan.Finding{Component: "config.json", Pointer: "/0/0", Kind: tc.Kind}
 			if !slices.Contains(fs, want) {
 				t.Errorf("JSON findings %v, want %v", fs, want)
 			}
@@ -60,10 +61,10 @@ func TestScanReaderJSONContext(t *testing.T) {
 		want []scan.Finding
 	}{
 		{"member name gives context", `{"creds":[{"aws_secret_access_key":"` + awsSecret + `"}]}`,
-			[]scan.Finding{{Component: "c.json", Pointer: "/creds/0/aws_secret_access_key", Kind: scan.SecretAWSSecretAccessKey}}},
+			[]scan.Finding{{Component: "c.json", Pointer: "/0/0/0", Kind: scan.SecretAWSSecretAccessKey}}},
 		{"no context, no finding", `{"creds":[{"checksum":"` + awsSecret + `"}]}`, nil},
-		{"pointer escapes", `{"a/b":{"m~n":"Bearer ` + testutil.Repeat("Zm9vYmFy", 3) + `42"}}`,
-			[]scan.Finding{{Component: "c.json", Pointer: "/a~1b/m~0n", Kind: scan.SecretBearerToken}}},
+		{"member names are not in the path", `{"a/b":{"m~n":"Bearer ` + testutil.Repeat("Zm9vYmFy", 3) + `42"}}`,
+			[]scan.Finding{{Component: "c.json", Pointer: "/0/0", Kind: scan.SecretBearerToken}}},
 		{"password member without a connection string", `{"password":"hunter2-Str0ng"}`, nil},
 	}
 	for _, tc := range tests {
@@ -100,6 +101,18 @@ func TestScanReaderNoFalseAlarm(t *testing.T) {
 		"-----BEGIN PUBLIC KEY-----",
 		"task-" + testutil.Repeat("abcd1234", 5),
 		"Reset your password from the sign-in page.",
+		// Near misses of each detector that AI teams' files hold.
+		"hf_" + "hub_download_cache_dir = ~/.cache/huggingface",
+		"HF_" + "HOME=/data/hf",
+		"hf_" + testutil.Repeat("abcdefghij", 3) + "abcd", // one case only: an identifier, not a token
+		"WANDB_PROJECT=" + testutil.Repeat("0a1b2c3d4e", 4)[:12],
+		"wandb_run_id: " + testutil.Repeat("0a1b2c3d4e", 4)[:39], // 39 hex digits
+		"AZURE_OPENAI_ENDPOINT=https://myres.openai.azure.com/",
+		"azure_key: " + testutil.Repeat("0", 32), // digits only
+		"AIza" + "Sy is how Google API keys begin.",
+		"xox" + "b- is the prefix of a Slack bot token",
+		"sk" + "_test_" + testutil.Repeat("4eC39Hq", 4), // a test key, not a live one
+		"pk" + "_live_" + testutil.Repeat("4eC39Hq", 4), // publishable, meant to be public
 	}
 	for _, line := range lines {
 		t.Run(line[:min(24, len(line))], func(t *testing.T) {
@@ -133,5 +146,40 @@ func TestScanReaderLongLines(t *testing.T) {
 	}
 	if fs, _ := scan.Reader(strings.NewReader(text), "big.bin", mediatype.FormatBinary); len(fs) != 0 {
 		t.Errorf("binary components are not scanned, got %v", fs)
+	}
+}
+
+// TestScanYAMLAsParsed: a key split over lines of a double-quoted scalar
+// (a backslash continues it), or spelled with escapes, is found where the
+// scalar begins; the line scan sees none of it.
+func TestScanYAMLAsParsed(t *testing.T) {
+	key := "sk-" + "proj-" + testutil.Repeat("Ab3d", 12)
+	hexed := ""
+	for _, c := range []byte(key[:8]) {
+		hexed += fmt.Sprintf(`\x%02x`, c)
+	}
+	for name, tc := range map[string]struct {
+		yaml      string
+		line, col int
+	}{
+		"continued": {"a: 1\nopenai: \"" + key[:10] + "\\\n  " + key[10:30] + "\\\n  " + key[30:] + "\"\n", 2, 9},
+		"escaped":   {"list:\n  - \"" + hexed + key[8:] + "\"\n", 2, 5},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if strings.Contains(tc.yaml, key) {
+				t.Fatal("the test's yaml holds the key on one line")
+			}
+			if fs, _ := scan.Reader(strings.NewReader(tc.yaml), "c.txt", mediatype.FormatText); len(fs) != 0 {
+				t.Fatalf("the lines alone give %v", fs)
+			}
+			fs, err := scan.Reader(strings.NewReader(tc.yaml), "c.yaml", mediatype.FormatYAML)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []scan.Finding{{Component: "c.yaml", Line: tc.line, Column: tc.col, Kind: scan.SecretOpenAIKey}}
+			if !slices.Equal(fs, want) {
+				t.Errorf("findings %v, want %v", fs, want)
+			}
+		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
@@ -76,11 +77,16 @@ func LoadPublicKey(publicPEM []byte) (signature.Verifier, error) {
 
 // ReadKeyFile reads a key file, capped at MaxKeyFileSize.
 func ReadKeyFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	// Opened non-blocking and checked before any read: a named pipe or a
+	// device in place of a key file would block or never end.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrKey, err)
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w: %s is not a regular file", ErrKey, path)
+	}
 	b, err := io.ReadAll(io.LimitReader(f, MaxKeyFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("%w: read %s: %v", ErrKey, path, err)

@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
+	"time"
 
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content/oci"
@@ -20,7 +22,6 @@ import (
 	"oras.land/oras-go/v2/registry/remote"
 	"oras.land/oras-go/v2/registry/remote/auth"
 	"oras.land/oras-go/v2/registry/remote/credentials"
-	"oras.land/oras-go/v2/registry/remote/retry"
 )
 
 // ErrInvalidReference: a target string cannot be parsed.
@@ -42,8 +43,15 @@ type Options struct {
 	// credentials. Default: the Docker config (DOCKER_CONFIG or ~/.docker).
 	RegistryConfig string
 	// HTTPClient is the base client for remote registries.
-	// Default: oras-go's retrying client.
+	// Default: NewHTTPClient(o): timeouts, and retries of GET and HEAD.
 	HTTPClient *http.Client
+	// IdleTimeout is the longest wait for a registry to send or take the
+	// next bytes, or to answer once a request is sent (the HTTPClient
+	// default only). Default: DefaultIdleTimeout.
+	IdleTimeout time.Duration
+	// Timeout bounds a whole metadata request (all but blob transfers)
+	// (the HTTPClient default only). Default: DefaultTimeout.
+	Timeout time.Duration
 	// UserAgent is sent to registries. Default: "runid-oci".
 	UserAgent string
 }
@@ -119,6 +127,9 @@ func openLayout(ctx context.Context, s string, readOnly bool) (*Target, error) {
 	}
 	t := &Target{Reference: ref, Display: path, LayoutPath: path}
 	if st, err := os.Stat(path); err == nil && !st.IsDir() {
+		if !st.Mode().IsRegular() {
+			return nil, fmt.Errorf("open OCI layout tar %s: %w (mode %s)", path, ErrNotRegular, st.Mode().Type())
+		}
 		store, err := oci.NewFromTar(ctx, path)
 		if err != nil {
 			return nil, fmt.Errorf("open OCI layout tar %s: %w", path, err)
@@ -127,6 +138,11 @@ func openLayout(ctx context.Context, s string, readOnly bool) (*Target, error) {
 		return t, nil
 	} else if err != nil && readOnly {
 		return nil, fmt.Errorf("open OCI layout %s: %w", path, err)
+	}
+	for _, name := range []string{"oci-layout", "index.json"} {
+		if err := refuseIrregular(filepath.Join(path, name)); err != nil {
+			return nil, fmt.Errorf("open OCI layout %s: %w", path, err)
+		}
 	}
 	store, err := layout.Open(ctx, path, layout.Options{Create: !readOnly})
 	if err != nil {
@@ -140,6 +156,21 @@ func openLayout(ctx context.Context, s string, readOnly bool) (*Target, error) {
 	}
 	t.Store = store
 	return t, nil
+}
+
+// ErrNotRegular: a file of an OCI layout (index.json, oci-layout, a tar
+// file) is not a regular file: a named pipe would block the command, a
+// device might never end. (The layout store refuses such blobs itself.)
+var ErrNotRegular = errors.New("not a regular file")
+
+// refuseIrregular fails for a path that exists and is not a regular file,
+// without opening it.
+func refuseIrregular(p string) error {
+	st, err := os.Lstat(p)
+	if err != nil || st.Mode().IsRegular() {
+		return nil // a missing file is the store's to report
+	}
+	return fmt.Errorf("%s: %w (mode %s)", p, ErrNotRegular, st.Mode().Type())
 }
 
 func openRemote(s string, opts Options) (*Target, error) {
@@ -158,7 +189,7 @@ func openRemote(s string, opts Options) (*Target, error) {
 		Header: http.Header{"User-Agent": {userAgent(opts)}},
 	}
 	if client.Client == nil {
-		client.Client = retry.DefaultClient
+		client.Client = NewHTTPClient(opts)
 	}
 	var store credentials.Store
 	if opts.RegistryConfig != "" {

@@ -64,7 +64,15 @@
 // # Credentials
 //
 // Headers are never imported, logged or stored: credentials reach the
-// upstream and nothing else. Credential fields in a body are dropped by
+// upstream and nothing else. An upstream that echoes the request's
+// credential headers (Authorization, x-api-key, api-key, and any header
+// whose name says key, token, secret, auth or cookie) in its response
+// body or request ID does not get them stored: their values are replaced
+// with Redacted in the record, whose credentialsRedacted fact counts the
+// places. The recorded body is then scanned as pack.Push scans a
+// disclosed component; a body with a finding is left out of the record
+// (its bodyNotRecorded fact lists the findings, never the credentials)
+// unless Options.AllowSecrets. Credential fields in a body are dropped by
 // the importer; a body in which pack.Push's scan finds what looks like a
 // credential is refused unless Options.AllowSecrets. Logs carry the
 // method, the path (never the query), the identity, the status and the
@@ -216,7 +224,9 @@ type Options struct {
 	Provider string
 	// AllowSecrets declares bodies in which pack.Push's scan finds what
 	// looks like a credential (PushOptions.AllowSecrets). By default such
-	// a request cannot be declared (see OnStoreError).
+	// a request cannot be declared (see OnStoreError). It also records
+	// response bodies in which that scan finds something; by default they
+	// are left out of the record (the bodyNotRecorded fact says why).
 	AllowSecrets bool
 	// MaxRequestBody caps the body of a recorded request.
 	// Default: DefaultMaxRequestBody.

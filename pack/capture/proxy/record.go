@@ -169,8 +169,12 @@ func (ex *exchange) record() {
 	if ex.httpStatus != 0 {
 		facts[FactHTTPStatus] = ex.httpStatus
 	}
+	// The request's credentials are never stored, even where the upstream
+	// echoes them.
+	secrets := credentialValues(ex.request.Header)
 	if ex.requestID != "" {
-		facts[FactUpstreamRequestID] = ex.requestID
+		id, _ := replaceAll([]byte(ex.requestID), secrets)
+		facts[FactUpstreamRequestID] = string(id)
 	}
 	if tb != nil {
 		facts[FactResponseBytes] = tb.total
@@ -189,6 +193,32 @@ func (ex *exchange) record() {
 			h.log.Error("response body not recorded", "identity", ex.subject.Digest, "instance", ex.instance, "error", err)
 			facts[FactRecordError] = "the response body could not be recorded: " + err.Error()
 		case file.Path != "" || file.Data != nil:
+			redacted, n, err := redactFile(file, secrets, h.opts.TempDir)
+			if err != nil {
+				h.log.Error("response body not recorded", "identity", ex.subject.Digest, "instance", ex.instance, "error", err)
+				facts[FactRecordError] = "the response body could not be recorded: " + err.Error()
+				break
+			}
+			if redacted.Path != file.Path {
+				defer os.Remove(redacted.Path)
+			}
+			file = redacted
+			if n > 0 {
+				facts[FactRedacted] = n
+				h.log.Warn("the upstream echoed a credential header of the request; redacted in the record", "identity", ex.subject.Digest, "instance", ex.instance, "places", n)
+			}
+			if !h.opts.AllowSecrets {
+				findings, err := scanBody(file, base)
+				if err == nil && len(findings) > 0 {
+					var list []string
+					for _, f := range findings[:min(len(findings), 20)] {
+						list = append(list, f.String())
+					}
+					facts[FactWithheldBody] = "the response body looks like it holds credentials: " + strings.Join(list, "; ")
+					h.log.Warn("response body not recorded: it looks like it holds credentials", "identity", ex.subject.Digest, "instance", ex.instance, "findings", len(findings))
+					break
+				}
+			}
 			file.Name, file.MediaType = fileName(base), layerMediaType(base)
 			files = append(files, file)
 			if base == "text/event-stream" {

@@ -117,8 +117,18 @@ func (u *fakeUpstream) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]any{"error": map[string]any{"message": "no such path " + r.URL.Path}})
 		return
 	}
+	if m, ok := reply.(map[string]any); ok && r.Header.Get("X-Test-Echo") != "" {
+		// A careless upstream: it echoes the request's headers.
+		m["echo"] = r.Header
+		w.Header().Set("X-Request-Id", "req_"+r.Header.Get("Authorization"))
+		req.Stream = false
+	} else if ok && r.Header.Get("X-Test-Leak") != "" {
+		m["debug"] = r.Header.Get("X-Test-Leak")
+	}
 	if !req.Stream {
-		w.Header().Set("X-Request-Id", "req_"+strings.TrimPrefix(r.URL.Path, "/v1/"))
+		if w.Header().Get("X-Request-Id") == "" {
+			w.Header().Set("X-Request-Id", "req_"+strings.TrimPrefix(r.URL.Path, "/v1/"))
+		}
 		writeJSON(w, http.StatusOK, reply)
 		return
 	}
