@@ -37,6 +37,26 @@ const (
 	// FactServedModel is a string: the model the serving endpoint reported
 	// (which may differ from the declared one).
 	FactServedModel = "servedModel"
+	// FactTraceID is the W3C Trace Context trace ID of the execution's
+	// span: 32 lower-case hex digits, not all zero.
+	FactTraceID = "traceId"
+	// FactSpanID is the span ID of the execution's span: 16 lower-case
+	// hex digits, not all zero.
+	FactSpanID = "spanId"
+	// FactUsage is an object of token counts the serving endpoint
+	// reported: inputTokens, outputTokens, cachedInputTokens, each a
+	// non-negative integer, each optional.
+	FactUsage = "usage"
+	// FactFinishReasons is an array of non-empty strings: why the model
+	// stopped, one per choice, as the serving endpoint reported them.
+	FactFinishReasons = "finishReasons"
+)
+
+// Members of the FactUsage object.
+const (
+	UsageInputTokens       = "inputTokens"
+	UsageOutputTokens      = "outputTokens"
+	UsageCachedInputTokens = "cachedInputTokens"
 )
 
 // Values of FactStatus.
@@ -251,8 +271,10 @@ func ParseOutputDocument(data []byte) (*OutputDocument, []string, error) {
 // CheckExecution checks the well-known execution facts (spec/SPEC.md §8.1):
 // startedAt and endedAt are RFC 3339 date-times and endedAt is not before
 // startedAt; status is succeeded, failed or cancelled; exitCode is an
-// integer; instanceId and servedModel are non-empty strings. Other members
-// are free. Errors wrap ErrInvalidOutput.
+// integer; instanceId and servedModel are non-empty strings; traceId and
+// spanId are W3C Trace Context IDs; usage is an object of non-negative
+// integer token counts; finishReasons is an array of non-empty strings.
+// Other members are free. Errors wrap ErrInvalidOutput.
 func CheckExecution(facts map[string]any) error {
 	var probs []Problem
 	add := func(subject, format string, a ...any) {
@@ -292,6 +314,29 @@ func CheckExecution(facts map[string]any) error {
 			if s, isStr := v.(string); !isStr || s == "" || len(s) > limit {
 				add(k, "want a non-empty string of at most %d bytes, got %.80v", limit, v)
 			}
+		}
+	}
+	for k, n := range map[string]int{FactTraceID: 32, FactSpanID: 16} {
+		if v, ok := facts[k]; ok {
+			if s, isStr := v.(string); !isStr || !isTraceID(s, n) {
+				add(k, "want %d lower-case hex digits, not all zero, got %v", n, v)
+			}
+		}
+	}
+	if v, ok := facts[FactUsage]; ok {
+		u, isObj := v.(map[string]any)
+		if !isObj {
+			add(FactUsage, "want an object of token counts, got %v", v)
+		}
+		for _, k := range []string{UsageInputTokens, UsageOutputTokens, UsageCachedInputTokens} {
+			if n, ok := u[k]; ok && (!isInteger(n) || isNegative(n)) {
+				add(FactUsage+"."+k, "want a non-negative integer, got %v", n)
+			}
+		}
+	}
+	if v, ok := facts[FactFinishReasons]; ok {
+		if !isStringList(v) {
+			add(FactFinishReasons, "want an array of non-empty strings, got %v", v)
 		}
 	}
 	for k, v := range facts {
@@ -348,6 +393,62 @@ func validUTF8Value(name string, v any) bool {
 		}
 	}
 	return true
+}
+
+// isTraceID reports whether s is n lower-case hex digits, not all zero
+// (W3C Trace Context trace-id and parent-id).
+func isTraceID(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	zero := true
+	for _, c := range []byte(s) {
+		switch {
+		case c == '0':
+		case c >= '1' && c <= '9', c >= 'a' && c <= 'f':
+			zero = false
+		default:
+			return false
+		}
+	}
+	return !zero
+}
+
+func isNegative(v any) bool {
+	switch n := v.(type) {
+	case int:
+		return n < 0
+	case int64:
+		return n < 0
+	case int32:
+		return n < 0
+	case json.Number:
+		i, err := n.Int64()
+		return err == nil && i < 0
+	case float64:
+		return n < 0
+	}
+	return false
+}
+
+func isStringList(v any) bool {
+	switch l := v.(type) {
+	case []string:
+		for _, s := range l {
+			if s == "" {
+				return false
+			}
+		}
+		return true
+	case []any:
+		for _, e := range l {
+			if s, ok := e.(string); !ok || s == "" {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 func isInteger(v any) bool {

@@ -235,6 +235,14 @@ func TestParseOutputDocument(t *testing.T) {
 		{name: "empty fact name", doc: `{"specVersion":"1.0","identity":"` + id + `","execution":{"":1}}`, wantErr: spec.ErrInvalidOutput},
 		{name: "external without size", doc: `{"specVersion":"1.0","identity":"` + id + `","external":[{"mediaType":"a/b","digest":"` + id + `"}]}`, wantErr: spec.ErrInvalidOutput, detail: "size"},
 		{name: "external bad digest", doc: `{"specVersion":"1.0","identity":"` + id + `","external":[{"mediaType":"a/b","digest":"md5:00","size":1}]}`, wantErr: spec.ErrInvalidOutput, detail: "external"},
+		{name: "telemetry facts", doc: `{"specVersion":"1.0","identity":"` + id + `","execution":{"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","spanId":"00f067aa0ba902b7","usage":{"inputTokens":12,"outputTokens":3,"cachedInputTokens":0,"reasoningTokens":1},"finishReasons":["stop"]}}`},
+		{name: "upper-case trace id", doc: `{"specVersion":"1.0","identity":"` + id + `","execution":{"traceId":"4BF92F3577B34DA6A3CE929D0E0E4736"}}`, wantErr: spec.ErrInvalidOutput, detail: "traceId"},
+		{name: "zero trace id", doc: `{"specVersion":"1.0","identity":"` + id + `","execution":{"traceId":"00000000000000000000000000000000"}}`, wantErr: spec.ErrInvalidOutput, detail: "traceId"},
+		{name: "short span id", doc: `{"specVersion":"1.0","identity":"` + id + `","execution":{"spanId":"00f067aa"}}`, wantErr: spec.ErrInvalidOutput, detail: "spanId"},
+		{name: "zero span id", doc: `{"specVersion":"1.0","identity":"` + id + `","execution":{"spanId":"0000000000000000"}}`, wantErr: spec.ErrInvalidOutput, detail: "spanId"},
+		{name: "negative usage", doc: `{"specVersion":"1.0","identity":"` + id + `","execution":{"usage":{"inputTokens":-1}}}`, wantErr: spec.ErrInvalidOutput, detail: "inputTokens"},
+		{name: "usage not an object", doc: `{"specVersion":"1.0","identity":"` + id + `","execution":{"usage":12}}`, wantErr: spec.ErrInvalidOutput, detail: "usage"},
+		{name: "empty finish reason", doc: `{"specVersion":"1.0","identity":"` + id + `","execution":{"finishReasons":[""]}}`, wantErr: spec.ErrInvalidOutput, detail: "finishReasons"},
 		{name: "external with urls", doc: `{"specVersion":"1.0","identity":"` + id + `","external":[{"mediaType":"text/csv","digest":"` + id + `","size":9,"urls":["https://example.com/r.csv"]}]}`},
 	}
 	for _, tc := range cases {
@@ -274,6 +282,13 @@ func TestCheckExecutionGoValues(t *testing.T) {
 		{map[string]any{spec.FactStartedAt: 17}, false},
 		{map[string]any{spec.FactServedModel: 1}, false},
 		{map[string]any{strings.Repeat("k", 129): 1}, false},
+		{map[string]any{spec.FactTraceID: "4bf92f3577b34da6a3ce929d0e0e4736", spec.FactSpanID: "00f067aa0ba902b7"}, true},
+		{map[string]any{spec.FactTraceID: "4bf92f3577b34da6a3ce929d0e0e473g"}, false},
+		{map[string]any{spec.FactUsage: map[string]any{spec.UsageInputTokens: int64(5), spec.UsageOutputTokens: 2}}, true},
+		{map[string]any{spec.FactUsage: map[string]any{spec.UsageOutputTokens: -2}}, false},
+		{map[string]any{spec.FactUsage: map[string]any{spec.UsageOutputTokens: 2.5}}, false},
+		{map[string]any{spec.FactFinishReasons: []string{"stop", "length"}}, true},
+		{map[string]any{spec.FactFinishReasons: "stop"}, false},
 		{nil, true},
 	}
 	for i, tc := range cases {
