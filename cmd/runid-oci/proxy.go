@@ -1,14 +1,17 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/url"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/runid/runid-oci/pack/capture/proxy"
+	"github.com/runid/runid-oci/pack/capture/telemetry"
 	"github.com/runid/runid-oci/pack/sign"
 )
 
@@ -123,6 +126,22 @@ memory (about 8 KB per request); for volume, use a registry as TARGET.`,
 			}
 			if opts.Decide, err = pf.proxyDecider(ctx, opts.Logger); err != nil {
 				return err
+			}
+			// Tracing is configured by the OTEL_* environment variables
+			// and off without them.
+			tp, err := telemetry.Setup(ctx, telemetry.SetupOptions{Logger: opts.Logger})
+			if err != nil {
+				return err
+			}
+			if tp != nil {
+				opts.Tracer = telemetry.NewTracer(telemetry.Options{TracerProvider: tp})
+				defer func() {
+					sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+					defer cancel()
+					if err := tp.Shutdown(sctx); err != nil {
+						opts.Logger.Warn("telemetry: spans not exported at exit", "error", err)
+					}
+				}()
 			}
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {

@@ -277,6 +277,11 @@ type Options struct {
 	// reasons). With Decide set, a request that cannot be imported (so
 	// cannot be decided on) is refused even with ForwardUndeclared.
 	Decide func(ctx context.Context, comp *pack.Composition) Decision
+	// Tracer, if set, starts a span for every recorded request that is
+	// forwarded; the span's trace context is sent upstream and its IDs
+	// become the output record's traceId and spanId facts. See
+	// pack/capture/telemetry.
+	Tracer Tracer
 	// OnRecord, if set, is called once for every recorded request, after
 	// its output record was attached (or failed to be), from the goroutine
 	// that attached it.
@@ -571,6 +576,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	ex.started = time.Now()
+	if h.opts.Tracer != nil {
+		greq, _ := capture.DescribeRequest(format, body, h.opts.Provider)
+		ex.span = h.opts.Tracer.Start(r.Context(), TraceStart{Header: r.Header, Format: format, Request: greq, Identity: id, Instance: ex.instance, Start: start})
+	}
 	h.rp.ServeHTTP(sw, r.WithContext(ctx))
 }
 
@@ -694,7 +703,10 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 // rewrite points a request at the upstream.
 func (h *Handler) rewrite(pr *httputil.ProxyRequest) {
 	pr.SetURL(h.upstream)
-	if exchangeFrom(pr.In.Context()) != nil {
+	if ex := exchangeFrom(pr.In.Context()); ex != nil {
+		if ex.span != nil {
+			ex.span.Inject(pr.Out.Header)
+		}
 		// The transport then asks for gzip itself and decodes it, so that
 		// the recorded body is the decoded one.
 		pr.Out.Header.Del("Accept-Encoding")

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/runid/runid-oci/pack/capture"
 	"github.com/runid/runid-oci/pack/referrer"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -78,6 +79,7 @@ type exchange struct {
 	body           *teeBody
 	upstreamErr    error
 	denied         []string // Options.Decide's reasons; the request was not forwarded
+	span           Span     // from Options.Tracer, or nil
 
 	// set by finish
 	status  string
@@ -185,6 +187,12 @@ func (ex *exchange) record() {
 	if ex.errText != "" {
 		facts[FactError] = ex.errText
 	}
+	if ex.span != nil {
+		if tid, sid := ex.span.IDs(); tid != "" && sid != "" {
+			facts[spec.FactTraceID], facts[spec.FactSpanID] = tid, sid
+		}
+	}
+	var gres capture.GenAIResponse
 	if tb != nil {
 		base := baseMediaType(ex.contentType)
 		file, err := tb.recorded()
@@ -228,6 +236,13 @@ func (ex *exchange) record() {
 			if model != "" {
 				facts[spec.FactServedModel] = model
 			}
+			gres = describeBody(ex.format, file, base)
+			if u := gres.Usage(); u != nil {
+				facts[spec.FactUsage] = u
+			}
+			if len(gres.FinishReasons) > 0 {
+				facts[spec.FactFinishReasons] = gres.FinishReasons
+			}
 			if streamErr != "" && ex.status == spec.StatusSucceeded {
 				facts[spec.FactStatus], facts[FactError] = spec.StatusFailed, streamErr
 				rec.Status = spec.StatusFailed
@@ -258,6 +273,10 @@ func (ex *exchange) record() {
 		h.log.Error("output record not stored", "identity", ex.subject.Digest, "instance", ex.instance, "error", err)
 	} else {
 		h.log.Debug("output record stored", "identity", ex.subject.Digest, "instance", ex.instance, "record", rec.Output, "status", rec.Status)
+	}
+	if ex.span != nil {
+		errText, _ := facts[FactError].(string)
+		ex.span.End(TraceEnd{End: ex.ended, Status: rec.Status, HTTPStatus: ex.httpStatus, Error: errText, Response: gres, Record: rec.Output, RecordErr: rec.Err})
 	}
 	if h.opts.OnRecord != nil {
 		h.opts.OnRecord(rec)
@@ -385,6 +404,23 @@ func inspectBody(file referrer.OutputFile, base string) (model, streamErr string
 			return model, streamErr
 		}
 	}
+}
+
+// describeBody reads the GenAI response facts of a recorded body.
+func describeBody(format string, file referrer.OutputFile, base string) capture.GenAIResponse {
+	if !isJSON(base) && base != "text/event-stream" {
+		return capture.GenAIResponse{}
+	}
+	var f io.Reader = bytes.NewReader(file.Data)
+	if file.Data == nil {
+		osf, err := os.Open(file.Path)
+		if err != nil {
+			return capture.GenAIResponse{}
+		}
+		defer osf.Close()
+		f = osf
+	}
+	return capture.DescribeResponse(format, f, base == "text/event-stream")
 }
 
 // readLine reads one line without its end; a line longer than
