@@ -20,8 +20,12 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
 	"github.com/runid/runid-oci/internal/fsprobe"
 	"github.com/runid/runid-oci/pack/capture/proxy"
+	"github.com/runid/runid-oci/pack/capture/telemetry"
 	"github.com/runid/runid-oci/pack/layout"
 )
 
@@ -193,12 +197,19 @@ func percentile(ts []timing, f func(timing) time.Duration, p float64) time.Durat
 // count, so that the percentiles have enough samples:
 //
 //	go test -run '^$' -bench ProxyOverhead -benchtime 800x ./pack/capture/proxy
+//
+// The tracing=on rows make a span per request (package
+// pack/capture/telemetry) with the SDK's batch span processor and a real
+// exporter writing to io.Discard, so that the SDK's cost and the
+// encoding of every span are in the figures.
 func BenchmarkProxyOverhead(b *testing.B) {
-	b.Run("model=100-300ms", func(b *testing.B) { benchOverhead(b, 100*time.Millisecond, 300*time.Millisecond) })
-	b.Run("model=instant", func(b *testing.B) { benchOverhead(b, 0, 0) })
+	b.Run("model=100-300ms", func(b *testing.B) { benchOverhead(b, 100*time.Millisecond, 300*time.Millisecond, false) })
+	b.Run("model=instant", func(b *testing.B) { benchOverhead(b, 0, 0, false) })
+	b.Run("model=100-300ms/tracing=on", func(b *testing.B) { benchOverhead(b, 100*time.Millisecond, 300*time.Millisecond, true) })
+	b.Run("model=instant/tracing=on", func(b *testing.B) { benchOverhead(b, 0, 0, true) })
 }
 
-func benchOverhead(b *testing.B, minDelay, maxDelay time.Duration) {
+func benchOverhead(b *testing.B, minDelay, maxDelay time.Duration, tracing bool) {
 	up := benchUpstream(b, minDelay, maxDelay)
 	dir := benchTempDir(b)
 	store, err := layout.Open(context.Background(), dir, layout.Options{Create: true})
@@ -206,7 +217,17 @@ func benchOverhead(b *testing.B, minDelay, maxDelay time.Duration) {
 		b.Fatal(err)
 	}
 	u, _ := url.Parse(up.URL)
-	h, err := proxy.New(store, u, proxy.Options{TempDir: benchTempDir(b)})
+	opts := proxy.Options{TempDir: benchTempDir(b)}
+	if tracing {
+		exp, err := stdouttrace.New(stdouttrace.WithWriter(io.Discard))
+		if err != nil {
+			b.Fatal(err)
+		}
+		tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp))
+		defer tp.Shutdown(context.Background())
+		opts.Tracer = telemetry.NewTracer(telemetry.Options{TracerProvider: tp})
+	}
+	h, err := proxy.New(store, u, opts)
 	if err != nil {
 		b.Fatal(err)
 	}
