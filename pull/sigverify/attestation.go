@@ -176,7 +176,7 @@ type runResult struct {
 
 type attVerifier struct {
 	sigVerifier
-	key signature.Verifier
+	key  signature.Verifier
 	rep  *AttestationReport
 	opts AttestationOptions
 	runs map[string]*runResult
