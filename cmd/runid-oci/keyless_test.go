@@ -25,7 +25,7 @@ func keylessSetup(t *testing.T) (ss *sigstoretest.Sigstore, signFlags, verifyFla
 	ss = sigstoretest.New(t)
 	dir := t.TempDir()
 	token := filepath.Join(dir, "token.jwt")
-	if err := os.WriteFile(token, []byte(sigstoretest.Token(cliIdentity, cliIssuer)+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(token, []byte(sigstoretest.Token(cliIdentity, cliIssuer)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	root := ss.WriteTrustedRoot(t, dir)
@@ -164,5 +164,44 @@ func TestKeylessCosignVerifies(t *testing.T) {
 				t.Fatalf("cosign accepted another identity:\n%s", out)
 			}
 		})
+	}
+}
+
+// TestKeylessVerifiesCosign: stock cosign signs keylessly against the
+// private Sigstore (its signing config naming the in-process Fulcio and
+// Rekor, the bundle format) and runid-oci verifies the signature offline.
+func TestKeylessVerifiesCosign(t *testing.T) {
+	ss, sf, vf := keylessSetup(t)
+	reg := testregistry.StartDistribution(t)
+	st := store{name: "distribution", flags: []string{"--plain-http"}, ref: reg.Ref}
+	comp := pushExample(t, st, "minimal", "bycosign", "v1")
+	tokenFile := sf[5]
+	home := t.TempDir()
+	cargs := []string{"sign", "-y", "--new-bundle-format", "--signing-config", ss.WriteSigningConfig(t, home),
+		"--identity-token", tokenFile, "--allow-http-registry", "--allow-insecure-registry",
+		reg.Ref("bycosign", comp.Digest().String())}
+	if out, err := testutil.Cosign(t, home, "", cargs...); err != nil {
+		t.Fatalf("cosign %s: %v\n%s", strings.Join(cargs, " "), err, out)
+	}
+	r := mustRun(t, 0, args("verify", append([]string{"-o", "json", "--plain-http"}, vf...), reg.Ref("bycosign", "v1"))...)
+	rep := decodeJSON[pull.Report](t, r.stdout)
+	if !rep.Verified || rep.Signatures == nil || rep.Signatures.Verified != 1 || rep.Signatures.Signatures[0].Format != pull.SignatureFormatBundle {
+		t.Fatalf("verify report %+v", rep)
+	}
+
+	// The tag format: cosign asks Fulcio's v1 API and Rekor directly; it
+	// checks the log entry with the key SIGSTORE_REKOR_PUBLIC_KEY names and,
+	// with --insecure-skip-verify, does not look for an SCT.
+	other := pushExample(t, st, "rag-agent", "bycosign", "v2")
+	t.Setenv("SIGSTORE_REKOR_PUBLIC_KEY", ss.WriteRekorPublicKey(t, home))
+	cargs = []string{"sign", "-y", "--fulcio-url", ss.FulcioURL, "--rekor-url", ss.RekorURL, "--insecure-skip-verify",
+		"--identity-token", tokenFile, "--allow-http-registry", "--allow-insecure-registry", reg.Ref("bycosign", other.Digest().String())}
+	if out, err := testutil.Cosign(t, home, "", cargs...); err != nil {
+		t.Fatalf("cosign %s: %v\n%s", strings.Join(cargs, " "), err, out)
+	}
+	r = mustRun(t, 0, args("verify", append([]string{"-o", "json", "--plain-http"}, vf...), reg.Ref("bycosign", "v2"))...)
+	rep = decodeJSON[pull.Report](t, r.stdout)
+	if !rep.Verified || rep.Signatures == nil || rep.Signatures.Verified != 1 || rep.Signatures.Signatures[0].Format != pull.SignatureFormatTag {
+		t.Fatalf("verify report %+v", rep)
 	}
 }

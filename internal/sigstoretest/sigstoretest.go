@@ -88,7 +88,8 @@ func Token(subject, issuer string) string {
 		"iss": issuer, "sub": subject, "email": subject, "email_verified": true, "aud": "sigstore",
 		"exp": time.Now().Add(time.Hour).Unix(), "iat": time.Now().Unix(),
 	})
-	return enc.EncodeToString([]byte(`{"alg":"none"}`)) + "." + enc.EncodeToString(claims) + ".c2ln"
+	// A well-formed ES256 JWT whose signature nobody checks.
+	return enc.EncodeToString([]byte(`{"alg":"ES256","typ":"JWT"}`)) + "." + enc.EncodeToString(claims) + "." + enc.EncodeToString(make([]byte, 64))
 }
 
 // TrustedRoot is the trusted root of this Sigstore: both Fulcio CAs, the
@@ -148,10 +149,12 @@ func (p publicOnly) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
 	return nil, errors.New("public key only")
 }
 
-// fulcio serves POST /api/v2/signingCert: a certificate for the public
+// fulcio serves POST /api/v2/signingCert (and the v1 API that cosign's
+// tag-format signing uses): a certificate for the public
 // key, with the token's email and issuer, valid for ten minutes.
 func (s *Sigstore) fulcio(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || r.URL.Path != "/api/v2/signingCert" {
+	v1 := r.URL.Path == "/api/v1/signingCert"
+	if r.Method != http.MethodPost || (!v1 && r.URL.Path != "/api/v2/signingCert") {
 		http.NotFound(w, r)
 		return
 	}
@@ -159,10 +162,18 @@ func (s *Sigstore) fulcio(w http.ResponseWriter, r *http.Request) {
 		PublicKeyRequest struct {
 			PublicKey struct{ Content string }
 		}
+		PublicKey struct{ Content []byte } // the v1 API
 	}
 	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
+	}
+	keyPEM := []byte(req.PublicKeyRequest.PublicKey.Content)
+	if v1 {
+		keyPEM = req.PublicKey.Content
+		if !bytes.HasPrefix(keyPEM, []byte("-----")) {
+			keyPEM = cryptoutils.PEMEncode(cryptoutils.PublicKeyPEMType, keyPEM)
+		}
 	}
 	var claims struct{ Iss, Email string }
 	tok := r.Header.Get("Authorization")
@@ -175,7 +186,7 @@ func (s *Sigstore) fulcio(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no identity token", http.StatusUnauthorized)
 		return
 	}
-	pub, err := cryptoutils.UnmarshalPEMToPublicKey([]byte(req.PublicKeyRequest.PublicKey.Content))
+	pub, err := cryptoutils.UnmarshalPEMToPublicKey(keyPEM)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
@@ -188,6 +199,13 @@ func (s *Sigstore) fulcio(w http.ResponseWriter, r *http.Request) {
 	var chain []string
 	for _, c := range []*x509.Certificate{leaf, s.caInter, s.caRoot} {
 		chain = append(chain, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})))
+	}
+	if v1 {
+		// The v1 API answers with the PEM chain, leaf first.
+		w.Header().Set("Content-Type", "application/pem-certificate-chain")
+		w.WriteHeader(http.StatusCreated)
+		_, _ = io.WriteString(w, strings.Join(chain, ""))
+		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{"signedCertificateEmbeddedSct": map[string]any{"chain": map[string]any{"certificates": chain}}})
@@ -278,4 +296,48 @@ func (s *Sigstore) TrustedRootVirtualFulcio(t testing.TB) *root.TrustedRoot {
 		t.Fatal(err)
 	}
 	return tr
+}
+
+// WriteSigningConfig writes a Sigstore signing config (media type
+// application/vnd.dev.sigstore.signingconfig.v0.2+json) naming this
+// deployment's Fulcio and Rekor into dir, for "cosign sign
+// --signing-config", and returns its path.
+func (s *Sigstore) WriteSigningConfig(t testing.TB, dir string) string {
+	t.Helper()
+	svc := func(url string) []map[string]any {
+		return []map[string]any{{"url": url, "majorApiVersion": 1, "operator": "runid-oci-test",
+			"validFor": map[string]any{"start": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)}}}
+	}
+	b, err := json.Marshal(map[string]any{
+		"mediaType": "application/vnd.dev.sigstore.signingconfig.v0.2+json",
+		"caUrls":    svc(s.FulcioURL), "oidcUrls": []any{}, "rekorTlogUrls": svc(s.RekorURL), "tsaUrls": []any{},
+		"rekorTlogConfig": map[string]any{"selector": "ANY"}, "tsaConfig": map[string]any{"selector": "ANY"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "signing_config.json")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// WriteRekorPublicKey writes the transparency log's public key (PEM) into
+// dir, for cosign's SIGSTORE_REKOR_PUBLIC_KEY, and returns its path.
+func (s *Sigstore) WriteRekorPublicKey(t testing.TB, dir string) string {
+	t.Helper()
+	for _, l := range s.Virtual.RekorLogs() {
+		b, err := cryptoutils.MarshalPublicKeyToPEM(l.PublicKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, "rekor.pub")
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	t.Fatal("no transparency log")
+	return ""
 }
