@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -424,5 +425,47 @@ func TestKeylessTrustedRootFile(t *testing.T) {
 		if _, err := sigverify.LoadTrustedRoot(bad); !errors.Is(err, sigverify.ErrTrustedRoot) {
 			t.Errorf("%s: err %v, want ErrTrustedRoot", bad, err)
 		}
+	}
+}
+
+// TestKeylessChain: an output record and its identity, both signed
+// keylessly (the identity by the CI identity, the record by another), verify
+// as a chain, each against its own identity policy; a record signed by the
+// wrong identity breaks the chain.
+func TestKeylessChain(t *testing.T) {
+	ss := sigstoretest.New(t)
+	tr := ss.TrustedRoot(t)
+	store, _ := testutil.NewLayout(t)
+	identity := pushIdentity(t, store, "minimal")
+	signKeyless(t, ss, store, identity, sign.SignatureFormatTag)
+	record := attachRecord(t, store, identity)
+	const producer = "producer@runid.example"
+	if _, err := sign.SignKeyless(t.Context(), store, record.Digest.String(), sign.KeylessOptions{
+		FulcioURL: ss.FulcioURL, RekorURL: ss.RekorURL, IdentityToken: sigstoretest.Token(producer, ciIssuer),
+		Sign: sign.SignOptions{Format: sign.SignatureFormatBundle},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	opts := pull.VerifyOptions{
+		Signatures:         sigverify.KeylessVerifier{KeylessOptions: keylessOpts(tr, sigverify.Identity{Subject: producer, Issuer: ciIssuer})},
+		IdentitySignatures: sigverify.KeylessVerifier{KeylessOptions: keylessOpts(tr, ciPolicy)},
+	}
+	rep, err := pull.Verify(t.Context(), store, record.Digest.String(), opts)
+	if err != nil || !rep.Verified || len(rep.Chain) != 2 {
+		t.Fatalf("err %v, report %+v", err, rep)
+	}
+	for _, l := range rep.Chain {
+		if !l.Verified || l.Signatures == nil || l.Signatures.Verified != 1 || l.Signatures.Keyless == "" {
+			t.Errorf("chain link %+v", l)
+		}
+	}
+	// The record checked against the CI identity's policy does not verify.
+	opts.Signatures = opts.IdentitySignatures
+	rep, err = pull.Verify(t.Context(), store, record.Digest.String(), opts)
+	if !errors.Is(err, pull.ErrVerification) || rep == nil || rep.Verified {
+		t.Fatalf("err %v, want a verification failure", err)
+	}
+	if !strings.Contains(fmt.Sprint(err), "identity: ") {
+		t.Errorf("err %v does not name the identity check", err)
 	}
 }
