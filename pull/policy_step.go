@@ -118,7 +118,11 @@ func verifiedSignatures(rep *Report) []policy.Signature {
 		}
 		for _, s := range sr.Signatures {
 			if s.Verified {
-				out = append(out, policy.Signature{KeyID: sr.KeyID, Format: s.Format, Signed: signed, Digest: sr.Subject})
+				ps := policy.Signature{KeyID: sr.KeyID, Format: s.Format, Signed: signed, Digest: sr.Subject}
+				if s.Signer != nil {
+					ps.CertificateIdentity, ps.CertificateIssuer = s.Signer.Identity, s.Signer.Issuer
+				}
+				out = append(out, ps)
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package pull
 
 import (
 	"context"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -45,6 +46,33 @@ type SignatureCheck struct {
 	Verified bool `json:"verified"`
 	// Reason says why it does not verify.
 	Reason string `json:"reason,omitempty"`
+	// Signer describes the certificate of a keyless signature, when it
+	// could be read.
+	Signer *KeylessSigner `json:"signer,omitempty"`
+}
+
+// KeylessSigner is who signed a keyless signature, from its certificate,
+// and when, from the proofs of the signing time that verified.
+type KeylessSigner struct {
+	// Identity is the certificate's subject alternative name (an email,
+	// a URI such as a workflow path).
+	Identity string `json:"identity"`
+	// Issuer is the OIDC issuer the certificate records.
+	Issuer string `json:"issuer"`
+	// SigningTimes are the times proven by a transparency log entry
+	// ("tlog") or a timestamp authority ("tsa"), verified.
+	SigningTimes []SigningTime `json:"signingTimes,omitempty"`
+}
+
+// SigningTime is one verified proof of a signature's time.
+type SigningTime struct {
+	// Kind is "tlog" (a transparency log's integrated time) or "tsa" (an
+	// RFC 3161 timestamp).
+	Kind string `json:"kind"`
+	// URI names the log or authority in the trusted root.
+	URI string `json:"uri,omitempty"`
+	// Time is the proven time.
+	Time time.Time `json:"time"`
 }
 
 // SignatureReport is the result of VerifySignatures.
@@ -52,8 +80,12 @@ type SignatureReport struct {
 	// Subject is the digest of the signed manifest.
 	Subject digest.Digest `json:"subject"`
 	// KeyID names the key: "sha256:" and the hex SHA-256 of its DER
-	// encoding.
+	// encoding. Empty for keyless verification.
 	KeyID string `json:"keyID"`
+	// Keyless is the certificate identity policy of a keyless
+	// verification, such as "identity ci@example.com, issuer
+	// https://issuer.example"; empty for a key.
+	Keyless string `json:"keyless,omitempty"`
 	// Verified counts the signatures that verify.
 	Verified int `json:"verified"`
 	// Signatures lists every signature examined.

@@ -36,6 +36,14 @@ const (
 	CertificateAnnotation = "dev.sigstore.cosign/certificate"
 	// ChainAnnotation holds a PEM certificate chain on a keyless signature.
 	ChainAnnotation = "dev.sigstore.cosign/chain"
+	// RekorBundleAnnotation holds the Rekor entry of a keyless tag-format
+	// signature: its body, integrated time, log index, log ID and signed
+	// entry timestamp (cosign's "bundle" annotation).
+	RekorBundleAnnotation = "dev.sigstore.cosign/bundle"
+	// RFC3161TimestampAnnotation holds an RFC 3161 timestamp over the
+	// signature of a tag-format signature, as cosign's --timestamp-server-url
+	// writes it.
+	RFC3161TimestampAnnotation = "dev.sigstore.cosign/rfc3161timestamp"
 	// SignatureConfigMediaType is the config media type of a tag-format
 	// signature manifest.
 	SignatureConfigMediaType = "application/vnd.oci.image.config.v1+json"
@@ -47,6 +55,10 @@ const (
 	// BundleMediaType is the media type of a Sigstore bundle v0.3, and the
 	// artifactType of a bundle-format signature referrer.
 	BundleMediaType = "application/vnd.dev.sigstore.bundle.v0.3+json"
+	// BundleV01MediaType and BundleV02MediaType are the media types of the
+	// older Sigstore bundle versions, accepted on verification.
+	BundleV01MediaType = "application/vnd.dev.sigstore.bundle+json;version=0.1"
+	BundleV02MediaType = "application/vnd.dev.sigstore.bundle+json;version=0.2"
 	// EmptyConfigMediaType is the config media type of a bundle referrer.
 	EmptyConfigMediaType = "application/vnd.oci.empty.v1+json"
 	// BundleContentAnnotation says what a bundle holds ("dsse-envelope").
@@ -83,4 +95,14 @@ func SignatureTag(d digest.Digest) (string, error) {
 		return "", fmt.Errorf("signature tag for %q: %w", d, err)
 	}
 	return d.Algorithm().String() + "-" + d.Encoded() + ".sig", nil
+}
+
+// IsBundleMediaType reports whether mt is the media type of a Sigstore
+// bundle, version 0.1 to 0.3.
+func IsBundleMediaType(mt string) bool {
+	switch mt {
+	case BundleMediaType, BundleV01MediaType, BundleV02MediaType, "application/vnd.dev.sigstore.bundle.v0.3.0+json":
+		return true
+	}
+	return false
 }

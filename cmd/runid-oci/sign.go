@@ -25,13 +25,14 @@ type signOutput struct {
 	Signature     digest.Digest `json:"signature"`
 	Tag           string        `json:"tag,omitempty"`
 	Signatures    int           `json:"signatures"`
-	KeyID         string        `json:"keyID"`
+	KeyID         string        `json:"keyID,omitempty"`
+	Signer        string        `json:"signer,omitempty"`
 	AlreadySigned bool          `json:"alreadySigned,omitempty"`
 }
 
 func newSignOutput(ref string, r sign.SignResult) signOutput {
 	return signOutput{Subject: r.Subject.Digest, Reference: ref, Format: string(r.Format), Signature: r.Signature.Digest,
-		Tag: r.Tag, Signatures: r.Signatures, KeyID: r.KeyID, AlreadySigned: r.AlreadySigned}
+		Tag: r.Tag, Signatures: r.Signatures, KeyID: r.KeyID, Signer: r.Signer, AlreadySigned: r.AlreadySigned}
 }
 
 func (s signOutput) text(w io.Writer) error {
@@ -43,7 +44,11 @@ func (s signOutput) text(w io.Writer) error {
 	if s.AlreadySigned {
 		note = " (already signed by this key)"
 	}
-	_, err := fmt.Fprintf(w, "Signed %s with key %s: %s-format signature in %s%s\n", s.Subject, s.KeyID, s.Format, where, note)
+	by := "with key " + s.KeyID
+	if s.Signer != "" {
+		by = "keylessly as " + s.Signer
+	}
+	_, err := fmt.Fprintf(w, "Signed %s %s: %s-format signature in %s%s\n", s.Subject, by, s.Format, where, note)
 	return err
 }
 
@@ -146,9 +151,10 @@ func (a *app) password(confirm bool) ([]byte, error) {
 func newSignCmd(a *app) *cobra.Command {
 	var tf targetFlags
 	var sf signFlags
+	var kf struct{ fulcioURL, rekorURL, tokenFile string }
 	cmd := &cobra.Command{
-		Use:   "sign TARGET --key cosign.key",
-		Short: "Sign an identity or an output record with a cosign key",
+		Use:   "sign TARGET (--key cosign.key | --fulcio-url URL --rekor-url URL [--identity-token FILE])",
+		Short: "Sign an identity or an output record with a cosign key or keylessly",
 		Long: `Sign the manifest at TARGET (an identity, an output record, any manifest) by
 its digest, computed here from the manifest bytes, with a cosign private key.
 
@@ -161,14 +167,28 @@ it; with --new-bundle-format as a Sigstore bundle in an OCI 1.1 referrer.
 
 Keys are cosign key files: made by "runid-oci key generate" or "cosign
 generate-key-pair". The password comes from COSIGN_PASSWORD, or a prompt when
-stdin is a terminal. Nothing is sent to a transparency log.`,
+stdin is a terminal. Nothing is sent to a transparency log.
+
+Keyless, against a Sigstore deployment you run (--fulcio-url and --rekor-url,
+no --key): a fresh key is certified by that Fulcio for the identity of the
+OIDC token (--identity-token FILE, or SIGSTORE_ID_TOKEN as cosign reads it),
+the signature is logged in that Rekor, and the certificate and log entry are
+stored with the signature so that "runid-oci verify --trusted-root" and
+"cosign verify --trusted-root" check it offline.`,
 		Example: `  runid-oci sign localhost:5000/runs:v1 --key cosign.key --plain-http
-  COSIGN_PASSWORD=... runid-oci sign --oci-layout ./runs:v1 --key cosign.key --new-bundle-format`,
+  COSIGN_PASSWORD=... runid-oci sign --oci-layout ./runs:v1 --key cosign.key --new-bundle-format
+  runid-oci sign reg.example/runs:v1 --fulcio-url https://fulcio.example --rekor-url https://rekor.example --identity-token token.jwt`,
 		Args: exactArgs("TARGET"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			if sf.key == "" {
-				return usageErrorf("--key is required: a cosign private key file (cosign.key)")
+			keyless := kf.fulcioURL != "" || kf.rekorURL != "" || kf.tokenFile != ""
+			switch {
+			case sf.key != "" && keyless:
+				return usageErrorf("--key signs with a key; --fulcio-url, --rekor-url and --identity-token sign keylessly: give one or the other")
+			case keyless && (kf.fulcioURL == "" || kf.rekorURL == ""):
+				return usageErrorf("keyless signing needs both --fulcio-url and --rekor-url")
+			case sf.key == "" && !keyless:
+				return usageErrorf("--key is required: a cosign private key file (cosign.key), or --fulcio-url and --rekor-url to sign keylessly")
 			}
 			t, err := tf.open(ctx, args[0], false)
 			if err != nil {
@@ -181,13 +201,25 @@ stdin is a terminal. Nothing is sent to a transparency log.`,
 			if err != nil {
 				return err
 			}
-			signer, err := a.loadSigner(sf.key)
-			if err != nil {
-				return err
-			}
-			res, err := sign.Sign(ctx, store, t.Reference, signer, sf.options(a))
-			if err != nil {
-				return err
+			var res sign.SignResult
+			if keyless {
+				token, err := sign.ReadIdentityToken(kf.tokenFile)
+				if err != nil {
+					return err
+				}
+				res, err = sign.SignKeyless(ctx, store, t.Reference, sign.KeylessOptions{
+					FulcioURL: kf.fulcioURL, RekorURL: kf.rekorURL, IdentityToken: token, Sign: sf.options(a)})
+				if err != nil {
+					return err
+				}
+			} else {
+				signer, err := a.loadSigner(sf.key)
+				if err != nil {
+					return err
+				}
+				if res, err = sign.Sign(ctx, store, t.Reference, signer, sf.options(a)); err != nil {
+					return err
+				}
 			}
 			out := newSignOutput(t.String(), res)
 			a.logger().Info("signed", "subject", out.Subject, "format", out.Format, "signature", out.Signature)
@@ -195,23 +227,70 @@ stdin is a terminal. Nothing is sent to a transparency log.`,
 		},
 	}
 	sf.addTo(cmd.Flags(), false)
+	cmd.Flags().StringVar(&kf.fulcioURL, "fulcio-url", "", "sign keylessly: the Fulcio that certifies a fresh key for the identity token")
+	cmd.Flags().StringVar(&kf.rekorURL, "rekor-url", "", "sign keylessly: the Rekor that logs the signature")
+	cmd.Flags().StringVar(&kf.tokenFile, "identity-token", "", "file holding the OIDC identity token for keyless signing (default: $"+sign.IdentityTokenEnv+")")
 	tf.addTo(cmd.Flags())
 	return cmd
 }
 
-// verifyKeyFlags are the public-key flags of verify.
+// verifyKeyFlags are the signature flags of verify: a public key, or the
+// keyless identity policy and trusted root, with cosign's names.
 type verifyKeyFlags struct {
 	key         string
 	identityKey string
+	trustedRoot string
+	identity    sigverify.Identity
+	ignoreSCT   bool
 }
 
 func (k *verifyKeyFlags) addTo(fs *pflag.FlagSet) {
 	fs.StringVar(&k.key, "key", "", "also verify the cosign signatures with this public key (cosign.pub); on an output record, the record's key")
 	fs.StringVar(&k.identityKey, "identity-key", "", "public key of the identity's signature when it differs from --key (default: --key)")
+	fs.StringVar(&k.trustedRoot, "trusted-root", "", "Sigstore trusted root JSON (cosign trusted-root create, or trusted_root.json from Sigstore's TUF repository) to verify keyless signatures with; none is fetched")
+	fs.StringVar(&k.identity.Subject, "certificate-identity", "", "keyless: the identity (email, URI) the signing certificate must name")
+	fs.StringVar(&k.identity.SubjectRegexp, "certificate-identity-regexp", "", "keyless: a regular expression the certificate's identity must match")
+	fs.StringVar(&k.identity.Issuer, "certificate-oidc-issuer", "", "keyless: the OIDC issuer the signing certificate must name")
+	fs.StringVar(&k.identity.IssuerRegexp, "certificate-oidc-issuer-regexp", "", "keyless: a regular expression the certificate's OIDC issuer must match")
+	fs.StringVar(&k.identity.GitHubWorkflowTrigger, "certificate-github-workflow-trigger", "", "keyless: the GitHub workflow trigger (event) the certificate must name")
+	fs.StringVar(&k.identity.GitHubWorkflowSHA, "certificate-github-workflow-sha", "", "keyless: the GitHub workflow commit SHA the certificate must name")
+	fs.StringVar(&k.identity.GitHubWorkflowName, "certificate-github-workflow-name", "", "keyless: the GitHub workflow name the certificate must name")
+	fs.StringVar(&k.identity.GitHubWorkflowRepository, "certificate-github-workflow-repository", "", "keyless: the GitHub repository (owner/name) the certificate must name")
+	fs.StringVar(&k.identity.GitHubWorkflowRef, "certificate-github-workflow-ref", "", "keyless: the git ref (refs/heads/main) the certificate must name")
+	fs.BoolVar(&k.ignoreSCT, "insecure-ignore-sct", false, "keyless: do not require a certificate transparency SCT in the certificate (a private Fulcio without a CT log)")
 }
 
-// apply loads the keys into opts.
+// keyless reports whether a keyless flag is set.
+func (k *verifyKeyFlags) keyless() bool {
+	return k.trustedRoot != "" || k.identity != (sigverify.Identity{}) || k.ignoreSCT
+}
+
+// apply loads the keys, or the trusted root and identity policy, into opts.
 func (k *verifyKeyFlags) apply(opts *pull.VerifyOptions) error {
+	if k.keyless() {
+		id := k.identity
+		switch {
+		case k.key != "" || k.identityKey != "":
+			return usageErrorf("--key and --identity-key verify key signatures; --trusted-root and the --certificate-* flags verify keyless signatures: give one or the other")
+		case k.trustedRoot == "":
+			return usageErrorf("keyless verification needs --trusted-root FILE (no trusted root is fetched)")
+		case id.Subject == "" && id.SubjectRegexp == "":
+			return usageErrorf("keyless verification needs --certificate-identity or --certificate-identity-regexp")
+		case id.Issuer == "" && id.IssuerRegexp == "":
+			return usageErrorf("keyless verification needs --certificate-oidc-issuer or --certificate-oidc-issuer-regexp")
+		case id.Subject != "" && id.SubjectRegexp != "":
+			return usageErrorf("give --certificate-identity or --certificate-identity-regexp, not both")
+		case id.Issuer != "" && id.IssuerRegexp != "":
+			return usageErrorf("give --certificate-oidc-issuer or --certificate-oidc-issuer-regexp, not both")
+		}
+		tr, err := sigverify.LoadTrustedRoot(k.trustedRoot)
+		if err != nil {
+			return err
+		}
+		opts.Signatures = sigverify.KeylessVerifier{KeylessOptions: sigverify.KeylessOptions{
+			TrustedRoot: tr, Identity: id, IgnoreSCT: k.ignoreSCT, Options: sigverify.Options{Logger: opts.Logger}}}
+		return nil
+	}
 	for _, f := range []struct {
 		path string
 		dst  *pull.SignatureVerifier
@@ -234,6 +313,9 @@ func writeSignatureSummary(w io.Writer, rep *pull.Report) error {
 	sigLine := func(sr *pull.SignatureReport) string {
 		if sr == nil {
 			return "signatures not checked"
+		}
+		if sr.Keyless != "" {
+			return fmt.Sprintf("%d of %d signature(s) verify keylessly for %s", sr.Verified, len(sr.Signatures), sr.Keyless)
 		}
 		return fmt.Sprintf("%d of %d signature(s) verify with key %s", sr.Verified, len(sr.Signatures), sr.KeyID)
 	}

@@ -39,6 +39,14 @@ record, verify the chain: the record and its signature, then its identity in
 full and the identity's signature (with --identity-key when the declarer of
 the run used another key than the producer of the outputs).
 
+With --trusted-root and --certificate-identity (or -regexp) and
+--certificate-oidc-issuer (or -regexp), also check keyless signatures (a
+Sigstore certificate, as CI pipelines sign), offline against the trusted
+root: the certificate chains to a Fulcio CA of the root, valid at a signing
+time proven by a Rekor entry or an RFC 3161 timestamp; it carries an SCT
+(unless --insecure-ignore-sct); its identity and issuer match; and the
+signature names this manifest. The flags have cosign's names and meanings.
+
 With --policy FILE.rego (repeatable; a directory of .rego files too), after
 every other check passed, evaluate the policies (OPA, Rego v1) on the policy
 input of the identity (for an output record, of the record and its identity),
@@ -58,6 +66,8 @@ Exit code 0: verified. 3: does not verify (each failed check is named).
   runid-oci verify localhost:5000/runs:v1 --plain-http --key cosign.pub
   runid-oci verify localhost:5000/runs@sha256:... --key producer.pub --identity-key declarer.pub
   runid-oci verify localhost:5000/images/agent:1.0 --plain-http --attestation --key cosign.pub
+  runid-oci verify reg.example/runs:v1 --trusted-root trusted_root.json \
+    --certificate-identity-regexp '^https://github.com/org/repo/' --certificate-oidc-issuer https://token.actions.githubusercontent.com
   runid-oci verify --oci-layout ./runs:v1 --declaration runid.yaml -o json
   runid-oci verify --oci-layout ./runs:v1 --key release.pub --policy policies/
   runid-oci verify --oci-layout ./runs:v1 --reveal system-prompt/agent.md.reveal.json --component agent.md`,
@@ -83,6 +93,9 @@ Exit code 0: verified. 3: does not verify (each failed check is named).
 				return err
 			}
 			if af.attestation {
+				if kf.keyless() {
+					return usageErrorf("--attestation verifies with --key: keyless attestations (--trusted-root, --certificate-*) are not supported")
+				}
 				pol, err := pf.load(ctx)
 				if err != nil {
 					return err

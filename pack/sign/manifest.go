@@ -217,10 +217,10 @@ func (k Kind) String() string {
 // simple-signing payload, KindAttestationTag when a layer is a DSSE
 // envelope.
 func KindOf(m ocispec.Manifest) Kind {
-	bundle := m.ArtifactType == spec.BundleMediaType
+	bundle := spec.IsBundleMediaType(m.ArtifactType)
 	for _, l := range m.Layers {
 		switch {
-		case l.MediaType == spec.BundleMediaType:
+		case spec.IsBundleMediaType(l.MediaType):
 			bundle = true
 		case l.MediaType == spec.SimpleSigningMediaType && !bundle:
 			return KindTag
@@ -243,7 +243,7 @@ func KindOf(m ocispec.Manifest) Kind {
 // report for cosign's manifests when the artifactType is lost.
 func MayHoldSignatures(artifactType string) bool {
 	switch artifactType {
-	case spec.BundleMediaType, spec.SignatureArtifactType, spec.EmptyConfigMediaType, spec.SignatureConfigMediaType, "":
+	case spec.BundleMediaType, spec.BundleV01MediaType, spec.BundleV02MediaType, spec.SignatureArtifactType, spec.EmptyConfigMediaType, spec.SignatureConfigMediaType, "":
 		return true
 	}
 	return false

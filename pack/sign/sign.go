@@ -87,7 +87,10 @@ type SignResult struct {
 	Signatures int `json:"signatures"`
 	// KeyID names the signing key: "sha256:" and the hex SHA-256 of its
 	// public key's DER encoding.
-	KeyID string `json:"keyID"`
+	KeyID string `json:"keyID,omitempty"`
+	// Signer names the certificate identity and issuer of a keyless
+	// signature: "identity (issuer)".
+	Signer string `json:"signer,omitempty"`
 	// AlreadySigned is true when the tag-format manifest already held a
 	// valid signature by this key over the same payload: none was added.
 	AlreadySigned bool `json:"alreadySigned,omitempty"`
@@ -132,9 +135,13 @@ func Sign(ctx context.Context, target oras.Target, ref string, signer signature.
 	res := SignResult{Subject: subject, Format: opts.Format, KeyID: keyID}
 	switch opts.Format {
 	case SignatureFormatTag:
-		err = signTag(ctx, target, signer, opts, &res)
+		err = signTag(ctx, target, signer, nil, opts, &res)
 	case SignatureFormatBundle:
-		err = signBundle(ctx, target, signer, opts, &res)
+		var b []byte
+		if b, err = NewBundle(ctx, signer, res.Subject.Digest); err != nil {
+			return SignResult{}, fmt.Errorf("sign: %w", err)
+		}
+		err = pushBundle(ctx, target, b, opts, &res)
 	default:
 		return SignResult{}, fmt.Errorf("sign: %w: %q (want %q or %q)", ErrSignatureFormat, opts.Format, SignatureFormatTag, SignatureFormatBundle)
 	}
@@ -196,7 +203,10 @@ func fetchSignedManifest(ctx context.Context, src oras.ReadOnlyTarget, ref strin
 	return data, desc, nil
 }
 
-func signTag(ctx context.Context, target oras.Target, signer signature.SignerVerifier, opts SignOptions, res *SignResult) error {
+// signTag appends a signature of res.Subject to its tag-format signature
+// manifest: made with signer, or, when signer is nil, by keyless (which
+// returns the layer for the payload, annotations included).
+func signTag(ctx context.Context, target oras.Target, signer signature.SignerVerifier, keyless func(payload []byte) (ocispec.Descriptor, error), opts SignOptions, res *SignResult) error {
 	d := res.Subject.Digest
 	tag, err := spec.SignatureTag(d)
 	if err != nil {
@@ -211,6 +221,10 @@ func signTag(ctx context.Context, target oras.Target, signer signature.SignerVer
 	f := tagFormat{tag: tag, kind: KindTag, what: "cosign signatures", build: BuildTagManifest}
 	res.Signature, res.Signatures, res.AlreadySigned, err = appendTagLayer(ctx, target, res.Subject, f, opts,
 		func(layers []ocispec.Descriptor) (ocispec.Descriptor, []byte, bool, error) {
+			if signer == nil {
+				layer, err := keyless(payload)
+				return layer, payload, false, err
+			}
 			for _, l := range layers {
 				if l.MediaType == spec.SimpleSigningMediaType && l.Digest == payloadDigest &&
 					alreadySignedBy(ctx, target, l, signer) {
@@ -316,11 +330,9 @@ func alreadySignedBy(ctx context.Context, target oras.ReadOnlyTarget, layer ocis
 	return v.VerifySignature(bytes.NewReader(sig), bytes.NewReader(payload)) == nil
 }
 
-func signBundle(ctx context.Context, target oras.Target, signer signature.SignerVerifier, opts SignOptions, res *SignResult) error {
-	b, err := NewBundle(ctx, signer, res.Subject.Digest)
-	if err != nil {
-		return fmt.Errorf("sign: %w", err)
-	}
+// pushBundle stores the bundle b as a bundle-format signature of
+// res.Subject.
+func pushBundle(ctx context.Context, target oras.Target, b []byte, opts SignOptions, res *SignResult) error {
 	layer := ocispec.Descriptor{MediaType: spec.BundleMediaType, Digest: digest.FromBytes(b), Size: int64(len(b))}
 	if err := pushSigBlob(ctx, target, layer, b); err != nil {
 		return err

@@ -147,6 +147,10 @@ type Signature struct {
 	Signed string `json:"signed"`
 	// Digest is the manifest digest the signature names.
 	Digest digest.Digest `json:"digest"`
+	// CertificateIdentity and CertificateIssuer are the identity and OIDC
+	// issuer of a keyless signature's certificate (KeyID is then empty).
+	CertificateIdentity string `json:"certificateIdentity,omitempty"`
+	CertificateIssuer   string `json:"certificateIssuer,omitempty"`
 }
 
 // OutputInput describes an output record (spec/SPEC.md §8.1).

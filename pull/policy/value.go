@@ -36,12 +36,19 @@ func (in *Input) value() (ast.Value, error) {
 	}
 	sigs := make([]*ast.Term, 0, len(in.Signatures))
 	for _, s := range in.Signatures {
-		sigs = append(sigs, ast.NewTerm(ast.NewObject(
+		sig := []([2]*ast.Term){
 			item("keyId", ast.StringTerm(s.KeyID)),
 			item("format", ast.StringTerm(s.Format)),
 			item("signed", ast.StringTerm(s.Signed)),
 			item("digest", ast.StringTerm(s.Digest.String())),
-		)))
+		}
+		if s.CertificateIdentity != "" {
+			sig = append(sig, item("certificateIdentity", ast.StringTerm(s.CertificateIdentity)))
+		}
+		if s.CertificateIssuer != "" {
+			sig = append(sig, item("certificateIssuer", ast.StringTerm(s.CertificateIssuer)))
+		}
+		sigs = append(sigs, ast.NewTerm(ast.NewObject(sig...)))
 	}
 	top := []([2]*ast.Term){
 		item("version", ast.StringTerm(in.Version)),

@@ -46,7 +46,7 @@ func TestValueMatchesJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := CompositionInput(t.Context(), comp, InputOptions{Output: rec, Signatures: []Signature{{KeyID: "sha256:00", Format: "tag", Signed: KindIdentity, Digest: comp.Digest()}}})
+	in, err := CompositionInput(t.Context(), comp, InputOptions{Output: rec, Signatures: []Signature{{KeyID: "sha256:00", Format: "tag", Signed: KindIdentity, Digest: comp.Digest()}, {Format: "bundle", Signed: KindIdentity, Digest: comp.Digest(), CertificateIdentity: "ci@runid.example", CertificateIssuer: "https://issuer.runid.example"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

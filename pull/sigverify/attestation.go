@@ -141,7 +141,7 @@ func VerifyAttestations(ctx context.Context, src oras.ReadOnlyTarget, ref string
 		return fail(spec.Problem{Check: "attestation-count", Subject: subject.Digest.String(),
 			Msg: fmt.Sprintf("more than %d attestation artifacts: refusing to examine them (cosign's bound)", sopts.MaxSignatures)})
 	}
-	av := &attVerifier{sigVerifier: sigVerifier{src: src, subject: subject.Digest, key: key, opts: sopts, seen: map[string]bool{}},
+	av := &attVerifier{sigVerifier: sigVerifier{src: src, subject: subject.Digest, opts: sopts, seen: map[string]bool{}}, key: key,
 		rep: rep, opts: opts, runs: map[string]*runResult{}}
 	for _, c := range cands {
 		if err := av.manifest(ctx, c); err != nil {
@@ -176,6 +176,7 @@ type runResult struct {
 
 type attVerifier struct {
 	sigVerifier
+	key  signature.Verifier
 	rep  *AttestationReport
 	opts AttestationOptions
 	runs map[string]*runResult

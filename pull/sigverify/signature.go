@@ -115,10 +115,37 @@ func VerifySignatures(ctx context.Context, src oras.ReadOnlyTarget, subject ocis
 		return nil, fmt.Errorf("verify signatures: %w", err)
 	}
 	rep := &pull.SignatureReport{Subject: subject.Digest, KeyID: keyID, Signatures: []pull.SignatureCheck{}}
+	return runChecks(ctx, src, subject, keyChecker{key}, opts, rep)
+}
+
+// checker checks one signature of subject in either storage format; it
+// says who signed when the signer is not a bare key.
+type checker interface {
+	// tag checks a tag-format signature: its payload and its layer
+	// descriptor (which carries the signature and, keyless, the
+	// certificate and log entry annotations).
+	tag(ctx context.Context, payload []byte, layer ocispec.Descriptor, subject digest.Digest) (*pull.KeylessSigner, error)
+	// bundle checks a Sigstore bundle.
+	bundle(b []byte, subject digest.Digest) (*pull.KeylessSigner, error)
+}
+
+// keyChecker checks signatures with one public key.
+type keyChecker struct{ key signature.Verifier }
+
+func (k keyChecker) tag(ctx context.Context, payload []byte, l ocispec.Descriptor, subject digest.Digest) (*pull.KeylessSigner, error) {
+	return nil, sign.VerifySimpleSigning(ctx, payload, l.Annotations[spec.SignatureAnnotation], k.key, subject)
+}
+
+func (k keyChecker) bundle(b []byte, subject digest.Digest) (*pull.KeylessSigner, error) {
+	return nil, sign.VerifyBundle(b, k.key, subject)
+}
+
+// runChecks finds the signatures of subject in src and checks each with c,
+// filling rep. At least one must verify.
+func runChecks(ctx context.Context, src oras.ReadOnlyTarget, subject ocispec.Descriptor, c checker, opts Options, rep *pull.SignatureReport) (*pull.SignatureReport, error) {
 	fail := func(probs ...spec.Problem) (*pull.SignatureReport, error) {
 		return rep, &pull.VerificationError{Reference: subject.Digest.String(), Problems: probs}
 	}
-
 	cands, tooMany, err := findSignatureManifests(ctx, src, subject, opts)
 	if err != nil {
 		return nil, err
@@ -128,7 +155,7 @@ func VerifySignatures(ctx context.Context, src oras.ReadOnlyTarget, subject ocis
 			Msg: fmt.Sprintf("more than %d signature artifacts: refusing to examine them (cosign's bound)", opts.MaxSignatures)})
 	}
 
-	v := &sigVerifier{src: src, subject: subject.Digest, key: key, opts: opts, rep: rep, seen: map[string]bool{}}
+	v := &sigVerifier{src: src, subject: subject.Digest, check: c, opts: opts, rep: rep, seen: map[string]bool{}}
 	for _, c := range cands {
 		if err := v.manifest(ctx, c); err != nil {
 			return nil, err
@@ -236,7 +263,7 @@ func findCosignManifests(ctx context.Context, src oras.ReadOnlyTarget, subject o
 type sigVerifier struct {
 	src     oras.ReadOnlyTarget
 	subject digest.Digest
-	key     signature.Verifier
+	check   checker
 	opts    Options
 	rep     *pull.SignatureReport
 	seen    map[string]bool // signatures already examined
@@ -245,6 +272,11 @@ type sigVerifier struct {
 }
 
 func (v *sigVerifier) record(c pull.SignatureCheck, err error) {
+	v.recordSigner(c, nil, err)
+}
+
+func (v *sigVerifier) recordSigner(c pull.SignatureCheck, signer *pull.KeylessSigner, err error) {
+	c.Signer = signer
 	if err == nil {
 		c.Verified = true
 		v.rep.Verified++
@@ -318,19 +350,20 @@ func (v *sigVerifier) manifest(ctx context.Context, c sigManifest) error {
 				v.record(lc, fmt.Errorf("payload: %w", err))
 				continue
 			}
-			v.record(lc, sign.VerifySimpleSigning(ctx, payload, l.Annotations[spec.SignatureAnnotation], v.key, v.subject))
+			signer, err := v.check.tag(ctx, payload, l, v.subject)
+			v.recordSigner(lc, signer, err)
 		}
 	case sign.KindBundle:
 		check.Format = pull.SignatureFormatBundle
 		var layer *ocispec.Descriptor
 		for i, l := range m.Layers {
-			if l.MediaType == spec.BundleMediaType {
+			if spec.IsBundleMediaType(l.MediaType) {
 				layer = &m.Layers[i]
 				break
 			}
 		}
 		if layer == nil || len(m.Layers) != 1 {
-			v.record(check, fmt.Errorf("%w: want exactly one layer of type %s", sign.ErrMalformedBundle, spec.BundleMediaType))
+			v.record(check, fmt.Errorf("%w: want exactly one layer of a Sigstore bundle type (such as %s)", sign.ErrMalformedBundle, spec.BundleMediaType))
 			return nil
 		}
 		check.Blob = layer.Digest
@@ -355,7 +388,8 @@ func (v *sigVerifier) manifest(ctx context.Context, c sigManifest) error {
 			v.record(check, fmt.Errorf("bundle: %w", err))
 			return nil
 		}
-		v.record(check, sign.VerifyBundle(b, v.key, v.subject))
+		signer, err := v.check.bundle(b, v.subject)
+		v.recordSigner(check, signer, err)
 	}
 	return nil
 }
