@@ -111,60 +111,125 @@ func jsonContent(data []byte, findings []scan.Finding) (Content, bool) {
 	} else {
 		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.UseNumber()
-		var v any
-		if err := dec.Decode(&v); err != nil {
+		v, err := decodeOrdered(dec)
+		if err != nil {
 			return Content{}, false
 		}
 		for _, f := range findings {
 			note := fmt.Sprintf("[value removed from this report: it looks like a credential (%s)]", f.Kind)
-			if nv, ok := replacePointer(v, f.Pointer, note); ok {
-				v = nv
+			if replaceIndexPath(v, f.Pointer, note) {
 				c.Redacted = append(c.Redacted, f.String())
 			}
 		}
-		enc := json.NewEncoder(&out)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(v); err != nil {
-			return Content{}, false
-		}
+		v.write(&out, "")
 	}
 	c.Lines = strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
 	return c, true
 }
 
-// replacePointer replaces the value at the JSON Pointer p (RFC 6901) in v.
-func replacePointer(v any, p string, with any) (any, bool) {
+// ordered is a JSON value that keeps its members in document order, since
+// a finding locates a value by member and element indices (scan.Finding's
+// Pointer), never by member name.
+type ordered struct {
+	object bool
+	array  bool
+	keys   []string
+	items  []*ordered
+	scalar any
+}
+
+// decodeOrdered reads one JSON value from dec.
+func decodeOrdered(dec *json.Decoder) (*ordered, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		v := &ordered{object: t == '{', array: t == '['}
+		for dec.More() {
+			if v.object {
+				k, err := dec.Token()
+				if err != nil {
+					return nil, err
+				}
+				key, ok := k.(string)
+				if !ok {
+					return nil, fmt.Errorf("member name is not a string")
+				}
+				v.keys = append(v.keys, key)
+			}
+			item, err := decodeOrdered(dec)
+			if err != nil {
+				return nil, err
+			}
+			v.items = append(v.items, item)
+		}
+		if _, err := dec.Token(); err != nil {
+			return nil, err
+		}
+		return v, nil
+	default:
+		return &ordered{scalar: t}, nil
+	}
+}
+
+// replaceIndexPath replaces the value at the index path p ("/2/0": the
+// first member or element of the third member or element) with a string.
+func replaceIndexPath(v *ordered, p string, with string) bool {
 	if p == "" {
-		return with, true
+		*v = ordered{scalar: with}
+		return true
 	}
 	if !strings.HasPrefix(p, "/") {
-		return v, false
+		return false
 	}
 	tok, rest := p[1:], ""
 	if i := strings.IndexByte(tok, '/'); i >= 0 {
 		tok, rest = tok[:i], tok[i:]
 	}
-	tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
-	switch t := v.(type) {
-	case map[string]any:
-		child, ok := t[tok]
-		if !ok {
-			return v, false
-		}
-		nv, ok := replacePointer(child, rest, with)
-		t[tok] = nv
-		return t, ok
-	case []any:
-		i, err := strconv.Atoi(tok)
-		if err != nil || i < 0 || i >= len(t) {
-			return v, false
-		}
-		nv, ok := replacePointer(t[i], rest, with)
-		t[i] = nv
-		return t, ok
+	i, err := strconv.Atoi(tok)
+	if err != nil || i < 0 || i >= len(v.items) {
+		return false
 	}
-	return v, false
+	return replaceIndexPath(v.items[i], rest, with)
+}
+
+// write writes v indented by two spaces per level, members in their order.
+func (v *ordered) write(out *bytes.Buffer, indent string) {
+	marshal := func(x any) {
+		enc := json.NewEncoder(out)
+		enc.SetEscapeHTML(false)
+		_ = enc.Encode(x)
+		out.Truncate(out.Len() - 1) // Encode's newline
+	}
+	if !v.object && !v.array {
+		marshal(v.scalar)
+		return
+	}
+	open, closing := byte('['), byte(']')
+	if v.object {
+		open, closing = '{', '}'
+	}
+	out.WriteByte(open)
+	if len(v.items) == 0 {
+		out.WriteByte(closing)
+		return
+	}
+	inner := indent + "  "
+	for i, item := range v.items {
+		if i > 0 {
+			out.WriteByte(',')
+		}
+		out.WriteString("\n" + inner)
+		if v.object {
+			marshal(v.keys[i])
+			out.WriteString(": ")
+		}
+		item.write(out, inner)
+	}
+	out.WriteString("\n" + indent)
+	out.WriteByte(closing)
 }
 
 // commitment reads a withheld component's commitment document.
