@@ -1,16 +1,13 @@
 package pack
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/runid/runid-oci/mediatype"
 	"github.com/runid/runid-oci/spec"
@@ -108,8 +105,9 @@ func (p Part) Withhold() Part {
 // As in a declaration file, every core role must be accounted for, either
 // with parts (Add) or explicitly as none (None); parts keep the order in
 // which they are added; extension roles are reverse-DNS names
-// (spec/SPEC.md §3.2). Compose checks the run against the same rules as
-// spec.ParseDeclaration and builds it through Build, so a Run and the
+// (spec/SPEC.md §3.2). Compose builds the run's declaration in memory,
+// checks it with spec.CheckDeclaration (the rules spec.ParseDeclaration
+// applies to a file) and builds it as Build does, so a Run and the
 // equivalent declaration files (see WriteDir) have the same identity
 // digest.
 //
@@ -180,13 +178,10 @@ func (r *Run) Compose(ctx context.Context, opts BuildOptions) (*Composition, err
 	if err != nil {
 		return nil, err
 	}
-	decl, err := parseRunDeclaration(d.yaml)
-	if err != nil {
-		return nil, runError(err)
-	}
 	// The declaration's components are files; give Build their bytes as
 	// inline JSON and text, and the rest as files in memory.
 	opts = opts.withDefaults()
+	decl := d.decl
 	mem := map[string][]byte{}
 	for i := range decl.Roles {
 		for j := range decl.Roles[i].Components {
@@ -223,84 +218,10 @@ func (r *Run) Compose(ctx context.Context, opts BuildOptions) (*Composition, err
 // runDeclarationFile names a Run in error messages.
 const runDeclarationFile = "pack.Run"
 
-// Parsed declarations of Runs, by their text. The text of a Run's
-// declaration names its parts and their formats, not their bytes, so a
-// harness or the recording proxy, composing run after run of the same
-// shape, writes the same text each time; spec.ParseDeclaration is a
-// function of the text, and parsing it (YAML, then the checks and the
-// schema) cost more than the rest of composing a small run.
-const (
-	// declCacheSize bounds how many declarations are kept.
-	declCacheSize = 64
-	// maxCachedDecl bounds the text of a declaration kept.
-	maxCachedDecl = 8 << 10
-)
-
-var declCache struct {
-	sync.Mutex
-	byText map[string]*spec.Declaration
-	order  []string // oldest first
-}
-
-// parseRunDeclaration is spec.ParseDeclaration of a Run's declaration
-// text, from declCache when the same text was parsed before. It returns
-// a copy that the caller may change.
-func parseRunDeclaration(text []byte) (*spec.Declaration, error) {
-	if len(text) > maxCachedDecl {
-		return spec.ParseDeclaration(runDeclarationFile, text)
-	}
-	declCache.Lock()
-	decl, ok := declCache.byText[string(text)]
-	declCache.Unlock()
-	if !ok {
-		var err error
-		if decl, err = spec.ParseDeclaration(runDeclarationFile, text); err != nil {
-			return nil, err
-		}
-		declCache.Lock()
-		if declCache.byText == nil {
-			declCache.byText = map[string]*spec.Declaration{}
-		}
-		if _, dup := declCache.byText[string(text)]; !dup {
-			if len(declCache.order) == declCacheSize {
-				delete(declCache.byText, declCache.order[0])
-				declCache.order = declCache.order[1:]
-			}
-			declCache.byText[string(text)] = decl
-			declCache.order = append(declCache.order, string(text))
-		}
-		declCache.Unlock()
-	}
-	return cloneDeclaration(decl), nil
-}
-
-// cloneDeclaration copies a declaration down to its components, so that
-// Compose can fill them in without changing the cached one.
-func cloneDeclaration(d *spec.Declaration) *spec.Declaration {
-	out := &spec.Declaration{Roles: slices.Clone(d.Roles)}
-	for i := range out.Roles {
-		out.Roles[i].Components = slices.Clone(out.Roles[i].Components)
-	}
-	return out
-}
-
-// runError rewrites a declaration error about the generated declaration so
-// that it speaks of the Run: the line of the generated text means nothing
-// to the caller.
-func runError(err error) error {
-	var fe *spec.FieldError
-	if errors.As(err, &fe) {
-		c := *fe
-		c.Line = 0
-		return &c
-	}
-	return err
-}
-
-// runDecl is a Run written as a declaration: the declaration text, in which
-// every component is a file, and the bytes of each file by path.
+// runDecl is a Run as a declaration whose components are all files: the
+// declaration, checked, and the bytes of each file by path.
 type runDecl struct {
-	yaml  []byte
+	decl  *spec.Declaration
 	files map[string][]byte
 	// paths are the file paths in declaration order, with their part.
 	paths []string
@@ -314,9 +235,12 @@ const DeclarationFile = "runid.yaml"
 // with DeclarationFile.
 const componentsDir = "components"
 
-// declaration checks what spec.ParseDeclaration cannot see (parts made with
-// errors, roles neither added nor declared none, roles both) and writes the
-// run as a declaration whose components are all files.
+// declaration checks the run and returns it as a declaration whose
+// components are all files, the declaration that WriteDir writes. Besides
+// spec.CheckDeclaration, which applies the rules spec.ParseDeclaration
+// applies to a declaration file, it checks what a file cannot express:
+// parts made with errors, roles both added and declared none, formats that
+// are not formats.
 func (r *Run) declaration() (*runDecl, error) {
 	for _, role := range r.order {
 		if r.none[role] && len(r.parts[role]) > 0 {
@@ -339,56 +263,34 @@ func (r *Run) declaration() (*runDecl, error) {
 			}
 		}
 	}
-	d := &runDecl{files: map[string][]byte{}}
-	var b bytes.Buffer
-	b.WriteString("runid: \"1\"\nroles:\n")
-	for _, role := range r.Roles() {
-		fmt.Fprintf(&b, "  %s:", quote(role))
-		if r.none[role] {
-			b.WriteString(" none\n")
-			continue
-		}
-		b.WriteString("\n")
+	roles := r.Roles()
+	d := &runDecl{decl: &spec.Declaration{Roles: make([]spec.RoleDeclaration, 0, len(roles))}, files: map[string][]byte{}}
+	for _, role := range roles {
+		rd := spec.RoleDeclaration{Role: role, None: r.none[role]}
 		for i, p := range r.parts[role] {
+			field := fmt.Sprintf("roles.%s[%d]", role, i)
 			if p.err != nil {
-				return nil, fmt.Errorf("roles.%s[%d]: %w", role, i, p.err)
+				return nil, fmt.Errorf("%s: %w", field, p.err)
 			}
 			if !slices.Contains(mediatype.Formats(), p.Format) {
-				return nil, &spec.FieldError{File: runDeclarationFile, Field: fmt.Sprintf("roles.%s[%d].format", role, i), Err: spec.ErrInvalidFormat,
+				return nil, &spec.FieldError{File: runDeclarationFile, Field: field + ".format", Err: spec.ErrInvalidFormat,
 					Msg: fmt.Sprintf("format %q; a part has format %s (make it with JSON, YAML, Text or Binary)", p.Format, strings.Join(mediatype.Formats(), ", "))}
 			}
+			// A valid name is a local path; CheckDeclaration checks both.
 			path := prefix + p.Name
-			// Paths are only checked here against clashes; ParseDeclaration
-			// checks the names, and with them the paths.
 			if _, dup := d.files[path]; !dup {
 				d.files[path] = p.Data
 			}
 			d.paths = append(d.paths, path)
 			d.parts = append(d.parts, p)
-			fmt.Fprintf(&b, "    - name: %s\n      file: %s\n      format: %s\n", quote(p.Name), quote(path), p.Format)
-			if p.Withheld {
-				b.WriteString("      withheld: true\n")
-			}
+			rd.Components = append(rd.Components, spec.ComponentDeclaration{
+				Role: role, Name: p.Name, Format: p.Format, File: path, Withheld: p.Withheld, Field: field,
+			})
 		}
+		d.decl.Roles = append(d.decl.Roles, rd)
 	}
-	d.yaml = b.Bytes()
+	if err := spec.CheckDeclaration(runDeclarationFile, d.decl); err != nil {
+		return nil, err
+	}
 	return d, nil
-}
-
-// plainScalar matches strings that YAML reads as the same string when
-// written plain, apart from the keywords in yamlKeywords.
-var plainScalar = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9._/-]*$`)
-
-// yamlKeywords are plain scalars that YAML 1.2 or 1.1 reads as booleans or
-// null, compared in lower case.
-var yamlKeywords = []string{"true", "false", "null", "yes", "no", "on", "off", "y", "n"}
-
-// quote writes s as a YAML scalar: plain when that reads back as s, else
-// double-quoted (JSON string escapes are a subset of YAML's).
-func quote(s string) string {
-	if plainScalar.MatchString(s) && !slices.Contains(yamlKeywords, strings.ToLower(s)) {
-		return s
-	}
-	b, _ := json.Marshal(s)
-	return string(b)
 }

@@ -198,9 +198,8 @@ func TestComposeEqualsFiles(t *testing.T) {
 }
 
 // TestComposeSameShape composes runs with the same parts and other bytes,
-// one after another and at once (Compose keeps the declarations it parsed,
-// by their text, which is the same for all of them): each has the identity
-// of its files.
+// one after another and at once: each has the identity of its files, and
+// composing one run does not leak into another.
 func TestComposeSameShape(t *testing.T) {
 	shaped := func(i int) *pack.Run {
 		return composeMinimalRun(func(r *pack.Run) {

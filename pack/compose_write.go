@@ -9,6 +9,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/opencontainers/go-digest"
@@ -49,8 +51,10 @@ type WriteResult struct {
 // Each part is written at its logical name (below "components/" if a name
 // would clash with the declaration file); json parts are indented for
 // reading, which does not change them as JSON. The run is composed first,
-// so a run that Compose rejects writes nothing; files are written before
-// the declaration, which is written last.
+// so a run that Compose rejects writes nothing, nor does one whose
+// declaration would be over spec.MaxDeclarationSize (an error wrapping
+// spec.ErrDeclarationTooLarge), which Load would refuse; files are written
+// before the declaration, which is written last.
 func (r *Run) WriteDir(ctx context.Context, dir string, opts WriteOptions) (WriteResult, error) {
 	comp, err := r.Compose(ctx, opts.Build)
 	if err != nil {
@@ -92,7 +96,12 @@ func (r *Run) WriteDir(ctx context.Context, dir string, opts WriteOptions) (Writ
 			decl.WriteString(strings.TrimRight("# "+line, " ") + "\n")
 		}
 	}
-	decl.Write(d.yaml)
+	decl.Write(d.yaml())
+	if decl.Len() > spec.MaxDeclarationSize {
+		// Load would refuse the file; a Run has no such limit.
+		return WriteResult{}, &spec.FieldError{File: DeclarationFile, Err: spec.ErrDeclarationTooLarge,
+			Msg: fmt.Sprintf("the run written as a declaration takes %d bytes, over the limit of %d bytes for a declaration file", decl.Len(), spec.MaxDeclarationSize)}
+	}
 	files = append(files, file{DeclarationFile, decl.Bytes()})
 
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -125,4 +134,46 @@ func (r *Run) WriteDir(ctx context.Context, dir string, opts WriteOptions) (Writ
 		}
 	}
 	return res, nil
+}
+
+// yaml renders the declaration as the text of DeclarationFile: every
+// component a file, with its name, path and format.
+func (d *runDecl) yaml() []byte {
+	var b bytes.Buffer
+	b.WriteString("runid: \"1\"\nroles:\n")
+	for _, rd := range d.decl.Roles {
+		fmt.Fprintf(&b, "  %s:", quote(rd.Role))
+		if rd.None {
+			b.WriteString(" none\n")
+			continue
+		}
+		b.WriteString("\n")
+		for _, c := range rd.Components {
+			fmt.Fprintf(&b, "    - name: %s\n      file: %s\n      format: %s\n", quote(c.Name), quote(c.File), c.Format)
+			if c.Withheld {
+				b.WriteString("      withheld: true\n")
+			}
+		}
+	}
+	return b.Bytes()
+}
+
+// plainScalar matches strings that YAML reads as the same string when
+// written plain, apart from the keywords in yamlKeywords.
+var plainScalar = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9._/-]*$`)
+
+// yamlKeywords are plain scalars that YAML 1.2 or 1.1 reads as booleans or
+// null, compared in lower case.
+var yamlKeywords = []string{"true", "false", "null", "yes", "no", "on", "off", "y", "n"}
+
+// quote writes s as a YAML scalar: plain when that reads back as s, else
+// double-quoted (JSON string escapes are a subset of YAML's).
+func quote(s string) string {
+	if plainScalar.MatchString(s) && !slices.Contains(yamlKeywords, strings.ToLower(s)) {
+		return s
+	}
+	b, _ := json.Marshal(s)
+	// YAML does not allow U+FFFE and U+FFFF written as they are, and JSON
+	// leaves them so; a valid name may hold them.
+	return strings.NewReplacer("\uFFFE", `\uFFFE`, "\uFFFF", `\uFFFF`).Replace(string(b))
 }
