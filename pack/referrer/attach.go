@@ -539,8 +539,11 @@ func PushManifest(ctx context.Context, target oras.Target, subject, desc ocispec
 	if listed == nil {
 		return 1, nil
 	}
+	// Whether the subject's referrers live in a tag-schema index is decided
+	// once, after the push (see usesTagSchemaAfterPush).
+	tagSchema := usesTagSchemaAfterPush(ctx, target, subject.Digest)
 	var ix *tagSchemaIndex
-	if repo, ok := target.(*remote.Repository); ok && usesTagSchema(ctx, target, subject.Digest) {
+	if repo, ok := target.(*remote.Repository); ok && tagSchema {
 		ix = &tagSchemaIndex{repo: repo, subject: subject, logger: logger}
 		if err := ix.tag(ctx, desc, manifest); err != nil {
 			return 1, err
@@ -565,7 +568,7 @@ func PushManifest(ctx context.Context, target oras.Target, subject, desc ocispec
 			}
 		}
 		if found {
-			if settled || !usesTagSchema(ctx, target, subject.Digest) {
+			if settled || !tagSchema {
 				return attempts, nil
 			}
 			settle := max(o.Settle, 3*took)
@@ -617,6 +620,21 @@ func usesTagSchema(ctx context.Context, target oras.ReadOnlyTarget, subject dige
 	}
 	_, err = target.Resolve(ctx, tag)
 	return err == nil
+}
+
+// usesTagSchemaAfterPush tells, once a manifest with a subject was pushed
+// to target, whether the subject's referrers are kept in a tag-schema
+// index. For a remote repository that is whether the registry lacks the
+// referrers API, which oras-go learned while pushing: SetReferrersCapability
+// then only reports whether it agrees (nil when the capability is already
+// false). Asking for the index tag instead can miss it: a registry that
+// deletes a superseded index by digest drops its tag for a moment when two
+// writers' indexes meet.
+func usesTagSchemaAfterPush(ctx context.Context, target oras.ReadOnlyTarget, subject digest.Digest) bool {
+	if repo, ok := target.(*remote.Repository); ok {
+		return repo.SetReferrersCapability(false) == nil
+	}
+	return usesTagSchema(ctx, target, subject)
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

@@ -68,17 +68,27 @@ func (ix *tagSchemaIndex) tag(ctx context.Context, desc ocispec.Descriptor, mani
 	return nil
 }
 
-// tagged lists the digests named by the subject's referrer tags. It reads
-// the tag list from the first referrer tag on (registries list tags in
-// lexical order after the "last" parameter) and stops past them.
+// tagged lists the subject's referrer tags. It reads the tag list from the
+// subject's index tag on (registries list tags in lexical order after the
+// "last" parameter) and stops past them.
 func (ix *tagSchemaIndex) tagged(ctx context.Context) ([]string, error) {
 	base, err := FallbackTag(ix.subject.Digest)
 	if err != nil {
 		return nil, err
 	}
 	prefix := base + ReferrerTagInfix
+	// The listing starts after the subject's index tag, which sorts just
+	// before its referrer tags. It must be a tag that exists: Distribution
+	// skips the first tag at or after a "last" that is not a tag, so
+	// starting after the bare prefix would lose the first referrer tag.
+	// Without the index tag (another writer is replacing it), the whole
+	// list is read.
+	last := base
+	if _, err := ix.repo.Resolve(ctx, base); err != nil {
+		last = ""
+	}
 	var out []string
-	err = ix.repo.Tags(ctx, prefix, func(tags []string) error {
+	err = ix.repo.Tags(ctx, last, func(tags []string) error {
 		for _, t := range tags {
 			if strings.HasPrefix(t, prefix) {
 				out = append(out, t)
