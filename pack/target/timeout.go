@@ -145,6 +145,11 @@ func isBlobTransfer(req *http.Request) bool {
 func (t *timeoutTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithCancelCause(req.Context())
 	st := &stall{cancel: cancel, idle: t.idle, err: &StallError{Method: req.Method, URL: redactURL(req), Idle: t.idle}}
+	// what is set before the timers start: they read it when they fire.
+	st.what = "request body"
+	if req.Body == nil || req.Body == http.NoBody {
+		st.what = "response headers"
+	}
 	if !isBlobTransfer(req) {
 		total := time.AfterFunc(t.total, func() {
 			st.fire(&StallError{Method: req.Method, URL: redactURL(req), Total: t.total})
@@ -154,10 +159,6 @@ func (t *timeoutTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	st.timer = time.AfterFunc(t.idle, func() {
 		st.fire(nil)
 	})
-	st.what = "request body"
-	if req.Body == nil || req.Body == http.NoBody {
-		st.what = "response headers"
-	}
 	r2 := req.Clone(ctx)
 	if req.Body != nil && req.Body != http.NoBody {
 		r2.Body = &idleBody{rc: req.Body, st: st, after: "response headers"}
