@@ -10,6 +10,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -21,6 +22,7 @@ import (
 	"oras.land/oras-go/v2/content/oci"
 
 	"github.com/runid/runid-oci/internal/clitools"
+	"github.com/runid/runid-oci/internal/testregistry"
 	"github.com/runid/runid-oci/pack"
 )
 
@@ -161,5 +163,55 @@ func TamperBlob(t testing.TB, dir string, d digest.Digest) {
 	}
 	if err := os.WriteFile(p, b, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Source is a kind of store an identity can be read from.
+type Source struct {
+	Name string
+	// Open stores whatever push does into a fresh store of this kind and
+	// returns the store to read from.
+	Open func(t testing.TB, push func(oras.Target)) oras.ReadOnlyTarget
+}
+
+// Sources are the stores the read side is tested on: an OCI layout, a tar
+// of one, Distribution (no referrers API) and go-containerregistry's
+// registry (with it), holding repository repo.
+func Sources(repo string) []Source {
+	return []Source{
+		{Name: "layout", Open: func(t testing.TB, push func(oras.Target)) oras.ReadOnlyTarget {
+			s, _ := NewLayout(t)
+			push(s)
+			return s
+		}},
+		{Name: "layout-tar", Open: func(t testing.TB, push func(oras.Target)) oras.ReadOnlyTarget {
+			s, dir := NewLayout(t)
+			push(s)
+			return TarLayout(t, dir)
+		}},
+		{Name: "distribution", Open: func(t testing.TB, push func(oras.Target)) oras.ReadOnlyTarget {
+			r := testregistry.Repository(t, testregistry.StartDistribution(t), repo)
+			push(r)
+			return r
+		}},
+		{Name: "ggcr", Open: func(t testing.TB, push func(oras.Target)) oras.ReadOnlyTarget {
+			r := testregistry.Repository(t, testregistry.StartGGCR(t), repo)
+			push(r)
+			return r
+		}},
+	}
+}
+
+// Registry is an in-process registry, for tests that need its HTTP handler.
+type Registry struct {
+	Name    string
+	Handler func(testing.TB) http.Handler
+}
+
+// Registries are Distribution and go-containerregistry's registry.
+func Registries() []Registry {
+	return []Registry{
+		{Name: "distribution", Handler: testregistry.NewDistributionHandler},
+		{Name: "ggcr", Handler: testregistry.NewGGCRHandler},
 	}
 }

@@ -7,7 +7,6 @@ import (
 
 	"oras.land/oras-go/v2"
 
-	"github.com/runid/runid-oci/internal/testregistry"
 	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/pack"
 )
@@ -27,39 +26,29 @@ func loadExample(t testing.TB, name string) *pack.Composition {
 // source is a kind of store an identity can be read from.
 type source struct {
 	name string
-	// push stores whatever push does into a fresh store of this kind and
-	// returns the store to read from.
 	open func(t testing.TB, push func(oras.Target)) oras.ReadOnlyTarget
 }
 
-var sources = []source{
-	{name: "layout", open: func(t testing.TB, push func(oras.Target)) oras.ReadOnlyTarget {
-		s, _ := testutil.NewLayout(t)
-		push(s)
-		return s
-	}},
-	{name: "layout-tar", open: func(t testing.TB, push func(oras.Target)) oras.ReadOnlyTarget {
-		s, dir := testutil.NewLayout(t)
-		push(s)
-		return testutil.TarLayout(t, dir)
-	}},
-	{name: "distribution", open: func(t testing.TB, push func(oras.Target)) oras.ReadOnlyTarget {
-		repo := testregistry.Repository(t, testregistry.StartDistribution(t), repoName)
-		push(repo)
-		return repo
-	}},
-	{name: "ggcr", open: func(t testing.TB, push func(oras.Target)) oras.ReadOnlyTarget {
-		repo := testregistry.Repository(t, testregistry.StartGGCR(t), repoName)
-		push(repo)
-		return repo
-	}},
-}
+// sources are testutil.Sources, under the names these tests use.
+var sources = func() []source {
+	var out []source
+	for _, s := range testutil.Sources(repoName) {
+		out = append(out, source{name: s.Name, open: s.Open})
+	}
+	return out
+}()
 
-// registries are the in-process registries, for tests that need HTTP.
-var registries = []struct {
+// registry is an in-process registry, for tests that need HTTP.
+type registry struct {
 	name    string
 	handler func(testing.TB) http.Handler
-}{
-	{name: "distribution", handler: testregistry.NewDistributionHandler},
-	{name: "ggcr", handler: testregistry.NewGGCRHandler},
 }
+
+// registries are testutil.Registries, under the names these tests use.
+var registries = func() []registry {
+	var out []registry
+	for _, r := range testutil.Registries() {
+		out = append(out, registry{name: r.Name, handler: r.Handler})
+	}
+	return out
+}()
