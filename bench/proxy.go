@@ -36,11 +36,12 @@ var proxyTargets = []struct {
 }
 
 // settle waits until creating a file in dir costs less than normal,
-// probing every interval, for at most wait; it returns the last cost
+// probing every interval, for at most wait (but twice at least, so that a
+// slow first probe is not the only one); it returns the last cost
 // measured. Each probe leaves fsprobe.Files empty files in dir.
 func settle(ctx context.Context, dir string, normal, wait, interval time.Duration, logf func(string, ...any)) (time.Duration, error) {
 	deadline := time.Now().Add(wait)
-	for {
+	for n := 1; ; n++ {
 		probe, err := os.MkdirTemp(dir, "create-cost-")
 		if err != nil {
 			return 0, fmt.Errorf("file creation probe: %w", err)
@@ -49,7 +50,7 @@ func settle(ctx context.Context, dir string, normal, wait, interval time.Duratio
 		if err != nil || cost < normal {
 			return cost, err
 		}
-		if !time.Now().Add(interval).Before(deadline) {
+		if n >= 2 && !time.Now().Add(interval).Before(deadline) {
 			logf("a new file in %s still costs %s after waiting %s; measuring anyway", dir, cost, wait)
 			return cost, nil
 		}
