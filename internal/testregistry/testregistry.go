@@ -9,6 +9,10 @@
 //   - go-containerregistry's registry ([StartGGCR]): in-memory, with the OCI
 //     1.1 referrers API enabled.
 //
+// [StartSecureDistribution] serves Distribution over HTTPS with a
+// certificate from a test CA made in the test, optionally with htpasswd
+// authentication and required client certificates (mutual TLS).
+//
 // Every registry gets a fresh, private store and is shut down by
 // t.Cleanup. The bare handlers ([NewDistributionHandler], [NewGGCRHandler])
 // can be wrapped, e.g. by a fault-injecting handler, and served with [Serve].
@@ -35,8 +39,9 @@ import (
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
 )
 
-// Registry is a running in-process registry serving plain HTTP on
-// 127.0.0.1. It is closed automatically when the test that started it ends.
+// Registry is a running in-process registry on 127.0.0.1, serving plain
+// HTTP unless started by [StartSecureDistribution]. It is closed
+// automatically when the test that started it ends.
 type Registry struct {
 	// Host is the registry address as host:port, suitable as the registry
 	// part of a reference such as Host + "/repo:tag".
@@ -45,6 +50,13 @@ type Registry struct {
 	URL string
 	// Handler is the HTTP handler being served.
 	Handler http.Handler
+	// CA is the authority that signed the registry's certificate (HTTPS
+	// registries only); CA.File is its PEM file.
+	CA *CA
+	// ClientCertFile and ClientKeyFile are a client certificate signed by
+	// CA and its key, which a registry that requires client certificates
+	// accepts.
+	ClientCertFile, ClientKeyFile string
 }
 
 // Ref returns the reference "Host/name:tag" for a tag or "Host/name@digest"
@@ -69,6 +81,13 @@ var silenceLogrus sync.Once
 // referrers API.
 func NewDistributionHandler(t testing.TB) http.Handler {
 	t.Helper()
+	return newDistributionApp(t, nil)
+}
+
+// newDistributionApp is a fresh Distribution app with the given auth
+// configuration (none when nil).
+func newDistributionApp(t testing.TB, auth configuration.Auth) http.Handler {
+	t.Helper()
 	// Distribution logs through the logrus standard logger (including an
 	// error line for every 404). It is process-global, so silence it once.
 	silenceLogrus.Do(func() {
@@ -87,6 +106,7 @@ func NewDistributionHandler(t testing.TB) http.Handler {
 		},
 	}
 	config.HTTP.Secret = "runid-oci-testregistry"
+	config.Auth = auth
 
 	app := handlers.NewApp(context.Background(), config)
 	t.Cleanup(func() {

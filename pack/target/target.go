@@ -21,7 +21,6 @@ import (
 	"oras.land/oras-go/v2/registry"
 	"oras.land/oras-go/v2/registry/remote"
 	"oras.land/oras-go/v2/registry/remote/auth"
-	"oras.land/oras-go/v2/registry/remote/credentials"
 )
 
 // ErrInvalidReference: a target string cannot be parsed.
@@ -39,11 +38,34 @@ type Options struct {
 	// PlainHTTP talks to the registry over plain HTTP. It is never a
 	// fallback: without it, only HTTPS is used.
 	PlainHTTP bool
+	// Insecure accepts any certificate from the registry (HTTPS without
+	// verification): for test registries only, as it lets anyone on the
+	// path read and change what is sent. Default: certificates are verified.
+	Insecure bool
+	// CAFile is a PEM file of certificate authorities trusted for the
+	// registry's certificate, in addition to the system's. Default: the
+	// system's authorities only.
+	CAFile string
+	// CertFile and KeyFile are a PEM client certificate and its private
+	// key, presented to a registry that asks for one (mutual TLS). Both or
+	// neither. Default: none.
+	CertFile, KeyFile string
+	// Username and Password are the registry credential, used instead of
+	// the credential store. A Password without a Username is an identity
+	// token (an OAuth2 refresh token), as with oras. Default: none, the
+	// credential store is asked.
+	Username, Password string
+	// Credential, when set, supplies the credential for each registry host
+	// instead of Username, Password and the credential store.
+	Credential auth.CredentialFunc
 	// RegistryConfig is the path of a Docker-style config file holding
-	// credentials. Default: the Docker config (DOCKER_CONFIG or ~/.docker).
+	// credentials and naming credential helpers (credsStore, credHelpers).
+	// Default: the Docker config (DOCKER_CONFIG or ~/.docker/config.json).
 	RegistryConfig string
-	// HTTPClient is the base client for remote registries.
-	// Default: NewHTTPClient(o): timeouts, and retries of GET and HEAD.
+	// HTTPClient is the base client for remote registries. When it is set,
+	// the TLS fields above must be empty (configure its transport instead).
+	// Default: NewHTTPClient(o): TLS as above, timeouts, and retries of GET
+	// and HEAD.
 	HTTPClient *http.Client
 	// IdleTimeout is the longest wait for a registry to send or take the
 	// next bytes, or to answer once a request is sent (the HTTPClient
@@ -183,22 +205,12 @@ func openRemote(s string, opts Options) (*Target, error) {
 		return nil, fmt.Errorf("%w %q: %v", ErrInvalidReference, s, err)
 	}
 	repo.PlainHTTP = opts.PlainHTTP
-	client := &auth.Client{
-		Client: opts.HTTPClient,
-		Cache:  auth.NewCache(),
-		Header: http.Header{"User-Agent": {userAgent(opts)}},
+	client, err := newAuthClient(opts)
+	if err != nil {
+		return nil, err
 	}
-	if client.Client == nil {
-		client.Client = NewHTTPClient(opts)
-	}
-	var store credentials.Store
-	if opts.RegistryConfig != "" {
-		store, err = credentials.NewStore(opts.RegistryConfig, credentials.StoreOptions{})
-	} else {
-		store, err = credentials.NewStoreFromDocker(credentials.StoreOptions{})
-	}
-	if err == nil {
-		client.Credential = credentials.Credential(store)
+	if client.Credential, err = opts.credential(r.Registry); err != nil {
+		return nil, err
 	}
 	repo.Client = client
 	return &Target{Store: repo, Remote: repo, Reference: r.Reference, Display: r.Registry + "/" + r.Repository}, nil

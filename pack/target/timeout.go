@@ -78,22 +78,28 @@ func (o Options) timeouts() (idle, total time.Duration) {
 }
 
 // NewHTTPClient returns the client Open uses for remote registries when
-// Options.HTTPClient is nil: dial, TLS handshake, idle and total timeouts
-// as o says (defaults above), and oras-go's retries (5xx, 408, 429, a
+// Options.HTTPClient is nil: TLS as o says (Insecure, CAFile, CertFile and
+// KeyFile), dial, TLS handshake, idle and total timeouts as o says
+// (defaults above), and oras-go's retries (5xx, 408, 429, a
 // reset connection) for GET and HEAD requests only, the ones that are safe
 // to send again. A stall is not retried here: a registry that sent nothing
 // for the idle timeout is likely to do it again, and each retry would cost
 // that long again (the blob fetches of pull and verify retry a failed
 // transfer a few times, as they do any failed transfer).
-func NewHTTPClient(o Options) *http.Client {
+func NewHTTPClient(o Options) (*http.Client, error) {
 	idle, total := o.timeouts()
+	tlsConf, err := o.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
 	base := http.DefaultTransport.(*http.Transport).Clone()
+	base.TLSClientConfig = tlsConf
 	base.DialContext = (&net.Dialer{Timeout: DefaultDialTimeout, KeepAlive: 30 * time.Second}).DialContext
 	base.TLSHandshakeTimeout = DefaultTLSHandshakeTimeout
 	tt := &timeoutTransport{base: base, idle: idle, total: total}
 	rt := retry.NewTransport(tt)
 	rt.Policy = func() retry.Policy { return noStallRetry }
-	return &http.Client{Transport: safeRetry{retry: rt, once: tt}}
+	return &http.Client{Transport: safeRetry{retry: rt, once: tt}}, nil
 }
 
 // noStallRetry is oras-go's default retry policy, except for stalls.
