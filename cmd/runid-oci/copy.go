@@ -97,7 +97,18 @@ tar file). Without a tag, DESTINATION gets SOURCE's tag, if any.`,
 	f.BoolVar(&from.plainHTTP, "from-plain-http", false, "talk to the SOURCE registry over plain HTTP")
 	f.BoolVar(&to.ociLayout, "to-oci-layout", false, "DESTINATION is an OCI image layout directory: PATH[:tag|@digest]")
 	f.BoolVar(&to.plainHTTP, "to-plain-http", false, "talk to the DESTINATION registry over plain HTTP")
-	f.StringVar(&from.registryConfig, "registry-config", "", "path of a Docker-style config file with registry credentials (default: the Docker config)")
-	cmd.PreRun = func(*cobra.Command, []string) { to.registryConfig = from.registryConfig }
+	from.remote.addTo(f, "from-", "SOURCE ")
+	to.remote.addTo(f, "to-", "DESTINATION ")
+	var registryConfig string
+	f.StringVar(&registryConfig, "registry-config", "", "path of a Docker-style config file with registry credentials (default: the Docker config)")
+	f.StringVar(&from.registryConfig, "from-registry-config", "", "path of a Docker-style config file with the SOURCE registry's credentials (default: --registry-config)")
+	f.StringVar(&to.registryConfig, "to-registry-config", "", "path of a Docker-style config file with the DESTINATION registry's credentials (default: --registry-config)")
+	cmd.PreRun = func(*cobra.Command, []string) {
+		for _, side := range []*targetFlags{&from, &to} {
+			if side.registryConfig == "" {
+				side.registryConfig = registryConfig
+			}
+		}
+	}
 	return cmd
 }

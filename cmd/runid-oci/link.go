@@ -1,9 +1,14 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"fmt"
+
 	"github.com/spf13/cobra"
 
 	"github.com/runid/runid-oci/pack/referrer"
+	"github.com/runid/runid-oci/pack/target"
 	"github.com/runid/runid-oci/spec"
 )
 
@@ -68,6 +73,9 @@ opened with the same flags.`,
 			}
 			res, err := referrer.Link(ctx, store, at.Reference, referrer.IdentityRef{Reference: it.Reference, Repository: repo},
 				referrer.LinkOptions{IdentityStore: it.Store, Logger: log})
+			if errors.Is(err, referrer.ErrNotFound) {
+				return notFound(ctx, err, at, it)
+			}
 			if err != nil {
 				return err
 			}
@@ -85,4 +93,13 @@ opened with the same flags.`,
 	f.StringVar(&identity, "identity", "", "the run identity that produced ARTIFACT (required)")
 	f.StringVar(&identityRepo, "identity-repository", "", "repository to record for the identity, when readers fetch it elsewhere than IDENTITY (default: IDENTITY's repository)")
 	return cmd
+}
+
+// notFound names in full the reference of link that does not exist: the
+// library knows only the tag or digest it looked up in each store.
+func notFound(ctx context.Context, err error, artifact, identity *target.Target) error {
+	if _, rerr := artifact.Store.Resolve(ctx, artifact.Reference); rerr != nil {
+		return fmt.Errorf("ARTIFACT %s: %w", artifact.String(), err)
+	}
+	return fmt.Errorf("--identity %s: %w", identity.String(), err)
 }

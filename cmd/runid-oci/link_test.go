@@ -66,10 +66,11 @@ func TestLinkCommandErrors(t *testing.T) {
 		msg  string
 	}{
 		{"no identity flag", args("link", st.flags, st.ref("lerr-images", "agent")), exitUsage, "--identity is required"},
-		{"identity missing", args("link", st.flags, st.ref("lerr-images", "agent"), "--identity", st.ref("lerr-runs", "sha256:"+strings.Repeat("1", 64))), exitError, "not found"},
-		{"identity tag missing", args("link", st.flags, st.ref("lerr-images", "agent"), "--identity", st.ref("lerr-runs", "v2")), exitError, "not found"},
+		{"identity missing", args("link", st.flags, st.ref("lerr-images", "agent"), "--identity", st.ref("lerr-runs", "sha256:"+strings.Repeat("1", 64))), exitError,
+			"--identity " + st.ref("lerr-runs", "sha256:"+strings.Repeat("1", 64)) + ": "},
+		{"identity tag missing", args("link", st.flags, st.ref("lerr-images", "agent"), "--identity", st.ref("lerr-runs", "v2")), exitError, "--identity " + st.ref("lerr-runs", "v2") + ": "},
 		{"identity without tag", args("link", st.flags, st.ref("lerr-images", "agent"), "--identity", st.ref("lerr-runs", "")), exitUsage, "no tag or digest"},
-		{"artifact missing", args("link", st.flags, st.ref("lerr-images", "nope"), "--identity", st.ref("lerr-runs", "v1")), exitError, "not found"},
+		{"artifact missing", args("link", st.flags, st.ref("lerr-images", "nope"), "--identity", st.ref("lerr-runs", "v1")), exitError, "ARTIFACT " + st.ref("lerr-images", "nope") + ": "},
 		{"self link", args("link", st.flags, st.ref("lerr-runs", "v1"), "--identity", st.ref("lerr-runs", id.Digest().String())), exitError, "invalid link"},
 		{"bad repository", args("link", st.flags, st.ref("lerr-images", "agent"), "--identity", st.ref("lerr-runs", "v1"), "--identity-repository", "a b"), exitError, "invalid link"},
 	}

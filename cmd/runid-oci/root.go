@@ -52,6 +52,8 @@ var commands = []func(*app) *cobra.Command{
 	newImportCmd,
 	newProxyCmd,
 	newLayoutCmd,
+	newLoginCmd,
+	newLogoutCmd,
 }
 
 const rootLong = `runid-oci gives every AI run a verifiable identity.
@@ -123,7 +125,7 @@ func newRootCmd(a *app) *cobra.Command {
 			if a.output != "text" && a.output != "json" {
 				return usageErrorf("--output %q: want text or json", a.output)
 			}
-			return nil
+			return a.readPasswordStdin(cmd)
 		},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
@@ -194,6 +196,7 @@ type targetFlags struct {
 	registryConfig string
 	timeout        time.Duration
 	idleTimeout    time.Duration
+	remote         remoteFlags
 }
 
 func (t *targetFlags) addTo(fs *pflag.FlagSet) {
@@ -202,6 +205,7 @@ func (t *targetFlags) addTo(fs *pflag.FlagSet) {
 	fs.StringVar(&t.registryConfig, "registry-config", "", "path of a Docker-style config file with registry credentials (default: the Docker config)")
 	fs.DurationVar(&t.timeout, "timeout", target.DefaultTimeout, "longest a registry may take to answer a metadata request (manifest, tag, referrers, token) in full")
 	fs.DurationVar(&t.idleTimeout, "idle-timeout", target.DefaultIdleTimeout, "longest a registry may send or take no byte (blob transfers included) before the command fails")
+	t.remote.addTo(fs, "", "")
 }
 
 func (t *targetFlags) open(ctx context.Context, ref string, readOnly bool) (*target.Target, error) {
@@ -211,6 +215,12 @@ func (t *targetFlags) open(ctx context.Context, ref string, readOnly bool) (*tar
 		RegistryConfig: t.registryConfig,
 		Timeout:        t.timeout,
 		IdleTimeout:    t.idleTimeout,
+		Insecure:       t.remote.insecure,
+		CAFile:         t.remote.caFile,
+		CertFile:       t.remote.certFile,
+		KeyFile:        t.remote.keyFile,
+		Username:       t.remote.username,
+		Password:       t.remote.password,
 	})
 }
 
@@ -248,7 +258,7 @@ func hint(cmd *cobra.Command, err error) string {
 	case errors.As(err, new(*target.StallError)):
 		return "Change the limits with --idle-timeout and --timeout."
 	}
-	return ""
+	return registryHint(cmd, err)
 }
 
 // exitCode maps an error to the exit code.
