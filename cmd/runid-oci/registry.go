@@ -251,7 +251,7 @@ func registryHint(cmd *cobra.Command, err error) string {
 		}
 	case errors.Is(err, auth.ErrBasicCredentialNotFound),
 		errors.As(err, &er) && er.StatusCode == http.StatusUnauthorized:
-		h := fmt.Sprintf("The registry wants a credential: log in with 'runid-oci login %s' (or 'docker login %s')", host, host)
+		h := fmt.Sprintf("The registry wants a credential it accepts: log in with 'runid-oci login %s' (or 'docker login %s')", host, host)
 		if f := flags("username"); f == "--username" {
 			h += ", or give -u/--username with --password-stdin"
 		}

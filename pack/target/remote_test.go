@@ -229,3 +229,26 @@ func TestOptionsErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenRegistry: a registry client opened with the options of Open
+// pings with the credential given and fails without one.
+func TestOpenRegistry(t *testing.T) {
+	reg := testregistry.StartSecureDistribution(t, testregistry.SecureOptions{Users: users})
+	r, err := target.OpenRegistry(reg.Host, target.Options{CAFile: reg.CA.File, Username: "alice", Password: "s3cret-pass"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Ping(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	r, err = target.OpenRegistry(reg.Host, target.Options{CAFile: reg.CA.File, RegistryConfig: filepath.Join(t.TempDir(), "none.json")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Ping(t.Context()); !errors.Is(err, auth.ErrBasicCredentialNotFound) {
+		t.Fatalf("ping without credential: err = %v, want auth.ErrBasicCredentialNotFound", err)
+	}
+	if _, err := target.OpenRegistry("not a host", target.Options{}); !errors.Is(err, target.ErrInvalidReference) {
+		t.Fatalf("err = %v, want ErrInvalidReference", err)
+	}
+}

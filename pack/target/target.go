@@ -1,7 +1,15 @@
-// Package target opens the stores that the CLI names: a remote repository
-// ("registry/repository[:tag|@digest]", with credentials from the Docker
-// config as oras does) or, with Options.OCILayout, an OCI image layout
-// directory or tar file ("PATH[:tag|@digest]", oras's convention).
+// Package target opens the stores that the CLI names, for harnesses as
+// for the CLI: a remote repository ("registry/repository[:tag|@digest]")
+// or, with Options.OCILayout, an OCI image layout directory or tar file
+// ("PATH[:tag|@digest]", oras's convention). Open returns oras-go targets.
+//
+// A remote repository is reached over HTTPS (PlainHTTP for plain HTTP),
+// with the TLS options of oras (Insecure, CAFile, CertFile and KeyFile),
+// and credentials given (Username and Password, or a Credential function)
+// or read from the Docker credential store: the Docker config or the file
+// of RegistryConfig, and the credential helpers it names, through oras-go's
+// credentials package. Login and Logout write that store. The zero Options
+// open a remote repository over verified HTTPS with Docker's credentials.
 package target
 
 import (
