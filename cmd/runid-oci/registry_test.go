@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/creack/pty"
 
 	"github.com/runid/runid-oci/internal/testregistry"
 )
@@ -173,4 +176,30 @@ func TestLinkMissingNamesReference(t *testing.T) {
 	expect(t, r, exitError, "ARTIFACT "+reg.Ref("images/agent", "1.0")+": ", "not found")
 	r = runCLI(t, "link", reg.Ref("runs", "v1"), "--identity", reg.Ref("runs", "v9"), "--plain-http")
 	expect(t, r, exitError, "--identity "+reg.Ref("runs", "v9")+": ", "not found")
+}
+
+// TestLoginPrompt: login without a password asks for the username and
+// the password on a terminal (a pseudo-terminal here).
+func TestLoginPrompt(t *testing.T) {
+	reg := testregistry.StartSecureDistribution(t, testregistry.SecureOptions{Users: map[string]string{testUser: testPassword}})
+	config := filepath.Join(t.TempDir(), "config.json")
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	defer ptmx.Close()
+	defer tty.Close()
+	go io.Copy(io.Discard, ptmx) // the echo of the username
+	if _, err := ptmx.WriteString(testUser + "\n" + testPassword + "\n"); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	code := run(t.Context(), []string{"login", reg.Host, "--ca-file", reg.CA.File, "--registry-config", config}, tty, &out, &errb)
+	if code != exitOK || out.String() != "Login Succeeded\n" {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	if !strings.Contains(errb.String(), "Username: ") || !strings.Contains(errb.String(), "Password: ") {
+		t.Fatalf("stderr does not prompt:\n%s", errb.String())
+	}
+	expect(t, runCLI(t, "push", reg.Ref("runs", "v1"), exampleDecl("minimal"), "--ca-file", reg.CA.File, "--registry-config", config), exitOK)
 }
