@@ -2,12 +2,18 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/creack/pty"
+	"github.com/spf13/cobra"
+	"oras.land/oras-go/v2/registry/remote/errcode"
 
 	"github.com/runid/runid-oci/internal/testregistry"
 )
@@ -202,4 +208,40 @@ func TestLoginPrompt(t *testing.T) {
 		t.Fatalf("stderr does not prompt:\n%s", errb.String())
 	}
 	expect(t, runCLI(t, "push", reg.Ref("runs", "v1"), exampleDecl("minimal"), "--ca-file", reg.CA.File, "--registry-config", config), exitOK)
+}
+
+// TestRegistryHintNamesOnlyFlagsTheCommandHas: a registry error on a
+// command without the flag that fixes it gets no hint naming that flag;
+// copy's hints name its prefixed flags.
+func TestRegistryHintNamesOnlyFlagsTheCommandHas(t *testing.T) {
+	withFlags := func(flags ...string) *cobra.Command {
+		c := &cobra.Command{Use: "x"}
+		for _, f := range flags {
+			c.Flags().Bool(f, false, "")
+		}
+		return c
+	}
+	httpErr := fmt.Errorf(`resolve: Head "https://r.example/v2/runs/manifests/v1": http: server gave HTTP response to HTTPS client`)
+	authErr := fmt.Errorf("push: %w", &errcode.ErrorResponse{Method: "GET", StatusCode: http.StatusUnauthorized, URL: &url.URL{Scheme: "https", Host: "r.example:5000", Path: "/v2/"}})
+	tests := []struct {
+		name string
+		cmd  *cobra.Command
+		err  error
+		want string
+	}{
+		{"plain http", withFlags("plain-http"), httpErr, "add --plain-http."},
+		{"plain http on copy", withFlags("from-plain-http", "to-plain-http"), httpErr, "add --from-plain-http or --to-plain-http."},
+		{"plain http without the flag", withFlags(), httpErr, ""},
+		{"401", withFlags("username"), authErr, "'runid-oci login r.example:5000' (or 'docker login r.example:5000'), or give -u/--username"},
+		{"401 on copy", withFlags("from-username", "to-username"), authErr, "'runid-oci login r.example:5000' (or 'docker login r.example:5000')."},
+		{"other", withFlags("plain-http", "username", "ca-file"), errors.New("disk full"), ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := hint(tc.cmd, tc.err)
+			if tc.want == "" && got != "" || !strings.Contains(got, tc.want) {
+				t.Errorf("hint = %q, want one holding %q", got, tc.want)
+			}
+		})
+	}
 }
