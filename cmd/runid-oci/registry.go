@@ -43,8 +43,8 @@ func (r *remoteFlags) addTo(fs *pflag.FlagSet, prefix, what string) {
 	}
 	fs.BoolVar(&r.insecure, prefix+"insecure", false, "talk to the "+what+"registry over HTTPS without checking its certificate (test registries only)")
 	fs.StringVar(&r.caFile, prefix+"ca-file", "", "PEM file of certificate authorities to trust for the "+what+"registry's certificate, besides the system's")
-	fs.StringVar(&r.certFile, prefix+"cert-file", "", "PEM client certificate to present to the "+what+"registry (mutual TLS; with --"+prefix+"key-file)")
-	fs.StringVar(&r.keyFile, prefix+"key-file", "", "PEM private key of --"+prefix+"cert-file")
+	fs.StringVar(&r.certFile, prefix+"cert-file", "", "PEM TLS client certificate to present to the "+what+"registry (mutual TLS; with --"+prefix+"key-file)")
+	fs.StringVar(&r.keyFile, prefix+"key-file", "", "PEM private key of the TLS client certificate of --"+prefix+"cert-file (not a signing key)")
 	fs.StringVarP(&r.username, prefix+"username", short("u"), "", "username for the "+what+"registry (default: the credential store of --registry-config)")
 	fs.StringVarP(&r.password, prefix+"password", short("p"), "", "password or identity token for the "+what+"registry (prefer --password-stdin)")
 	if prefix == "" {
