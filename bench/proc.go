@@ -21,6 +21,8 @@ type sample struct {
 	wall   time.Duration
 	maxRSS int64 // bytes
 	stdout []byte
+	// regCPU is the CPU time the registry used during the run (measureOn).
+	regCPU time.Duration
 }
 
 // command is a process to run: argv and working directory.
@@ -93,6 +95,25 @@ func (r *runner) measure(ctx context.Context, cmds ...command) (sample, error) {
 	return s, errors.Join(failed...)
 }
 
+// measureOn runs the commands as measure does and records the CPU time
+// that the registry process used meanwhile.
+func (r *runner) measureOn(ctx context.Context, reg *registry, cmds ...command) (sample, error) {
+	before, err := processCPU(reg.cmd.Process.Pid)
+	if err != nil {
+		return sample{}, fmt.Errorf("registry CPU time: %w", err)
+	}
+	s, err := r.measure(ctx, cmds...)
+	if err != nil {
+		return s, err
+	}
+	after, err := processCPU(reg.cmd.Process.Pid)
+	if err != nil {
+		return s, fmt.Errorf("registry CPU time: %w", err)
+	}
+	s.regCPU = after - before
+	return s, nil
+}
+
 // readRSS reads the peak RSS in KiB that GNU time wrote (its last line).
 func readRSS(path string) (int64, error) {
 	b, err := os.ReadFile(path)
@@ -151,15 +172,23 @@ http:
   secret: runid-oci-bench
 `
 
-// startRegistry starts bin with a filesystem store below dir, on a free
-// loopback port, and waits until it answers /v2/.
-func startRegistry(ctx context.Context, bin, dir string) (*registry, error) {
+// freeLoopback returns a loopback address with a port free just now.
+func freeLoopback() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// startRegistry starts bin (CNCF Distribution) with a filesystem store
+// below dir, on a free loopback port, and waits until it answers /v2/.
+func startRegistry(ctx context.Context, bin, dir string) (*registry, error) {
+	host, err := freeLoopback()
 	if err != nil {
 		return nil, err
 	}
-	host := l.Addr().String()
-	l.Close()
 	store := filepath.Join(dir, "storage")
 	if err := os.MkdirAll(store, 0o755); err != nil {
 		return nil, err
@@ -168,17 +197,36 @@ func startRegistry(ctx context.Context, bin, dir string) (*registry, error) {
 	if err := os.WriteFile(cfg, fmt.Appendf(nil, registryConfig, store, host), 0o644); err != nil {
 		return nil, err
 	}
-	logPath := filepath.Join(dir, "registry.log")
+	cmd := exec.Command(bin, "serve", cfg)
+	// Distribution v3 exports OpenTelemetry traces by default; nothing
+	// listens for them here.
+	cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none", "OTEL_METRICS_EXPORTER=none", "OTEL_LOGS_EXPORTER=none")
+	return launch(ctx, cmd, host, filepath.Join(dir, "registry.log"))
+}
+
+// startGGCR starts bin (internal/testregistry/ggcr-registry: go-containerregistry's
+// in-memory registry) on a free loopback port, its log in dir, and waits
+// until it answers /v2/.
+func startGGCR(ctx context.Context, bin, dir string) (*registry, error) {
+	host, err := freeLoopback()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	return launch(ctx, exec.Command(bin, "-addr", host), host, filepath.Join(dir, "ggcr-registry.log"))
+}
+
+// launch starts a registry process serving on host, its output in logPath,
+// and waits until it answers /v2/.
+func launch(ctx context.Context, cmd *exec.Cmd, host, logPath string) (*registry, error) {
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
 	defer logf.Close()
-	cmd := exec.Command(bin, "serve", cfg)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	// Distribution v3 exports OpenTelemetry traces by default; nothing
-	// listens for them here.
-	cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none", "OTEL_METRICS_EXPORTER=none", "OTEL_LOGS_EXPORTER=none")
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start registry: %w", err)
 	}
