@@ -57,7 +57,7 @@ func TestFloor(t *testing.T) {
 		t.Errorf("floor with no core count = %s, want the CPU time", got)
 	}
 	run := func(wall, cpu float64) sample {
-		return sample{wall: time.Duration(wall * float64(time.Second)), regCPU: time.Duration(cpu * float64(time.Second))}
+		return sample{wall: time.Duration(wall * float64(time.Second)), regCPU: time.Duration(cpu * float64(time.Second)), cpu: time.Second}
 	}
 	// Floors 5, 5 and 6 s: ratios 1.1, 1.2, 1.0; median 1.1.
 	r := &floorRow{registry: "reg", cores: 2, target: 1.15,
@@ -68,7 +68,7 @@ func TestFloor(t *testing.T) {
 	}
 	var b strings.Builder
 	writeFloorTable(&b, []*floorRow{r})
-	for _, want := range []string{"| reg | 6.00 s | 10.00 s | 5.00 s | 1.10 (1.00–1.20) | ≤ 1.15 | yes | 12.00 s | 12.00 s | 2.00 (2.00–2.00) |"} {
+	for _, want := range []string{"| reg | 6.00 s | 10.00 s | 5.00 s | 1.10 (1.00–1.20) | ≤ 1.15 | yes | 1.00 s | 5.50 s | 12.00 s | 12.00 s | 2.00 (2.00–2.00) |"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, b.String())
 		}
@@ -81,6 +81,18 @@ func TestFloor(t *testing.T) {
 	empty := &floorRow{cores: 2, target: 1.15, ours: []sample{run(5, 0)}}
 	if empty.met() {
 		t.Error("met without any measured floor")
+	}
+}
+
+func TestParseTimeReport(t *testing.T) {
+	cpu, kb, err := parseTimeReport("Command exited with non-zero status 1\n1.25 0.50 31744\n")
+	if err != nil || cpu != 1750*time.Millisecond || kb != 31744 {
+		t.Errorf("parseTimeReport = %s, %d, %v; want 1.75s, 31744", cpu, kb, err)
+	}
+	for _, bad := range []string{"", "31744", "x 0.5 100", "1 2 3 4"} {
+		if _, _, err := parseTimeReport(bad); err == nil {
+			t.Errorf("parseTimeReport(%q): no error", bad)
+		}
 	}
 }
 

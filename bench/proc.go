@@ -21,6 +21,8 @@ type sample struct {
 	wall   time.Duration
 	maxRSS int64 // bytes
 	stdout []byte
+	// cpu is the user and system CPU time of the command(s).
+	cpu time.Duration
 	// regCPU is the CPU time the registry used during the run (measureOn).
 	regCPU time.Duration
 }
@@ -57,7 +59,7 @@ func (r *runner) measure(ctx context.Context, cmds ...command) (sample, error) {
 	for i, c := range cmds {
 		r.n++
 		reports[i] = filepath.Join(r.tmp, fmt.Sprintf("rss-%d", r.n))
-		argv := append([]string{r.timeBin, "-f", "%M", "-o", reports[i]}, c.argv...)
+		argv := append([]string{r.timeBin, "-f", "%U %S %M", "-o", reports[i]}, c.argv...)
 		p := exec.CommandContext(ctx, argv[0], argv[1:]...)
 		p.Dir = c.dir
 		p.Env = r.env
@@ -84,11 +86,12 @@ func (r *runner) measure(ctx context.Context, cmds ...command) (sample, error) {
 	}
 	s.wall = time.Since(start)
 	for i, rep := range reports {
-		kb, err := readRSS(rep)
+		cpu, kb, err := readTimeReport(rep)
 		if err != nil && len(failed) == 0 {
 			failed = append(failed, fmt.Errorf("%s: peak memory: %w", cmds[i].argv[0], err))
 		}
 		s.maxRSS = max(s.maxRSS, kb*1024)
+		s.cpu += cpu
 		_ = os.Remove(rep)
 	}
 	s.stdout = outs[0].Bytes()
@@ -114,17 +117,31 @@ func (r *runner) measureOn(ctx context.Context, reg *registry, cmds ...command) 
 	return s, nil
 }
 
-// readRSS reads the peak RSS in KiB that GNU time wrote (its last line).
-func readRSS(path string) (int64, error) {
+// readTimeReport reads what GNU time wrote with -f "%U %S %M" (its last
+// line): the user and system CPU seconds and the peak RSS in KiB.
+func readTimeReport(path string) (cpu time.Duration, rssKiB int64, err error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	lines := strings.Fields(strings.TrimSpace(string(b)))
-	if len(lines) == 0 {
-		return 0, fmt.Errorf("empty report %s", path)
+	return parseTimeReport(string(b))
+}
+
+func parseTimeReport(text string) (cpu time.Duration, rssKiB int64, err error) {
+	lines := strings.Split(strings.TrimSpace(text), "\n")
+	f := strings.Fields(lines[len(lines)-1])
+	if len(f) != 3 {
+		return 0, 0, fmt.Errorf("time report %q: want user and system seconds and peak KiB", lines[len(lines)-1])
 	}
-	return strconv.ParseInt(lines[len(lines)-1], 10, 64)
+	for _, x := range f[:2] {
+		sec, err := strconv.ParseFloat(x, 64)
+		if err != nil || sec < 0 {
+			return 0, 0, fmt.Errorf("time report: CPU seconds %q", x)
+		}
+		cpu += time.Duration(sec * float64(time.Second))
+	}
+	rssKiB, err = strconv.ParseInt(f[2], 10, 64)
+	return cpu, rssKiB, err
 }
 
 // shorten keeps a long argument list readable in error messages.
