@@ -66,6 +66,14 @@ type config struct {
 // benchmark checks (docs/benchmarks.md).
 const memTarget = 64 << 20
 
+// pullTarget is the largest acceptable ratio of each pull and verify run
+// to the `oras pull` run paired with it.
+const pullTarget = 0.9
+
+// floorTarget is the largest acceptable ratio of runid-oci's wall time for
+// the small-document push to the registry's floor.
+const floorTarget = 1.15
+
 func main() {
 	var cfg config
 	var size, docSize, textSize string
@@ -204,6 +212,12 @@ func run(ctx context.Context, cfg config) error {
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("build runid-oci: %w", err)
 	}
+	ggcrBin := filepath.Join(bin, "ggcr-registry")
+	build = exec.CommandContext(ctx, "go", "build", "-buildvcs=false", "-o", ggcrBin, "./internal/testregistry/ggcr-registry")
+	build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("build ggcr-registry: %w", err)
+	}
 	tools := map[clitools.Tool]string{}
 	for _, t := range []clitools.Tool{clitools.ToolOras, clitools.ToolRegistry} {
 		logf("%s %s: building into the tool cache if needed (the first time takes minutes)", t, t.Version())
@@ -242,6 +256,13 @@ func run(ctx context.Context, cfg config) error {
 	}
 	defer reg.stop()
 	logf("registry %s %s on %s, storage in %s", clitools.ToolRegistry, clitools.ToolRegistry.Version(), reg.host, regDir)
+	ggcr, err := startGGCR(ctx, ggcrBin, work)
+	if err != nil {
+		return err
+	}
+	defer ggcr.stop()
+	ggcrV := ggcrVersion(root)
+	logf("registry go-containerregistry %s on %s, in memory", ggcrV, ggcr.host)
 
 	dockerConfig := filepath.Join(work, "docker")
 	if err := os.MkdirAll(dockerConfig, 0o755); err != nil {
@@ -253,6 +274,7 @@ func run(ctx context.Context, cfg config) error {
 	r := &runner{env: append(os.Environ(), "DOCKER_CONFIG="+dockerConfig), timeBin: timeBin, tmp: work}
 
 	ref := func(repo, tag string) string { return reg.host + "/" + repo + ":" + tag }
+	ggcrRef := func(repo, tag string) string { return ggcr.host + "/" + repo + ":" + tag }
 	runidPush := func(w *workload, target string) command {
 		return command{argv: []string{runid, "-o", "json", "push", "--plain-http", target, w.declaration}, dir: w.dir}
 	}
@@ -293,6 +315,7 @@ func run(ctx context.Context, cfg config) error {
 	var repushBytes []int64
 	n := 0 // fresh repository counter
 	fresh := func(kind string) string { n++; return ref(fmt.Sprintf("bench/%s-%d", kind, n), "v1") }
+	freshGGCR := func(kind string) string { n++; return ggcrRef(fmt.Sprintf("bench/%s-%d", kind, n), "v1") }
 	nproc := runtime.NumCPU()
 	size := humanSize(large.bytes)
 
@@ -301,6 +324,7 @@ func run(ctx context.Context, cfg config) error {
 		ours   func() command
 		theirs func() []command
 		after  func(ours sample) error
+		on     *registry // measure this registry's CPU time during each run
 	}{
 		{
 			c:      comparison{workload: fmt.Sprintf("push %s in %d files", size, cfg.files), baseline: "`oras push` of the same files", target: 1.0},
@@ -330,6 +354,13 @@ func run(ctx context.Context, cfg config) error {
 			c:      comparison{workload: fmt.Sprintf("push %d context documents of %s", cfg.docs, humanSize(cfg.docSize)), baseline: "`oras push` of the same files", target: 0.5},
 			ours:   func() command { return runidPush(docs, fresh("docs-runid")) },
 			theirs: func() []command { return []command{orasPush(docs, fresh("docs-oras"))} },
+			on:     reg,
+		},
+		{
+			c:      comparison{workload: fmt.Sprintf("push %d context documents of %s to go-containerregistry's registry", cfg.docs, humanSize(cfg.docSize)), baseline: "`oras push` of the same files"},
+			ours:   func() command { return runidPush(docs, freshGGCR("docs-runid")) },
+			theirs: func() []command { return []command{orasPush(docs, freshGGCR("docs-oras"))} },
+			on:     ggcr,
 		},
 		{
 			c:      comparison{workload: fmt.Sprintf("push %s text", humanSize(text.bytes)), baseline: "`oras push` of the same file", target: 1.0},
@@ -342,7 +373,7 @@ func run(ctx context.Context, cfg config) error {
 			theirs: func() []command { return []command{textDigest} },
 		},
 		{
-			c: comparison{workload: fmt.Sprintf("pull and verify the %s identity", size), baseline: "`oras pull` of it", target: 1.0},
+			c: comparison{workload: fmt.Sprintf("pull and verify the %s identity", size), baseline: "`oras pull` of it", target: pullTarget, everyRun: true},
 			ours: func() command {
 				return command{argv: []string{runid, "pull", "--plain-http", ref("bench/again", "v1"), "--dir", pullDir}}
 			},
@@ -377,7 +408,11 @@ func run(ctx context.Context, cfg config) error {
 	for _, row := range rows {
 		for i := range cfg.iterations {
 			// Alternate: runid-oci, then the baseline, N times.
-			s, err := r.measure(ctx, row.ours())
+			measure := r.measure
+			if row.on != nil {
+				measure = func(ctx context.Context, cmds ...command) (sample, error) { return r.measureOn(ctx, row.on, cmds...) }
+			}
+			s, err := measure(ctx, row.ours())
 			if err != nil {
 				return err
 			}
@@ -390,7 +425,7 @@ func run(ctx context.Context, cfg config) error {
 				return err
 			}
 			row.c.ours = append(row.c.ours, s)
-			t, err := r.measure(ctx, row.theirs()...)
+			t, err := measure(ctx, row.theirs()...)
 			if err != nil {
 				return err
 			}
@@ -404,12 +439,24 @@ func run(ctx context.Context, cfg config) error {
 	}
 
 	table := make([]*comparison, len(rows))
+	var floors []*floorRow
 	for i, row := range rows {
 		table[i] = &row.c
+		if row.on != nil {
+			name := fmt.Sprintf("CNCF Distribution %s, filesystem store in %s", clitools.ToolRegistry.Version(), filepath.Dir(regDir))
+			if row.on == ggcr {
+				name = fmt.Sprintf("go-containerregistry %s, in memory", ggcrV)
+			}
+			floors = append(floors, &floorRow{registry: name, cores: nproc, target: floorTarget, ours: row.c.ours, theirs: row.c.theirs})
+		}
 	}
 	printHeader(started, load0, fmt.Sprintf("oras %s, Distribution registry %s (loopback, filesystem store in %s); %d iterations, medians; ",
 		clitools.ToolOras.Version(), clitools.ToolRegistry.Version(), filepath.Dir(regDir), cfg.iterations))
 	writeTable(os.Stdout, table, memTarget)
+	if len(floors) > 0 {
+		fmt.Printf("\nPush of %d documents of %s against the registry's floor: the CPU time the registry used during each push (utime + stime from /proc), spread over the machine's %d cores; medians, and the least and greatest ratio of a run:\n\n", cfg.docs, humanSize(cfg.docSize), nproc)
+		writeFloorTable(os.Stdout, floors)
+	}
 	if len(proxyRuns) > 0 {
 		fmt.Println()
 		writeProxyTable(os.Stdout, proxyRuns, pdir)
@@ -437,6 +484,17 @@ func pushed(out []byte) pushResult {
 }
 
 // moduleRoot is the directory of this module's go.mod.
+// ggcrVersion is the go-containerregistry version this module requires.
+func ggcrVersion(root string) string {
+	cmd := exec.Command("go", "list", "-m", "-f", "{{.Version}}", "github.com/google/go-containerregistry")
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		return "?"
+	}
+	return strings.TrimSpace(string(out))
+}
+
 func moduleRoot() (string, error) {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {

@@ -21,6 +21,10 @@ type sample struct {
 	wall   time.Duration
 	maxRSS int64 // bytes
 	stdout []byte
+	// cpu is the user and system CPU time of the command(s).
+	cpu time.Duration
+	// regCPU is the CPU time the registry used during the run (measureOn).
+	regCPU time.Duration
 }
 
 // command is a process to run: argv and working directory.
@@ -55,7 +59,7 @@ func (r *runner) measure(ctx context.Context, cmds ...command) (sample, error) {
 	for i, c := range cmds {
 		r.n++
 		reports[i] = filepath.Join(r.tmp, fmt.Sprintf("rss-%d", r.n))
-		argv := append([]string{r.timeBin, "-f", "%M", "-o", reports[i]}, c.argv...)
+		argv := append([]string{r.timeBin, "-f", "%U %S %M", "-o", reports[i]}, c.argv...)
 		p := exec.CommandContext(ctx, argv[0], argv[1:]...)
 		p.Dir = c.dir
 		p.Env = r.env
@@ -82,28 +86,62 @@ func (r *runner) measure(ctx context.Context, cmds ...command) (sample, error) {
 	}
 	s.wall = time.Since(start)
 	for i, rep := range reports {
-		kb, err := readRSS(rep)
+		cpu, kb, err := readTimeReport(rep)
 		if err != nil && len(failed) == 0 {
 			failed = append(failed, fmt.Errorf("%s: peak memory: %w", cmds[i].argv[0], err))
 		}
 		s.maxRSS = max(s.maxRSS, kb*1024)
+		s.cpu += cpu
 		_ = os.Remove(rep)
 	}
 	s.stdout = outs[0].Bytes()
 	return s, errors.Join(failed...)
 }
 
-// readRSS reads the peak RSS in KiB that GNU time wrote (its last line).
-func readRSS(path string) (int64, error) {
+// measureOn runs the commands as measure does and records the CPU time
+// that the registry process used meanwhile.
+func (r *runner) measureOn(ctx context.Context, reg *registry, cmds ...command) (sample, error) {
+	before, err := processCPU(reg.cmd.Process.Pid)
+	if err != nil {
+		return sample{}, fmt.Errorf("registry CPU time: %w", err)
+	}
+	s, err := r.measure(ctx, cmds...)
+	if err != nil {
+		return s, err
+	}
+	after, err := processCPU(reg.cmd.Process.Pid)
+	if err != nil {
+		return s, fmt.Errorf("registry CPU time: %w", err)
+	}
+	s.regCPU = after - before
+	return s, nil
+}
+
+// readTimeReport reads what GNU time wrote with -f "%U %S %M" (its last
+// line): the user and system CPU seconds and the peak RSS in KiB.
+func readTimeReport(path string) (cpu time.Duration, rssKiB int64, err error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	lines := strings.Fields(strings.TrimSpace(string(b)))
-	if len(lines) == 0 {
-		return 0, fmt.Errorf("empty report %s", path)
+	return parseTimeReport(string(b))
+}
+
+func parseTimeReport(text string) (cpu time.Duration, rssKiB int64, err error) {
+	lines := strings.Split(strings.TrimSpace(text), "\n")
+	f := strings.Fields(lines[len(lines)-1])
+	if len(f) != 3 {
+		return 0, 0, fmt.Errorf("time report %q: want user and system seconds and peak KiB", lines[len(lines)-1])
 	}
-	return strconv.ParseInt(lines[len(lines)-1], 10, 64)
+	for _, x := range f[:2] {
+		sec, err := strconv.ParseFloat(x, 64)
+		if err != nil || sec < 0 {
+			return 0, 0, fmt.Errorf("time report: CPU seconds %q", x)
+		}
+		cpu += time.Duration(sec * float64(time.Second))
+	}
+	rssKiB, err = strconv.ParseInt(f[2], 10, 64)
+	return cpu, rssKiB, err
 }
 
 // shorten keeps a long argument list readable in error messages.
@@ -151,15 +189,23 @@ http:
   secret: runid-oci-bench
 `
 
-// startRegistry starts bin with a filesystem store below dir, on a free
-// loopback port, and waits until it answers /v2/.
-func startRegistry(ctx context.Context, bin, dir string) (*registry, error) {
+// freeLoopback returns a loopback address with a port free just now.
+func freeLoopback() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// startRegistry starts bin (CNCF Distribution) with a filesystem store
+// below dir, on a free loopback port, and waits until it answers /v2/.
+func startRegistry(ctx context.Context, bin, dir string) (*registry, error) {
+	host, err := freeLoopback()
 	if err != nil {
 		return nil, err
 	}
-	host := l.Addr().String()
-	l.Close()
 	store := filepath.Join(dir, "storage")
 	if err := os.MkdirAll(store, 0o755); err != nil {
 		return nil, err
@@ -168,17 +214,36 @@ func startRegistry(ctx context.Context, bin, dir string) (*registry, error) {
 	if err := os.WriteFile(cfg, fmt.Appendf(nil, registryConfig, store, host), 0o644); err != nil {
 		return nil, err
 	}
-	logPath := filepath.Join(dir, "registry.log")
+	cmd := exec.Command(bin, "serve", cfg)
+	// Distribution v3 exports OpenTelemetry traces by default; nothing
+	// listens for them here.
+	cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none", "OTEL_METRICS_EXPORTER=none", "OTEL_LOGS_EXPORTER=none")
+	return launch(ctx, cmd, host, filepath.Join(dir, "registry.log"))
+}
+
+// startGGCR starts bin (internal/testregistry/ggcr-registry: go-containerregistry's
+// in-memory registry) on a free loopback port, its log in dir, and waits
+// until it answers /v2/.
+func startGGCR(ctx context.Context, bin, dir string) (*registry, error) {
+	host, err := freeLoopback()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	return launch(ctx, exec.Command(bin, "-addr", host), host, filepath.Join(dir, "ggcr-registry.log"))
+}
+
+// launch starts a registry process serving on host, its output in logPath,
+// and waits until it answers /v2/.
+func launch(ctx context.Context, cmd *exec.Cmd, host, logPath string) (*registry, error) {
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
 	defer logf.Close()
-	cmd := exec.Command(bin, "serve", cfg)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	// Distribution v3 exports OpenTelemetry traces by default; nothing
-	// listens for them here.
-	cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none", "OTEL_METRICS_EXPORTER=none", "OTEL_LOGS_EXPORTER=none")
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start registry: %w", err)
 	}

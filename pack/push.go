@@ -159,6 +159,9 @@ func Push(ctx context.Context, target oras.Target, c *Composition, opts PushOpti
 	} else {
 		up := uploader{target: target, progress: progress, logger: opts.Logger}
 		up.mountRepo, up.mounter = mounterOf(target)
+		if r, ok := target.(*remote.Repository); ok {
+			up.mono = newMonolithic(r)
+		}
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(opts.Concurrency)
 		for _, i := range blobs {
@@ -223,6 +226,7 @@ type uploader struct {
 	mounter   registry.Mounter // set for a remote repository
 	mountRepo string           // its repository name
 	noMount   atomic.Bool      // set once the registry refused a mount request
+	mono      *monolithic      // single-POST uploads, for a remote repository
 
 	uploaded, skipped, bytes atomic.Int64
 }
@@ -256,10 +260,17 @@ func (r *sourceReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// push makes sure the target has the blob: mounted (or found) in one
-// request for a small blob on a registry, else checked with Exists and
-// uploaded if missing.
+// push makes sure the target has the blob: sent in one request for a
+// small blob on a registry that takes single-POST uploads (monolithic.go),
+// else mounted (or found) in one request for a small blob on a registry,
+// else checked with Exists and uploaded if missing.
 func (u *uploader) push(ctx context.Context, what, name string, desc ocispec.Descriptor, open opener) error {
+	if u.mono.use(ctx, desc.Size) {
+		done, err := u.pushMonolithic(ctx, what, name, desc, open)
+		if done {
+			return err
+		}
+	}
 	if u.mounter != nil && desc.Size <= mountMaxSize && !u.noMount.Load() {
 		opened := false
 		var after func() error
@@ -315,6 +326,35 @@ func (u *uploader) push(ctx context.Context, what, name string, desc ocispec.Des
 		return fmt.Errorf("push %s: %w", what, src.err)
 	}
 	return u.finish(what, name, desc, err, after)
+}
+
+// pushMonolithic uploads a small blob in a single POST. done is false when
+// the registry does not take such uploads and stored nothing: the blob is
+// then to be pushed the two-request way.
+func (u *uploader) pushMonolithic(ctx context.Context, what, name string, desc ocispec.Descriptor, open opener) (done bool, err error) {
+	u.progress(Event{Kind: EventBlobUploading, Name: name, Descriptor: desc})
+	rc, after, err := open()
+	if err != nil {
+		u.mono.learn(monoUnknown)
+		return true, fmt.Errorf("push %s: %w", what, err)
+	}
+	body, err := readSized(rc, desc.Size, desc.Size)
+	rc.Close()
+	if err != nil {
+		u.mono.learn(monoUnknown)
+		if after != nil {
+			if aerr := after(); aerr != nil {
+				return true, fmt.Errorf("push %s: %w", what, aerr)
+			}
+		}
+		return true, fmt.Errorf("push %s: %w", what, err)
+	}
+	handled, err := u.mono.push(ctx, desc, body)
+	if !handled {
+		u.logger.Debug("registry refused a single-POST blob upload; uploading in two requests")
+		return false, nil
+	}
+	return true, u.finish(what, name, desc, err, after)
 }
 
 // finish accounts for an upload that ended with err, after the check the
