@@ -6,6 +6,7 @@ package otlptest
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -27,12 +28,31 @@ type Collector struct {
 	sink         *consumertest.TracesSink
 }
 
-// Start starts a receiver for the test; it stops when the test ends.
+// Start starts a receiver for the test on free loopback ports; it stops
+// when the test ends.
 func Start(t testing.TB) *Collector {
 	t.Helper()
+	c, err := StartOn(t, freeAddr(t), freeAddr(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// StartOn starts a receiver for the test listening for OTLP/gRPC on
+// grpcAddr and OTLP/HTTP on httpAddr (host:port); it stops when the test
+// ends. It fails when an address cannot be listened on.
+func StartOn(t testing.TB, grpcAddr, httpAddr string) (*Collector, error) {
+	t.Helper()
+	for _, a := range []string{grpcAddr, httpAddr} {
+		ln, err := net.Listen("tcp", a)
+		if err != nil {
+			return nil, err
+		}
+		ln.Close()
+	}
 	f := otlpreceiver.NewFactory()
 	cfg := f.CreateDefaultConfig().(*otlpreceiver.Config)
-	grpcAddr, httpAddr := freeAddr(t), freeAddr(t)
 	g := cfg.Protocols.GRPC.GetOrInsertDefault()
 	g.NetAddr.Endpoint = grpcAddr
 	h := cfg.Protocols.HTTP.GetOrInsertDefault()
@@ -40,13 +60,13 @@ func Start(t testing.TB) *Collector {
 	sink := new(consumertest.TracesSink)
 	r, err := f.CreateTraces(context.Background(), receivertest.NewNopSettings(f.Type()), cfg, sink)
 	if err != nil {
-		t.Fatalf("otlpreceiver: %v", err)
+		return nil, fmt.Errorf("otlpreceiver: %w", err)
 	}
 	if err := r.Start(context.Background(), componenttest.NewNopHost()); err != nil {
-		t.Fatalf("otlpreceiver start: %v", err)
+		return nil, fmt.Errorf("otlpreceiver start: %w", err)
 	}
 	t.Cleanup(func() { _ = r.Shutdown(context.Background()) })
-	return &Collector{GRPCEndpoint: grpcAddr, HTTPEndpoint: "http://" + httpAddr, sink: sink}
+	return &Collector{GRPCEndpoint: grpcAddr, HTTPEndpoint: "http://" + httpAddr, sink: sink}, nil
 }
 
 // freeAddr is a loopback address with a port free a moment ago.

@@ -278,8 +278,8 @@ type Options struct {
 	// cannot be decided on) is refused even with ForwardUndeclared.
 	Decide func(ctx context.Context, comp *pack.Composition) Decision
 	// Tracer, if set, starts a span for every recorded request that is
-	// forwarded; the span's trace context is sent upstream and its IDs
-	// become the output record's traceId and spanId facts. See
+	// forwarded or denied; the span's trace context is sent upstream and
+	// its IDs become the output record's traceId and spanId facts. See
 	// pack/capture/telemetry.
 	Tracer Tracer
 	// OnRecord, if set, is called once for every recorded request, after
@@ -538,7 +538,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.ContentLength = int64(len(body))
 	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	if dec != nil && !dec.Allowed {
-		recording = h.deny(w, r, format, subject, derr, dec.Reasons, start)
+		recording = h.deny(w, r, format, body, subject, derr, dec.Reasons, start)
 		return
 	}
 	if derr != nil {

@@ -276,7 +276,7 @@ func (ex *exchange) record() {
 	}
 	if ex.span != nil {
 		errText, _ := facts[FactError].(string)
-		ex.span.End(TraceEnd{End: ex.ended, Status: rec.Status, HTTPStatus: ex.httpStatus, Error: errText, Response: gres, Record: rec.Output, RecordErr: rec.Err})
+		ex.span.End(TraceEnd{End: ex.ended, Status: rec.Status, HTTPStatus: ex.httpStatus, Error: errText, Denied: ex.denied, Response: gres, Record: rec.Output, RecordErr: rec.Err})
 	}
 	if h.opts.OnRecord != nil {
 		h.opts.OnRecord(rec)

@@ -16,7 +16,8 @@ import (
 // for concurrent use and must not block: exporting is its business.
 type Tracer interface {
 	// Start is called once the request's identity is declared, just
-	// before it is forwarded, from the goroutine serving it.
+	// before it is forwarded (or, when Options.Decide denied it, answered
+	// with 403), from the goroutine serving it.
 	Start(ctx context.Context, req TraceStart) Span
 }
 
@@ -62,6 +63,9 @@ type TraceEnd struct {
 	HTTPStatus int
 	// Error is the error fact, empty when the request succeeded.
 	Error string
+	// Denied holds Options.Decide's reasons when it denied the request,
+	// which was then never forwarded (the record's denied fact).
+	Denied []string
 	// Response holds the GenAI response attributes read from the
 	// recorded response (id, model, finish reasons, usage).
 	Response capture.GenAIResponse

@@ -245,9 +245,17 @@ func (s *proxySpan) End(e proxy.TraceEnd) {
 	s.span.End(trace.WithTimestamp(e.End))
 }
 
-// errorType is the error.type attribute of a failed request: the HTTP
-// status code, or the record's status.
+// ErrorTypeDenied is the error.type of the span of a request that the
+// proxy's policy denied (and never forwarded), as the code of its 403
+// answer.
+const ErrorTypeDenied = "policy_denied"
+
+// errorType is the error.type attribute of a failed request: policy_denied,
+// the HTTP status code, or the record's status.
 func errorType(e proxy.TraceEnd) string {
+	if len(e.Denied) > 0 {
+		return ErrorTypeDenied
+	}
 	if e.HTTPStatus >= 400 {
 		return strconv.Itoa(e.HTTPStatus)
 	}
