@@ -50,6 +50,10 @@ const (
 	// FactFinishReasons is an array of non-empty strings: why the model
 	// stopped, one per choice, as the serving endpoint reported them.
 	FactFinishReasons = "finishReasons"
+	// FactDenied is an array of at least one non-empty string: why a
+	// policy refused the execution before it started (it never ran). A
+	// record with it has status failed.
+	FactDenied = "denied"
 )
 
 // Members of the FactUsage object.
@@ -273,7 +277,9 @@ func ParseOutputDocument(data []byte) (*OutputDocument, []string, error) {
 // startedAt; status is succeeded, failed or cancelled; exitCode is an
 // integer; instanceId and servedModel are non-empty strings; traceId and
 // spanId are W3C Trace Context IDs; usage is an object of non-negative
-// integer token counts; finishReasons is an array of non-empty strings.
+// integer token counts; finishReasons is an array of non-empty strings;
+// denied is an array of at least one non-empty string, and a record with
+// it has status failed.
 // Other members are free. Errors wrap ErrInvalidOutput.
 func CheckExecution(facts map[string]any) error {
 	var probs []Problem
@@ -337,6 +343,14 @@ func CheckExecution(facts map[string]any) error {
 	if v, ok := facts[FactFinishReasons]; ok {
 		if !isStringList(v) {
 			add(FactFinishReasons, "want an array of non-empty strings, got %v", v)
+		}
+	}
+	if v, ok := facts[FactDenied]; ok {
+		if !isStringList(v) || isEmptyList(v) {
+			add(FactDenied, "want an array of at least one non-empty string, got %v", v)
+		}
+		if st, ok := facts[FactStatus]; ok && st != StatusFailed {
+			add(FactStatus, "a denied execution has status %s, got %v", StatusFailed, st)
 		}
 	}
 	for k, v := range facts {
@@ -427,6 +441,17 @@ func isNegative(v any) bool {
 		return err == nil && i < 0
 	case float64:
 		return n < 0
+	}
+	return false
+}
+
+// isEmptyList reports whether v is an array with no element.
+func isEmptyList(v any) bool {
+	switch l := v.(type) {
+	case []string:
+		return len(l) == 0
+	case []any:
+		return len(l) == 0
 	}
 	return false
 }

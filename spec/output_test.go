@@ -242,6 +242,9 @@ func TestParseOutputDocument(t *testing.T) {
 		{name: "zero span id", doc: `{"specVersion":"1.0","identity":"` + id + `","execution":{"spanId":"0000000000000000"}}`, wantErr: spec.ErrInvalidOutput, detail: "spanId"},
 		{name: "negative usage", doc: `{"specVersion":"1.0","identity":"` + id + `","execution":{"usage":{"inputTokens":-1}}}`, wantErr: spec.ErrInvalidOutput, detail: "inputTokens"},
 		{name: "usage not an object", doc: `{"specVersion":"1.0","identity":"` + id + `","execution":{"usage":12}}`, wantErr: spec.ErrInvalidOutput, detail: "usage"},
+		{name: "denied", doc: `{"specVersion":"1.0","identity":"` + id + `","execution":{"status":"failed","denied":["temperature over 0.2"]}}`},
+		{name: "denied but succeeded", doc: `{"specVersion":"1.0","identity":"` + id + `","execution":{"status":"succeeded","denied":["temperature over 0.2"]}}`, wantErr: spec.ErrInvalidOutput, detail: "status"},
+		{name: "denied without a reason", doc: `{"specVersion":"1.0","identity":"` + id + `","execution":{"denied":[]}}`, wantErr: spec.ErrInvalidOutput, detail: "denied"},
 		{name: "empty finish reason", doc: `{"specVersion":"1.0","identity":"` + id + `","execution":{"finishReasons":[""]}}`, wantErr: spec.ErrInvalidOutput, detail: "finishReasons"},
 		{name: "external with urls", doc: `{"specVersion":"1.0","identity":"` + id + `","external":[{"mediaType":"text/csv","digest":"` + id + `","size":9,"urls":["https://example.com/r.csv"]}]}`},
 	}
@@ -289,6 +292,12 @@ func TestCheckExecutionGoValues(t *testing.T) {
 		{map[string]any{spec.FactUsage: map[string]any{spec.UsageOutputTokens: 2.5}}, false},
 		{map[string]any{spec.FactFinishReasons: []string{"stop", "length"}}, true},
 		{map[string]any{spec.FactFinishReasons: "stop"}, false},
+		{map[string]any{spec.FactDenied: []string{"temperature over 0.2"}, spec.FactStatus: spec.StatusFailed}, true},
+		{map[string]any{spec.FactDenied: []any{"temperature over 0.2"}}, true},
+		{map[string]any{spec.FactDenied: []string{}}, false},
+		{map[string]any{spec.FactDenied: []any{""}}, false},
+		{map[string]any{spec.FactDenied: "temperature over 0.2"}, false},
+		{map[string]any{spec.FactDenied: []string{"temperature over 0.2"}, spec.FactStatus: spec.StatusSucceeded}, false},
 		{nil, true},
 	}
 	for i, tc := range cases {

@@ -116,6 +116,51 @@ var recordCases = []vcase{
 	recordCase("execution-order", "endedAt before startedAt", c("execution"), func(a *artifact) {
 		a.doc["execution"].(map[string]any)[spec.FactEndedAt] = "2026-01-01T09:59:59Z"
 	}),
+	recordCase("record-telemetry-valid", "a record with the telemetry facts: traceId, spanId, usage (with a member of its own) and finishReasons", c(), func(a *artifact) {
+		e := a.doc["execution"].(map[string]any)
+		e[spec.FactTraceID], e[spec.FactSpanID] = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+		e[spec.FactUsage] = map[string]any{spec.UsageInputTokens: 2500, spec.UsageOutputTokens: 2, spec.UsageCachedInputTokens: 2048, "reasoningTokens": 0}
+		e[spec.FactFinishReasons] = []any{"stop", "length"}
+	}),
+	recordCase("record-denied-valid", "a record of an execution a policy refused: status failed and the denied reasons", c(), func(a *artifact) {
+		e := a.doc["execution"].(map[string]any)
+		delete(e, spec.FactExitCode)
+		e[spec.FactStatus], e[spec.FactDenied] = spec.StatusFailed, []any{"temperature above 0.2 is not allowed"}
+	}),
+	recordCase("trace-id-upper-case", "a traceId in upper-case hex digits", c("execution"), func(a *artifact) {
+		a.doc["execution"].(map[string]any)[spec.FactTraceID] = "4BF92F3577B34DA6A3CE929D0E0E4736"
+	}),
+	recordCase("trace-id-zero", "a traceId of 32 zeros, W3C Trace Context's invalid trace ID", c("execution"), func(a *artifact) {
+		a.doc["execution"].(map[string]any)[spec.FactTraceID] = "00000000000000000000000000000000"
+	}),
+	recordCase("span-id-length", "a spanId of 15 hex digits", c("execution"), func(a *artifact) {
+		a.doc["execution"].(map[string]any)[spec.FactSpanID] = "00f067aa0ba902b"
+	}),
+	recordCase("span-id-zero", "a spanId of 16 zeros, W3C Trace Context's invalid span ID", c("execution"), func(a *artifact) {
+		a.doc["execution"].(map[string]any)[spec.FactSpanID] = "0000000000000000"
+	}),
+	recordCase("usage-negative", "usage with a negative inputTokens", c("execution"), func(a *artifact) {
+		a.doc["execution"].(map[string]any)[spec.FactUsage] = map[string]any{spec.UsageInputTokens: -1}
+	}),
+	recordCase("usage-fraction", "usage with outputTokens written as 2.5", c("execution"), func(a *artifact) {
+		a.doc["execution"].(map[string]any)[spec.FactUsage] = map[string]any{spec.UsageOutputTokens: 2.5}
+	}),
+	recordCase("usage-not-object", "usage written as a number", c("execution"), func(a *artifact) {
+		a.doc["execution"].(map[string]any)[spec.FactUsage] = 2502
+	}),
+	recordCase("finish-reasons-empty", "finishReasons holding an empty string", c("execution"), func(a *artifact) {
+		a.doc["execution"].(map[string]any)[spec.FactFinishReasons] = []any{""}
+	}),
+	recordCase("finish-reasons-string", "finishReasons written as a string, not an array", c("execution"), func(a *artifact) {
+		a.doc["execution"].(map[string]any)[spec.FactFinishReasons] = "stop"
+	}),
+	recordCase("denied-empty", "denied as an empty array", c("execution"), func(a *artifact) {
+		e := a.doc["execution"].(map[string]any)
+		e[spec.FactStatus], e[spec.FactDenied] = spec.StatusFailed, []any{}
+	}),
+	recordCase("denied-succeeded", "denied reasons on an execution whose status is succeeded", c("execution"), func(a *artifact) {
+		a.doc["execution"].(map[string]any)[spec.FactDenied] = []any{"temperature above 0.2 is not allowed"}
+	}),
 	recordCase("record-document-json", "the output document has identity twice", c("document-json"), func(a *artifact) {
 		a.editDoc = replaceOnce(`,"specVersion"`, `,"identity":"`+digest.FromString("other").String()+`","specVersion"`)
 	}),

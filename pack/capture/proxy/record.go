@@ -51,8 +51,8 @@ const (
 	// (the temporary file could not be written).
 	FactRecordError = "recordError"
 	// FactDenied lists why Options.Decide denied the request, which was
-	// then never forwarded.
-	FactDenied = "denied"
+	// then never forwarded (spec.FactDenied).
+	FactDenied = spec.FactDenied
 )
 
 // exchangeKey keys the exchange of a recorded request in its context.
