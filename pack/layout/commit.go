@@ -102,6 +102,7 @@ func (s *Store) commitBatch(ctx context.Context, batch []*pendingCommit) error {
 	}
 	defer unlock()
 	idx, err := s.syncLocked(ctx)
+	s.lastIndex = indexCache{}
 	if err != nil {
 		return err
 	}
@@ -129,7 +130,11 @@ func (s *Store) commitBatch(ctx context.Context, batch []*pendingCommit) error {
 	if err != nil {
 		return err
 	}
-	return s.writeState(stateOf(fi, ""))
+	if err := s.writeState(stateOf(fi, "")); err != nil {
+		return err
+	}
+	s.lastIndex = indexCache{idx: next, fi: fi}
+	return nil
 }
 
 // readIndex reads and parses index.json.

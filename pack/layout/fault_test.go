@@ -53,6 +53,13 @@ func (f *faultFS) SyncDir(p string) error {
 	return f.osFS.SyncDir(p)
 }
 
+func (f *faultFS) SyncFile(p string) error {
+	if err := f.fail("fsync", p); err != nil {
+		return err
+	}
+	return f.osFS.SyncFile(p)
+}
+
 func (f *faultFS) MkdirAll(p string, perm fs.FileMode) error {
 	if err := f.fail("mkdir", p); err != nil {
 		return err

@@ -24,6 +24,8 @@ type fileSystem interface {
 	// SyncDir flushes a directory, so that the names renamed into it
 	// survive a crash of the machine.
 	SyncDir(path string) error
+	// SyncFile flushes a file's content, given by its name.
+	SyncFile(path string) error
 }
 
 // tempFile is a file being written before it is renamed into place.
@@ -55,6 +57,18 @@ func (osFS) SyncDir(path string) error {
 	// durable as they get.
 	if errors.Is(err, errors.ErrUnsupported) {
 		return nil
+	}
+	return err
+}
+
+func (osFS) SyncFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
 	return err
 }
@@ -143,4 +157,31 @@ func writeUnflushed(fsys fileSystem, tmpDir, path string, data []byte) error {
 		fsys.Remove(f.Name())
 	}
 	return err
+}
+
+// writeRenamedUnflushed writes path through a temporary file renamed into
+// place, and hands path to after, which must see that the file's content
+// and its name are flushed before anything that names it is (the next
+// commit does). On any failure path is unchanged and the temporary file
+// is removed.
+func writeRenamedUnflushed(fsys fileSystem, tmpDir, path string, fill func(io.Writer) error, after func(string)) error {
+	f, err := fsys.CreateTemp(tmpDir, tempPattern)
+	if err != nil {
+		return err
+	}
+	unlock := lockTemp(f.Name())
+	defer unlock()
+	err = fill(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = fsys.Rename(f.Name(), path)
+	}
+	if err != nil {
+		fsys.Remove(f.Name())
+		return err
+	}
+	after(path)
+	return nil
 }

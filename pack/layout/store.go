@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -111,12 +113,71 @@ type Store struct {
 
 	commits   groupCommit
 	cleanOnce sync.Once
+	// lastIndex is the index.json the last commit wrote; only used under
+	// the layout's lock.
+	lastIndex indexCache
 
-	// pendingDirs are directories with new names not yet flushed: the
-	// next commit flushes them before it replaces index.json, once for all
-	// the writes it makes durable.
-	pendingMu   sync.Mutex
-	pendingDirs map[string]bool
+	// pendingDirs are directories with new names not yet flushed, and
+	// pendingFiles blobs renamed into place before their content was
+	// flushed (see deferSyncMax): the next commit flushes them all at once,
+	// alongside the new index.json, before it replaces index.json.
+	pendingMu    sync.Mutex
+	pendingDirs  map[string]bool
+	pendingFiles map[string]bool
+	// flushed are small blobs this store knows to be flushed, so that
+	// Exists neither reads nor flushes them again (bounded by
+	// maxFlushedKnown).
+	flushed map[string]bool
+}
+
+// maxFlushedKnown bounds Store.flushed; it starts again when full.
+const maxFlushedKnown = 1 << 14
+
+// knownBlob reports whether the small blob at path is one this store
+// renamed into place and the next commit flushes, or one it knows to be
+// flushed.
+func (s *Store) knownBlob(path string) bool {
+	s.pendingMu.Lock()
+	defer s.pendingMu.Unlock()
+	return s.pendingFiles[path] || s.flushed[path]
+}
+
+// noteFlushed remembers that the small blobs at paths are flushed.
+func (s *Store) noteFlushed(paths ...string) {
+	s.pendingMu.Lock()
+	defer s.pendingMu.Unlock()
+	if s.flushed == nil || len(s.flushed)+len(paths) > maxFlushedKnown {
+		s.flushed = make(map[string]bool, len(paths))
+	}
+	for _, p := range paths {
+		s.flushed[p] = true
+	}
+}
+
+// deferSyncMax is the largest blob whose content is flushed by the commit
+// that follows rather than before it is renamed into place. A push then
+// pays one round of flushes (its blobs, its manifest, its directories and
+// index.json at once) instead of three in a row (blobs, then manifest,
+// then commit), and concurrent pushes share it. Until that commit such a
+// blob can be in place unflushed; a crash then can leave it damaged, so
+// Exists checks the digest of a blob this size before it reports it
+// stored, and flushes a recent one (see existsDurable).
+const deferSyncMax = 1 << 20
+
+// recentWrite is how recently a blob must have been written for Exists to
+// flush it: the kernel writes dirty pages back within 30 s by default.
+const recentWrite = 2 * time.Minute
+
+// deferFile notes that the blob at path, just renamed into place, and
+// its directory, are to be flushed by the next commit.
+func (s *Store) deferFile(path string) {
+	s.pendingMu.Lock()
+	if s.pendingFiles == nil {
+		s.pendingFiles = map[string]bool{}
+	}
+	s.pendingFiles[path] = true
+	s.pendingMu.Unlock()
+	s.deferDir(filepath.Dir(path))
 }
 
 // deferDir notes that dir has a new name that the next commit flushes.
@@ -130,25 +191,55 @@ func (s *Store) deferDir(dir string) error {
 	return nil
 }
 
-// flushDirs flushes the directories deferDir noted.
+// flushParallel bounds the flushes one commit runs at once.
+const flushParallel = 32
+
+// flushDirs flushes the directories deferDir noted and the files
+// deferFile noted.
 func (s *Store) flushDirs() error {
 	s.pendingMu.Lock()
-	dirs := s.pendingDirs
-	s.pendingDirs = nil
+	dirs, files := s.pendingDirs, s.pendingFiles
+	s.pendingDirs, s.pendingFiles = nil, nil
 	s.pendingMu.Unlock()
-	// One round: the directories are flushed at once.
-	errs := make(chan error, len(dirs))
+	// One round: files and directories are flushed at once (a file's
+	// content and its name in its directory are both durable when both
+	// flushes have returned).
+	errs := make(chan error, len(dirs)+len(files))
+	sem := make(chan struct{}, flushParallel)
+	run := func(f func() error) {
+		sem <- struct{}{}
+		go func() { errs <- f(); <-sem }()
+	}
+	for f := range files {
+		run(func() error {
+			err := s.fs.SyncFile(f)
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil // deleted since: nothing to keep
+			}
+			return err
+		})
+	}
 	for d := range dirs {
-		go func() { errs <- s.fs.SyncDir(d) }()
+		run(func() error { return s.fs.SyncDir(d) })
 	}
 	var first error
-	for range dirs {
+	for range len(dirs) + len(files) {
 		if err := <-errs; err != nil && first == nil {
 			first = err
 		}
 	}
-	if first != nil {
+	if first == nil {
+		s.noteFlushed(slices.Collect(maps.Keys(files))...)
+	} else {
 		// The next commit flushes them again.
+		s.pendingMu.Lock()
+		if s.pendingFiles == nil {
+			s.pendingFiles = map[string]bool{}
+		}
+		for f := range files {
+			s.pendingFiles[f] = true
+		}
+		s.pendingMu.Unlock()
 		for d := range dirs {
 			s.deferDir(d)
 		}
@@ -341,7 +432,10 @@ func (s *Store) Fetch(_ context.Context, target ocispec.Descriptor) (io.ReadClos
 	return f, nil
 }
 
-// Exists reports whether the blob target names is stored.
+// Exists reports whether the blob target names is stored. A blob of at
+// most 1 MiB is reported only when its content has target's digest, and
+// one written in the last two minutes is flushed first, so that a writer
+// that finds it stored (and so does not write it) can rely on it.
 func (s *Store) Exists(_ context.Context, target ocispec.Descriptor) (bool, error) {
 	p, err := s.blobPath(target.Digest)
 	if err != nil {
@@ -354,7 +448,51 @@ func (s *Store) Exists(_ context.Context, target ocispec.Descriptor) (bool, erro
 	if err != nil {
 		return false, err
 	}
-	return fi.Mode().IsRegular(), nil
+	if !fi.Mode().IsRegular() {
+		return false, nil
+	}
+	if fi.Size() > deferSyncMax || target.Size > deferSyncMax {
+		return true, nil
+	}
+	return s.existsDurable(p, fi, target)
+}
+
+// existsDurable reports whether the small blob at p holds target, and
+// flushes it when it was written recently: it may have been renamed into
+// place by a writer whose commit has not flushed it yet (another
+// process), or left damaged by a crash before that commit. A blob this
+// store wrote is neither read nor flushed: its commit flushes it, before
+// any commit that follows (a flush costs a flush of the disk's cache on
+// some file systems, even for a file with nothing to write).
+func (s *Store) existsDurable(p string, fi os.FileInfo, target ocispec.Descriptor) (bool, error) {
+	if fi.Size() != target.Size {
+		return false, nil
+	}
+	if s.knownBlob(p) {
+		return true, nil
+	}
+	f, err := os.Open(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	v := target.Digest.Verifier()
+	if _, err := io.Copy(v, io.LimitReader(f, deferSyncMax+1)); err != nil {
+		return false, err
+	}
+	if !v.Verified() {
+		return false, nil
+	}
+	if !s.opts.ReadOnly && time.Since(fi.ModTime()) < recentWrite {
+		if err := f.Sync(); err != nil {
+			return false, fmt.Errorf("flush %s: %w", p, err)
+		}
+	}
+	s.noteFlushed(p)
+	return true, nil
 }
 
 // Push stores a blob, verifying its digest and size. When Push of a
@@ -390,13 +528,18 @@ func (s *Store) Push(ctx context.Context, expected ocispec.Descriptor, r io.Read
 	if err := s.mkdirDurable(filepath.Dir(path), 2); err != nil {
 		return err
 	}
-	err = writeAtomicFrom(s.fs, s.tmpDir, path, func(w io.Writer) error {
+	fill := func(w io.Writer) error {
 		vr := content.NewVerifyReader(r, expected)
 		if _, err := io.Copy(w, vr); err != nil {
 			return err
 		}
 		return vr.Verify()
-	}, s.deferDir)
+	}
+	if expected.Size <= deferSyncMax {
+		err = writeRenamedUnflushed(s.fs, s.tmpDir, path, fill, s.deferFile)
+	} else {
+		err = writeAtomicFrom(s.fs, s.tmpDir, path, fill, s.deferDir)
+	}
 	if err != nil {
 		return fmt.Errorf("push %s to %s: %w", expected.Digest, s.root, err)
 	}
@@ -639,6 +782,10 @@ func (s *Store) Delete(ctx context.Context, target ocispec.Descriptor) error {
 	if err := s.fs.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("delete %s: %w", target.Digest, err)
 	}
+	s.pendingMu.Lock()
+	delete(s.flushed, p)
+	delete(s.pendingFiles, p)
+	s.pendingMu.Unlock()
 	return s.fs.SyncDir(filepath.Dir(p))
 }
 
