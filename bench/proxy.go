@@ -18,8 +18,17 @@ import (
 
 // proxyBenchmark is the sub-benchmark of pack/capture/proxy's
 // BenchmarkProxyOverhead that the overhead targets are about: a model that
-// takes 100 to 300 ms.
+// takes 100 to 300 ms, into a durable OCI layout (pack/layout: every
+// blob, manifest and index.json flushed before the request is forwarded).
 const proxyBenchmark = "BenchmarkProxyOverhead/model=100-300ms"
+
+// tracedBenchmark is the same with a span per request (the OpenTelemetry
+// SDK's batch span processor and a real exporter); its metrics are kept
+// in the run under tracedPrefix.
+const (
+	tracedBenchmark = proxyBenchmark + "/tracing=on"
+	tracedPrefix    = "tracing/"
+)
 
 // proxyRequests is how many requests each run sends directly and then
 // through the proxy (-benchtime): enough for a 99th percentile of 8.
@@ -90,13 +99,29 @@ func runProxyBench(ctx context.Context, root, dir string, runs int, log io.Write
 }
 
 // parseProxyBench reads the result lines of proxyBenchmark from go test
-// output: name, iterations, then value-unit pairs.
+// output, each run with the metrics of the tracedBenchmark run of the same
+// rank under tracedPrefix.
 func parseProxyBench(out string) []proxyRun {
+	runs := parseBenchLines(out, proxyBenchmark)
+	for i, t := range parseBenchLines(out, tracedBenchmark) {
+		if i < len(runs) {
+			for k, v := range t {
+				runs[i][tracedPrefix+k] = v
+			}
+		}
+	}
+	return runs
+}
+
+// parseBenchLines reads the result lines of benchmark name from go test
+// output: name (with its -GOMAXPROCS suffix), iterations, then value-unit
+// pairs.
+func parseBenchLines(out, name string) []proxyRun {
 	var runs []proxyRun
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
-		if len(f) < 4 || (f[0] != proxyBenchmark && !strings.HasPrefix(f[0], proxyBenchmark+"-")) {
+		if len(f) < 4 || (f[0] != name && !isProcsSuffixed(f[0], name)) {
 			continue
 		}
 		r := proxyRun{}
@@ -108,6 +133,17 @@ func parseProxyBench(out string) []proxyRun {
 		runs = append(runs, r)
 	}
 	return runs
+}
+
+// isProcsSuffixed reports whether s is name followed by -N, the
+// GOMAXPROCS suffix of a benchmark's result line.
+func isProcsSuffixed(s, name string) bool {
+	n, ok := strings.CutPrefix(s, name+"-")
+	if !ok || n == "" {
+		return false
+	}
+	_, err := strconv.Atoi(n)
+	return err == nil
 }
 
 // medianRange is the median, least and greatest of a metric over runs.
@@ -128,7 +164,8 @@ func medianRange(runs []proxyRun, metric string) (med, lo, hi float64) {
 // time per request and the cost of a new file where the layout was.
 func writeProxyTable(w io.Writer, runs []proxyRun, dir string) {
 	fmt.Fprintf(w, "Recording proxy: 16 clients at once, distinct 10 KB Chat Completions requests, a model taking 100–300 ms, "+
-		"OCI layout in %s; %d requests direct then %d proxied per run, %d runs in one process: median (least–greatest).\n\n",
+		"OCI layout in %s (durable: each blob, manifest and index.json flushed before the request is forwarded), without and with tracing (a span per request, batched, encoded by a real exporter); "+
+		"%d requests direct then %d proxied per run, %d runs in one process: median (least–greatest).\n\n",
 		dir, proxyRequests, proxyRequests, len(runs))
 	fmt.Fprintln(w, "| measure | runid-oci proxy | target | met |")
 	fmt.Fprintln(w, "|---|---:|---|---|")
@@ -138,9 +175,24 @@ func writeProxyTable(w io.Writer, runs []proxyRun, dir string) {
 	}
 	for _, t := range proxyTargets {
 		med, _, _ := medianRange(runs, t.metric)
-		fmt.Fprintf(w, "| %s | %s | < %g ms | %s |\n", t.label, num(t.metric, "ms"), t.below, yesNo(med < t.below))
+		fmt.Fprintf(w, "| %s, durability on | %s | < %g ms | %s |\n", t.label, num(t.metric, "ms"), t.below, yesNo(med < t.below))
+	}
+	traced := len(runs) > 0
+	for _, r := range runs {
+		if _, ok := r[tracedPrefix+proxyTargets[0].metric]; !ok {
+			traced = false
+		}
+	}
+	if traced {
+		for _, t := range proxyTargets {
+			med, _, _ := medianRange(runs, tracedPrefix+t.metric)
+			fmt.Fprintf(w, "| %s, durability on, tracing on | %s | < %g ms | %s |\n", t.label, num(tracedPrefix+t.metric, "ms"), t.below, yesNo(med < t.below))
+		}
 	}
 	fmt.Fprintf(w, "| CPU time the proxy adds per request | %s | — | (reference) |\n", num("proxy-cpu-ms/req", "ms"))
+	if traced {
+		fmt.Fprintf(w, "| CPU time the proxy adds per request, tracing on | %s | — | (reference) |\n", num(tracedPrefix+"proxy-cpu-ms/req", "ms"))
+	}
 	fmt.Fprintf(w, "| creating one file where the layout is | %s | — | (reference) |\n", num("file-create-us", "µs"))
 }
 
