@@ -65,10 +65,16 @@ untouched and are never recorded or logged. One log line per request goes
 to stderr (identity, status, duration). The proxy runs until interrupted
 (SIGINT, SIGTERM), then waits for pending records.
 
-With --oci-layout, the proxy saves the layout's index.json every second
-(less often once the index is so large that saving it takes over 100 ms)
-and at exit: run one writer per layout. The layout's manifests are kept in
-memory (about 8 KB per request); for volume, use a registry as TARGET.`,
+With --oci-layout, each identity is flushed to disk and listed in the
+layout's index.json before its request is forwarded (concurrent requests
+share the flushes); other runid-oci processes may write the same layout at
+once.
+
+Tracing is configured by OpenTelemetry's environment variables
+(OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_SERVICE_NAME,
+OTEL_TRACES_SAMPLER, ...) and off without them: a span per recorded or
+denied request, carrying runid.identity and runid.record. See
+docs/telemetry.md.`,
 		Example: `  runid-oci proxy --listen 127.0.0.1:8080 --upstream https://api.openai.com --oci-layout ./runs
   OPENAI_BASE_URL=http://127.0.0.1:8080/v1 my-agent
   runid-oci proxy --listen 127.0.0.1:8080 --upstream https://api.openai.com --policy policies/ --oci-layout ./runs
