@@ -1,6 +1,9 @@
 package main
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -129,6 +132,67 @@ func TestKeylessAttestCommandUsage(t *testing.T) {
 		r := mustRun(t, exitUsage, c.args...)
 		if !strings.Contains(r.stderr, c.want) {
 			t.Errorf("%v: stderr %q, want it to name %s", c.args, r.stderr, c.want)
+		}
+	}
+}
+
+// TestKeylessVerifiesCosignAttest: stock cosign v2 and v3 attest keylessly
+// against the private Sigstore (a run predicate that "runid-oci export
+// --format intoto" printed), in both formats, on both registry kinds; and
+// "runid-oci verify --attestation --trusted-root ..." accepts it, naming
+// the signer, with the SCT checked. (cosign v2.6.5's bundle-format
+// attestation made with --signing-config carries the signature predicate
+// type in its dev.sigstore.bundle.predicateType annotation; the statement
+// inside decides.)
+func TestKeylessVerifiesCosignAttest(t *testing.T) {
+	ss, sf, vf := keylessSetup(t)
+	tokenFile := sf[5]
+	home := t.TempDir()
+	signingConfig, trustedRoot := ss.WriteSigningConfig(t, home), vf[1]
+	t.Setenv("SIGSTORE_REKOR_PUBLIC_KEY", ss.WriteRekorPublicKey(t, home))
+	t.Setenv("SIGSTORE_CT_LOG_PUBLIC_KEY_FILE", ss.WriteCTLogPublicKey(t, home))
+	attestArgs := map[string]map[string][]string{
+		"cosign-v2": {
+			"bundle": {"--new-bundle-format", "--signing-config", signingConfig},
+			"tag":    {"--fulcio-url", ss.FulcioURL, "--rekor-url", ss.RekorURL},
+		},
+		"cosign-v3": {
+			"bundle": {"--signing-config", signingConfig, "--trusted-root", trustedRoot},
+			"tag":    {"--use-signing-config=false", "--new-bundle-format=false", "--fulcio-url", ss.FulcioURL, "--rekor-url", ss.RekorURL, "--trusted-root", trustedRoot},
+		},
+	}
+	for _, st := range registryStores(t) {
+		for _, cv := range keylessCosigns {
+			for _, format := range []string{"tag", "bundle"} {
+				t.Run(st.name+"/"+cv.name+"/"+format, func(t *testing.T) {
+					repo := "cosignatt/" + cv.name + "/" + format
+					pushExample(t, st, "minimal", repo, "run")
+					art := pushExample(t, st, "rag-agent", repo, "artifact")
+					stmt := mustRun(t, 0, args("export", st.flags, st.ref(repo, "run"), "--format", "intoto", "--subject", st.ref(repo, "artifact"))...).stdout
+					var doc struct {
+						Predicate json.RawMessage `json:"predicate"`
+					}
+					if err := json.Unmarshal([]byte(stmt), &doc); err != nil || len(doc.Predicate) == 0 {
+						t.Fatalf("export --format intoto: %v\n%s", err, stmt)
+					}
+					dir := t.TempDir()
+					pred := filepath.Join(dir, "predicate.json")
+					if err := os.WriteFile(pred, doc.Predicate, 0o644); err != nil {
+						t.Fatal(err)
+					}
+					cargs := append(append([]string{"attest", "-y", "--identity-token", tokenFile, "--allow-http-registry", "--allow-insecure-registry",
+						"--type", spec.RunPredicateType, "--predicate", pred}, attestArgs[cv.name][format]...), st.ref(repo, art.Digest().String()))
+					if out, err := testutil.RunCosign(t, cv.bin(t), home, "", cargs...); err != nil {
+						t.Fatalf("%s %s: %v\n%s", cv.name, strings.Join(cargs, " "), err, out)
+					}
+					r := mustRun(t, 0, args("verify", append(append([]string{"-o", "json", "--attestation"}, st.flags...), vf...), st.ref(repo, "artifact"))...)
+					rep := decodeJSON[sigverify.AttestationReport](t, r.stdout)
+					if rep.Verified != 1 || len(rep.Attestations) != 1 || rep.Attestations[0].Format != format ||
+						rep.Attestations[0].Signer == nil || rep.Attestations[0].Signer.Identity != cliIdentity {
+						t.Errorf("verify report %+v", rep)
+					}
+				})
+			}
 		}
 	}
 }

@@ -58,9 +58,8 @@ type AttestationCheck struct {
 	// and when the log or a timestamp authority proves it was signed.
 	Signer *pull.KeylessSigner `json:"signer,omitempty"`
 	// Verified is true when the signature verifies (with the key, or
-	// keylessly), the
-	// statement names the artifact, and the identity (and record) it names
-	// verify.
+	// keylessly), the statement names the artifact, and the identity (and
+	// record) it names verify.
 	Verified bool `json:"verified"`
 	// Reason says why it does not verify.
 	Reason string `json:"reason,omitempty"`
@@ -315,12 +314,19 @@ func (v *attVerifier) manifest(ctx context.Context, c sigManifest) error {
 			}
 		}
 	case sign.KindAttestationBundle, sign.KindBundle:
-		if pt := m.Annotations[spec.BundlePredicateTypeAnnotation]; pt == spec.SignPredicateType ||
-			(v.opts.PredicateType != "" && pt != "" && pt != v.opts.PredicateType) {
-			return nil // a signature, or another predicate type
+		// The predicate type annotation is a hint, and not always right
+		// (cosign v2.6.5's "attest --signing-config" gives attestations
+		// the signature predicate type): a bundle the annotation calls a
+		// signature is read, and the statement it holds decides.
+		pt := m.Annotations[spec.BundlePredicateTypeAnnotation]
+		if v.opts.PredicateType != "" && pt != "" && pt != spec.SignPredicateType && pt != v.opts.PredicateType {
+			return nil // another predicate type
 		}
 		check.Format = pull.SignatureFormatBundle
 		if len(m.Layers) != 1 || m.Layers[0].MediaType != spec.BundleMediaType {
+			if pt == spec.SignPredicateType {
+				return nil // a signature, by its annotation
+			}
 			return v.record(ctx, check, nil, fmt.Errorf("%w: want exactly one layer of type %s", sign.ErrMalformedBundle, spec.BundleMediaType))
 		}
 		l := m.Layers[0]
@@ -333,16 +339,30 @@ func (v *attVerifier) manifest(ctx context.Context, c sigManifest) error {
 			if isReadFailure(err) {
 				return err
 			}
+			if pt == spec.SignPredicateType {
+				return nil
+			}
 			return v.record(ctx, check, nil, fmt.Errorf("bundle: %w", err))
+		}
+		if spt := bundlePredicateType(b); spt == spec.SignPredicateType || (spt == "" && pt == spec.SignPredicateType) {
+			return nil // a signature (deciding to skip needs no proof)
 		}
 		stmt, signer, err := v.checker.bundle(b, v.subject)
 		check.Signer = signer
-		if err == nil && sign.StatementPredicateType(stmt) == spec.SignPredicateType {
-			return nil // a signature bundle without the annotation
-		}
 		return v.record(ctx, check, stmt, err)
 	}
 	return nil
+}
+
+// bundlePredicateType is the predicate type of the statement in the DSSE
+// envelope of bundle b, unverified, or "" when b holds no envelope (a
+// message signature) or cannot be read.
+func bundlePredicateType(b []byte) string {
+	bundle, err := sign.ParseBundle(b)
+	if err != nil {
+		return ""
+	}
+	return sign.StatementPredicateType(bundle.GetDsseEnvelope().GetPayload())
 }
 
 // once reports whether key is seen for the first time, counting it against
