@@ -21,7 +21,8 @@ type attestOutput struct {
 	Attestation     digest.Digest       `json:"attestation"`
 	Tag             string              `json:"tag,omitempty"`
 	Attestations    int                 `json:"attestations"`
-	KeyID           string              `json:"keyID"`
+	KeyID           string              `json:"keyID,omitempty"`
+	Signer          string              `json:"signer,omitempty"`
 	Identity        spec.LinkedIdentity `json:"identity"`
 	OutputRecord    digest.Digest       `json:"outputRecord,omitempty"`
 	AlreadyAttested bool                `json:"alreadyAttested,omitempty"`
@@ -36,8 +37,12 @@ func (o attestOutput) text(w io.Writer) error {
 	if o.AlreadyAttested {
 		note = " (already attested by this key)"
 	}
-	_, err := fmt.Fprintf(w, "Attested %s: %s naming %s, signed with key %s: %s-format attestation in %s%s\n",
-		o.Subject, o.PredicateType, o.Identity, o.KeyID, o.Format, where, note)
+	by := "with key " + o.KeyID
+	if o.Signer != "" {
+		by = "keylessly as " + o.Signer
+	}
+	_, err := fmt.Fprintf(w, "Attested %s: %s naming %s, signed %s: %s-format attestation in %s%s\n",
+		o.Subject, o.PredicateType, o.Identity, by, o.Format, where, note)
 	return err
 }
 
@@ -45,8 +50,9 @@ func newAttestCmd(a *app) *cobra.Command {
 	var tf targetFlags
 	var identity, identityRepo, record, key, predicate string
 	var bundle bool
+	var kf keylessSignFlags
 	cmd := &cobra.Command{
-		Use:   "attest ARTIFACT --identity IDENTITY --key cosign.key",
+		Use:   "attest ARTIFACT --identity IDENTITY (--key cosign.key | --fulcio-url URL --rekor-url URL [--identity-token FILE])",
 		Short: "Sign an in-toto attestation that a run produced an artifact",
 		Long: `Attest that the run identity IDENTITY produced ARTIFACT (a container image, a
 model, a report: any manifest or index), in the format that "cosign
@@ -69,17 +75,27 @@ sha256-<hex>.att; with --new-bundle-format as a Sigstore bundle in an OCI 1.1
 referrer. The password of the key comes from COSIGN_PASSWORD, or a prompt
 when stdin is a terminal. Nothing is sent to a transparency log.
 
+Keyless, against a Sigstore deployment you run (--fulcio-url and --rekor-url,
+no --key), as "runid-oci sign" signs keylessly: a fresh key certified by that
+Fulcio for the identity of the OIDC token (--identity-token FILE, or
+SIGSTORE_ID_TOKEN) signs the statement, the envelope is logged in that Rekor,
+and the certificate and log entry are stored with it, so that "runid-oci
+verify --attestation --trusted-root" and "cosign verify-attestation
+--trusted-root" check it offline.
+
 ARTIFACT, IDENTITY and --record are opened with the same target flags.`,
 		Example: `  runid-oci attest localhost:5000/images/agent:1.0 --identity localhost:5000/runs@sha256:... --key cosign.key --plain-http
-  runid-oci attest --oci-layout ./images:report --identity ./runs:v1 --record ./runs@sha256:... --key cosign.key --predicate-type slsa`,
+  runid-oci attest --oci-layout ./images:report --identity ./runs:v1 --record ./runs@sha256:... --key cosign.key --predicate-type slsa
+  runid-oci attest reg.example/images/agent:1.0 --identity reg.example/runs:v1 --fulcio-url https://fulcio.example --rekor-url https://rekor.example --identity-token token.jwt`,
 		Args: exactArgs("ARTIFACT"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, log := cmd.Context(), a.logger()
 			switch {
 			case identity == "":
 				return usageErrorf("--identity is required: the identity that produced %s", args[0])
-			case key == "":
-				return usageErrorf("--key is required: a cosign private key file (cosign.key)")
+			}
+			if err := kf.check(key); err != nil {
+				return err
 			}
 			if _, err := attest.PredicateType(predicate); err != nil {
 				return usageErrorf("--predicate-type %q: want run or slsa", predicate)
@@ -124,17 +140,27 @@ ARTIFACT, IDENTITY and --record are opened with the same target flags.`,
 			if err != nil {
 				return err
 			}
-			signer, err := a.loadSigner(key)
-			if err != nil {
-				return err
-			}
-			res, err := attest.Attest(ctx, store, at.Reference, it.Reference, signer, opts)
-			if err != nil {
-				return err
+			var res *attest.Result
+			if kf.set() {
+				ko, err := kf.options(opts.Sign)
+				if err != nil {
+					return err
+				}
+				if res, err = attest.AttestKeyless(ctx, store, at.Reference, it.Reference, ko, opts); err != nil {
+					return err
+				}
+			} else {
+				signer, err := a.loadSigner(key)
+				if err != nil {
+					return err
+				}
+				if res, err = attest.Attest(ctx, store, at.Reference, it.Reference, signer, opts); err != nil {
+					return err
+				}
 			}
 			out := attestOutput{Subject: res.Subject.Digest, Reference: at.String(), PredicateType: res.PredicateType,
 				Format: string(res.Format), Attestation: res.Attestation.Digest, Tag: res.Tag, Attestations: res.Attestations,
-				KeyID: res.KeyID, Identity: res.Identity, OutputRecord: res.OutputRecord, AlreadyAttested: res.AlreadyAttested}
+				KeyID: res.KeyID, Signer: res.Signer, Identity: res.Identity, OutputRecord: res.OutputRecord, AlreadyAttested: res.AlreadyAttested}
 			log.Info("attested", "subject", out.Subject, "predicateType", out.PredicateType, "attestation", out.Attestation)
 			return a.render(out, out.text)
 		},
@@ -146,6 +172,7 @@ ARTIFACT, IDENTITY and --record are opened with the same target flags.`,
 	f.StringVar(&predicate, "predicate-type", attest.PredicateRun, "predicate: run (https://runid.dev/attestation/run/v1) or slsa (SLSA Provenance v1)")
 	f.BoolVar(&bundle, "new-bundle-format", false, "store the attestation as a Sigstore bundle in an OCI 1.1 referrer (cosign's --new-bundle-format) instead of cosign's sha256-<hex>.att tag")
 	f.StringVar(&identityRepo, "identity-repository", "", "repository to record for the identity, when readers fetch it elsewhere than IDENTITY (default: IDENTITY's repository)")
+	kf.addTo(f)
 	tf.addTo(f)
 	return cmd
 }

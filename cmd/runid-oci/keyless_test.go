@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/runid/runid-oci/internal/sigstoretest"
-	"github.com/runid/runid-oci/internal/testregistry"
 	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/pack/sign"
 	"github.com/runid/runid-oci/pull"
@@ -30,7 +29,7 @@ func keylessSetup(t *testing.T) (ss *sigstoretest.Sigstore, signFlags, verifyFla
 	}
 	root := ss.WriteTrustedRoot(t, dir)
 	return ss, []string{"--fulcio-url", ss.FulcioURL, "--rekor-url", ss.RekorURL, "--identity-token", token},
-		[]string{"--trusted-root", root, "--certificate-identity", cliIdentity, "--certificate-oidc-issuer", cliIssuer, "--insecure-ignore-sct"}
+		[]string{"--trusted-root", root, "--certificate-identity", cliIdentity, "--certificate-oidc-issuer", cliIssuer}
 }
 
 // TestKeylessSignAndVerifyCommands: "runid-oci sign" signs keylessly
@@ -131,77 +130,100 @@ func TestKeylessTokenFromEnvironment(t *testing.T) {
 	mustRun(t, 0, args("verify", append(append([]string{}, st.flags...), vf...), st.ref("env", "v1"))...)
 }
 
-// TestKeylessCosignVerifies: the stock cosign CLI, given the private
-// Sigstore's trusted root, verifies runid-oci's keyless signatures in both
-// formats, offline.
+// registryStores are the in-process registries of stores: Distribution
+// (no referrers API) and go-containerregistry (with it).
+func registryStores(t *testing.T) []store {
+	t.Helper()
+	var out []store
+	for _, st := range stores(t) {
+		if st.name != "oci-layout" {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// TestKeylessCosignVerifies: the stock cosign CLIs, v2 and v3, given the
+// private Sigstore's trusted root, verify runid-oci's keyless signatures in
+// both formats, offline, with the SCT checked, on registries with and
+// without the referrers API; and refuse another identity.
 func TestKeylessCosignVerifies(t *testing.T) {
 	_, sf, vf := keylessSetup(t)
-	reg := testregistry.StartDistribution(t)
-	st := store{name: "distribution", flags: []string{"--plain-http"}, ref: reg.Ref}
 	home := t.TempDir()
-	for _, bundle := range []bool{false, true} {
-		format, extra, cextra := "tag", []string(nil), []string(nil)
-		if bundle {
-			format, extra, cextra = "bundle", []string{"--new-bundle-format"}, []string{"--new-bundle-format"}
-		}
-		t.Run(format, func(t *testing.T) {
-			comp := pushExample(t, st, "minimal", "cosign/"+format, "v1")
-			mustRun(t, 0, args("sign", append(append([]string{"--plain-http"}, sf...), extra...), reg.Ref("cosign/"+format, "v1"))...)
-			cargs := append([]string{"verify", "--offline", "--allow-http-registry", "--allow-insecure-registry", "--insecure-ignore-tlog=false"}, vf...)
-			cargs = append(append(cargs, cextra...), reg.Ref("cosign/"+format, comp.Digest().String()))
-			out, err := testutil.Cosign(t, home, "", cargs...)
-			if err != nil {
-				t.Fatalf("cosign %s: %v\n%s", strings.Join(cargs, " "), err, out)
-			}
-			// And it refuses another identity.
-			bad := append([]string{}, cargs...)
-			for i := range bad {
-				if bad[i] == cliIdentity {
-					bad[i] = "attacker@runid.example"
+	for _, st := range registryStores(t) {
+		for _, format := range []string{"tag", "bundle"} {
+			t.Run(st.name+"/"+format, func(t *testing.T) {
+				var extra []string
+				if format == "bundle" {
+					extra = []string{"--new-bundle-format"}
 				}
-			}
-			if out, err := testutil.Cosign(t, home, "", bad...); err == nil {
-				t.Fatalf("cosign accepted another identity:\n%s", out)
-			}
-		})
+				repo := "cosign/" + format
+				comp := pushExample(t, st, "minimal", repo, "v1")
+				mustRun(t, 0, args("sign", append(append(append([]string{}, st.flags...), sf...), extra...), st.ref(repo, "v1"))...)
+				for _, cv := range keylessCosigns {
+					cargs := append([]string{"verify", "--allow-http-registry", "--allow-insecure-registry", "--insecure-ignore-tlog=false"}, vf...)
+					cargs = append(append(cargs, cv.formats[format]...), st.ref(repo, comp.Digest().String()))
+					out, err := testutil.RunCosign(t, cv.bin(t), home, "", cargs...)
+					if err != nil {
+						t.Errorf("%s %s: %v\n%s", cv.name, strings.Join(cargs, " "), err, out)
+						continue
+					}
+					if out, err := testutil.RunCosign(t, cv.bin(t), home, "", swapArg(cargs, cliIdentity, "attacker@runid.example")...); err == nil {
+						t.Errorf("%s accepted another identity:\n%s", cv.name, out)
+					}
+				}
+			})
+		}
 	}
 }
 
-// TestKeylessVerifiesCosign: stock cosign signs keylessly against the
-// private Sigstore (its signing config naming the in-process Fulcio and
-// Rekor, the bundle format) and runid-oci verifies the signature offline.
+// TestKeylessVerifiesCosign: stock cosign v2 and v3 sign keylessly against
+// the private Sigstore, offline, in both formats, on registries with and
+// without the referrers API, and runid-oci verifies the signatures with the
+// trusted root (the SCT checked):
+//
+//   - bundle format: "cosign sign --signing-config" (the in-process Fulcio
+//     and Rekor), through sigstore-go; v3 also takes --trusted-root;
+//   - tag format: "cosign sign --fulcio-url --rekor-url" (v3: with
+//     --use-signing-config=false --new-bundle-format=false), Fulcio's v1
+//     API; cosign checks the log entry with the key SIGSTORE_REKOR_PUBLIC_KEY
+//     names; v2 needs --insecure-skip-verify or SIGSTORE_CT_LOG_PUBLIC_KEY_FILE
+//     to check the SCT.
 func TestKeylessVerifiesCosign(t *testing.T) {
 	ss, sf, vf := keylessSetup(t)
-	reg := testregistry.StartDistribution(t)
-	st := store{name: "distribution", flags: []string{"--plain-http"}, ref: reg.Ref}
-	comp := pushExample(t, st, "minimal", "bycosign", "v1")
 	tokenFile := sf[5]
 	home := t.TempDir()
-	cargs := []string{"sign", "-y", "--new-bundle-format", "--signing-config", ss.WriteSigningConfig(t, home),
-		"--identity-token", tokenFile, "--allow-http-registry", "--allow-insecure-registry",
-		reg.Ref("bycosign", comp.Digest().String())}
-	if out, err := testutil.Cosign(t, home, "", cargs...); err != nil {
-		t.Fatalf("cosign %s: %v\n%s", strings.Join(cargs, " "), err, out)
-	}
-	r := mustRun(t, 0, args("verify", append([]string{"-o", "json", "--plain-http"}, vf...), reg.Ref("bycosign", "v1"))...)
-	rep := decodeJSON[pull.Report](t, r.stdout)
-	if !rep.Verified || rep.Signatures == nil || rep.Signatures.Verified != 1 || rep.Signatures.Signatures[0].Format != pull.SignatureFormatBundle {
-		t.Fatalf("verify report %+v", rep)
-	}
-
-	// The tag format: cosign asks Fulcio's v1 API and Rekor directly; it
-	// checks the log entry with the key SIGSTORE_REKOR_PUBLIC_KEY names and,
-	// with --insecure-skip-verify, does not look for an SCT.
-	other := pushExample(t, st, "rag-agent", "bycosign", "v2")
+	signingConfig, trustedRoot := ss.WriteSigningConfig(t, home), vf[1]
 	t.Setenv("SIGSTORE_REKOR_PUBLIC_KEY", ss.WriteRekorPublicKey(t, home))
-	cargs = []string{"sign", "-y", "--fulcio-url", ss.FulcioURL, "--rekor-url", ss.RekorURL, "--insecure-skip-verify",
-		"--identity-token", tokenFile, "--allow-http-registry", "--allow-insecure-registry", reg.Ref("bycosign", other.Digest().String())}
-	if out, err := testutil.Cosign(t, home, "", cargs...); err != nil {
-		t.Fatalf("cosign %s: %v\n%s", strings.Join(cargs, " "), err, out)
+	t.Setenv("SIGSTORE_CT_LOG_PUBLIC_KEY_FILE", ss.WriteCTLogPublicKey(t, home))
+	signArgs := map[string]map[string][]string{
+		"cosign-v2": {
+			"bundle": {"--new-bundle-format", "--signing-config", signingConfig},
+			"tag":    {"--fulcio-url", ss.FulcioURL, "--rekor-url", ss.RekorURL},
+		},
+		"cosign-v3": {
+			"bundle": {"--signing-config", signingConfig, "--trusted-root", trustedRoot},
+			"tag":    {"--use-signing-config=false", "--new-bundle-format=false", "--fulcio-url", ss.FulcioURL, "--rekor-url", ss.RekorURL, "--trusted-root", trustedRoot},
+		},
 	}
-	r = mustRun(t, 0, args("verify", append([]string{"-o", "json", "--plain-http"}, vf...), reg.Ref("bycosign", "v2"))...)
-	rep = decodeJSON[pull.Report](t, r.stdout)
-	if !rep.Verified || rep.Signatures == nil || rep.Signatures.Verified != 1 || rep.Signatures.Signatures[0].Format != pull.SignatureFormatTag {
-		t.Fatalf("verify report %+v", rep)
+	for _, st := range registryStores(t) {
+		for _, cv := range keylessCosigns {
+			for _, format := range []string{"tag", "bundle"} {
+				t.Run(st.name+"/"+cv.name+"/"+format, func(t *testing.T) {
+					repo := "bycosign/" + cv.name + "/" + format
+					comp := pushExample(t, st, "minimal", repo, "v1")
+					cargs := append(append([]string{"sign", "-y", "--identity-token", tokenFile, "--allow-http-registry", "--allow-insecure-registry"},
+						signArgs[cv.name][format]...), st.ref(repo, comp.Digest().String()))
+					if out, err := testutil.RunCosign(t, cv.bin(t), home, "", cargs...); err != nil {
+						t.Fatalf("%s %s: %v\n%s", cv.name, strings.Join(cargs, " "), err, out)
+					}
+					r := mustRun(t, 0, args("verify", append(append([]string{"-o", "json"}, st.flags...), vf...), st.ref(repo, "v1"))...)
+					rep := decodeJSON[pull.Report](t, r.stdout)
+					if !rep.Verified || rep.Signatures == nil || rep.Signatures.Verified != 1 || rep.Signatures.Signatures[0].Format != format {
+						t.Fatalf("verify report %+v", rep)
+					}
+				})
+			}
+		}
 	}
 }

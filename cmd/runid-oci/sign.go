@@ -151,7 +151,7 @@ func (a *app) password(confirm bool) ([]byte, error) {
 func newSignCmd(a *app) *cobra.Command {
 	var tf targetFlags
 	var sf signFlags
-	var kf struct{ fulcioURL, rekorURL, tokenFile string }
+	var kf keylessSignFlags
 	cmd := &cobra.Command{
 		Use:   "sign TARGET (--key cosign.key | --fulcio-url URL --rekor-url URL [--identity-token FILE])",
 		Short: "Sign an identity or an output record with a cosign key or keylessly",
@@ -181,14 +181,8 @@ stored with the signature so that "runid-oci verify --trusted-root" and
 		Args: exactArgs("TARGET"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			keyless := kf.fulcioURL != "" || kf.rekorURL != "" || kf.tokenFile != ""
-			switch {
-			case sf.key != "" && keyless:
-				return usageErrorf("--key signs with a key; --fulcio-url, --rekor-url and --identity-token sign keylessly: give one or the other")
-			case keyless && (kf.fulcioURL == "" || kf.rekorURL == ""):
-				return usageErrorf("keyless signing needs both --fulcio-url and --rekor-url")
-			case sf.key == "" && !keyless:
-				return usageErrorf("--key is required: a cosign private key file (cosign.key), or --fulcio-url and --rekor-url to sign keylessly")
+			if err := kf.check(sf.key); err != nil {
+				return err
 			}
 			t, err := tf.open(ctx, args[0], false)
 			if err != nil {
@@ -202,14 +196,12 @@ stored with the signature so that "runid-oci verify --trusted-root" and
 				return err
 			}
 			var res sign.SignResult
-			if keyless {
-				token, err := sign.ReadIdentityToken(kf.tokenFile)
+			if kf.set() {
+				ko, err := kf.options(sf.options(a))
 				if err != nil {
 					return err
 				}
-				res, err = sign.SignKeyless(ctx, store, t.Reference, sign.KeylessOptions{
-					FulcioURL: kf.fulcioURL, RekorURL: kf.rekorURL, IdentityToken: token, Sign: sf.options(a)})
-				if err != nil {
+				if res, err = sign.SignKeyless(ctx, store, t.Reference, ko); err != nil {
 					return err
 				}
 			} else {
@@ -227,9 +219,7 @@ stored with the signature so that "runid-oci verify --trusted-root" and
 		},
 	}
 	sf.addTo(cmd.Flags(), false)
-	cmd.Flags().StringVar(&kf.fulcioURL, "fulcio-url", "", "sign keylessly: the Fulcio that certifies a fresh key for the identity token")
-	cmd.Flags().StringVar(&kf.rekorURL, "rekor-url", "", "sign keylessly: the Rekor that logs the signature")
-	cmd.Flags().StringVar(&kf.tokenFile, "identity-token", "", "file holding the OIDC identity token for keyless signing (default: $"+sign.IdentityTokenEnv+")")
+	kf.addTo(cmd.Flags())
 	tf.addTo(cmd.Flags())
 	return cmd
 }
@@ -268,27 +258,11 @@ func (k *verifyKeyFlags) keyless() bool {
 // apply loads the keys, or the trusted root and identity policy, into opts.
 func (k *verifyKeyFlags) apply(opts *pull.VerifyOptions) error {
 	if k.keyless() {
-		id := k.identity
-		switch {
-		case k.key != "" || k.identityKey != "":
-			return usageErrorf("--key and --identity-key verify key signatures; --trusted-root and the --certificate-* flags verify keyless signatures: give one or the other")
-		case k.trustedRoot == "":
-			return usageErrorf("keyless verification needs --trusted-root FILE (no trusted root is fetched)")
-		case id.Subject == "" && id.SubjectRegexp == "":
-			return usageErrorf("keyless verification needs --certificate-identity or --certificate-identity-regexp")
-		case id.Issuer == "" && id.IssuerRegexp == "":
-			return usageErrorf("keyless verification needs --certificate-oidc-issuer or --certificate-oidc-issuer-regexp")
-		case id.Subject != "" && id.SubjectRegexp != "":
-			return usageErrorf("give --certificate-identity or --certificate-identity-regexp, not both")
-		case id.Issuer != "" && id.IssuerRegexp != "":
-			return usageErrorf("give --certificate-oidc-issuer or --certificate-oidc-issuer-regexp, not both")
-		}
-		tr, err := sigverify.LoadTrustedRoot(k.trustedRoot)
+		ko, err := k.keylessOptions(sigverify.Options{Logger: opts.Logger})
 		if err != nil {
 			return err
 		}
-		opts.Signatures = sigverify.KeylessVerifier{KeylessOptions: sigverify.KeylessOptions{
-			TrustedRoot: tr, Identity: id, IgnoreSCT: k.ignoreSCT, Options: sigverify.Options{Logger: opts.Logger}}}
+		opts.Signatures = sigverify.KeylessVerifier{KeylessOptions: ko}
 		return nil
 	}
 	for _, f := range []struct {

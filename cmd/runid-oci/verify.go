@@ -58,7 +58,9 @@ run attestations (in-toto statements, cosign's sha256-<hex>.att tag and
 Sigstore bundle referrers): the DSSE signatures with the key, that the
 statement names TARGET's digest, then the identity (and output record) the
 predicate names, verified in full from TARGET's repository (with its
-signature when --identity-key is given, and --policy applied to it).
+signature when --identity-key is given, and --policy applied to it). With
+--attestation, --trusted-root and the --certificate-* flags instead of --key,
+the attestations are checked keylessly, as signatures are.
 
 Exit code 0: verified. 3: does not verify (each failed check is named).
 1: could not check (network, authentication, missing reference...).`,
@@ -93,9 +95,6 @@ Exit code 0: verified. 3: does not verify (each failed check is named).
 				return err
 			}
 			if af.attestation {
-				if kf.keyless() {
-					return usageErrorf("--attestation verifies with --key: keyless attestations (--trusted-root, --certificate-*) are not supported")
-				}
 				pol, err := pf.load(ctx)
 				if err != nil {
 					return err

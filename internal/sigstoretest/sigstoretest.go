@@ -8,32 +8,44 @@
 //
 // The log is a one-leaf tree per entry: every entry has a signed entry
 // timestamp and an inclusion proof with a signed checkpoint, made by the
-// virtual Sigstore. Certificates carry no SCT: the virtual Sigstore signs
-// none (verification needs IgnoreSCT).
+// virtual Sigstore. The certificates FulcioURL issues embed a signed
+// certificate timestamp (RFC 6962 §3.3) from this deployment's CT log,
+// whose key the trusted root holds, as a real Fulcio's do; SetSCT makes
+// them carry none, or a tampered one. (The virtual Sigstore's own CA, which
+// Virtual.Sign uses, embeds none.)
 package sigstoretest
 
 import (
 	"bytes"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-openapi/runtime"
 	"github.com/go-openapi/strfmt"
+	ct "github.com/google/certificate-transparency-go"
+	cttls "github.com/google/certificate-transparency-go/tls"
+	ctx509util "github.com/google/certificate-transparency-go/x509util"
 	"github.com/sigstore/rekor/pkg/generated/models"
 	"github.com/sigstore/rekor/pkg/types"
 	_ "github.com/sigstore/rekor/pkg/types/dsse/v0.0.1"         // register the kinds the log accepts
@@ -54,6 +66,31 @@ type Sigstore struct {
 
 	caRoot, caInter *x509.Certificate
 	caInterKey      crypto.Signer
+	ctKey           *ecdsa.PrivateKey
+
+	mu  sync.Mutex
+	sct SCT
+}
+
+// SCT says what signed certificate timestamp the certificates FulcioURL
+// issues embed.
+type SCT int
+
+const (
+	// SCTValid: a valid SCT from the deployment's CT log (the default).
+	SCTValid SCT = iota
+	// SCTNone: no SCT, as a Fulcio that logs to no CT log issues.
+	SCTNone
+	// SCTTampered: an SCT whose timestamp was changed after the log
+	// signed it.
+	SCTTampered
+)
+
+// SetSCT sets the SCT of the certificates issued from now on.
+func (s *Sigstore) SetSCT(m SCT) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sct = m
 }
 
 // New starts a private Sigstore; it stops with the test.
@@ -71,7 +108,11 @@ func New(t testing.TB) *Sigstore {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Sigstore{Virtual: vs, caRoot: rootCert, caInter: inter, caInterKey: interKey}
+	ctKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Sigstore{Virtual: vs, caRoot: rootCert, caInter: inter, caInterKey: interKey, ctKey: ctKey}
 	f := httptest.NewServer(http.HandlerFunc(s.fulcio))
 	t.Cleanup(f.Close)
 	r := httptest.NewServer(http.HandlerFunc(s.rekor))
@@ -93,7 +134,8 @@ func Token(subject, issuer string) string {
 }
 
 // TrustedRoot is the trusted root of this Sigstore: both Fulcio CAs, the
-// virtual transparency log and CT log, and the timestamp authority.
+// virtual transparency log, the CT logs (this deployment's and the virtual
+// one), and the timestamp authority.
 func (s *Sigstore) TrustedRoot(t testing.TB) *root.TrustedRoot {
 	t.Helper()
 	cas := append([]root.CertificateAuthority{}, s.Virtual.FulcioCertificateAuthorities()...)
@@ -102,7 +144,7 @@ func (s *Sigstore) TrustedRoot(t testing.TB) *root.TrustedRoot {
 		ValidityPeriodStart: time.Now().Add(-time.Hour), ValidityPeriodEnd: time.Now().Add(time.Hour),
 		URI: s.FulcioURL,
 	})
-	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01, cas, rawIDs(s.Virtual.CTLogs()),
+	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01, cas, s.ctLogs(t),
 		s.Virtual.TimestampingAuthorities(), rawIDs(s.Virtual.RekorLogs()))
 	if err != nil {
 		t.Fatal(err)
@@ -125,6 +167,108 @@ func (s *Sigstore) WriteTrustedRoot(t testing.TB, dir string) string {
 	return p
 }
 
+// ctLogs are the CT logs of the trusted root: the virtual Sigstore's and
+// the one that signs the SCTs of FulcioURL's certificates.
+func (s *Sigstore) ctLogs(t testing.TB) map[string]*root.TransparencyLog {
+	t.Helper()
+	logs := rawIDs(s.Virtual.CTLogs())
+	id, err := s.ctLogID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs[hex.EncodeToString(id[:])] = &root.TransparencyLog{
+		BaseURL: "https://ct.invalid", ID: id[:], HashFunc: crypto.SHA256, SignatureHashFunc: crypto.SHA256,
+		PublicKey: s.ctKey.Public(), ValidityPeriodStart: time.Now().Add(-time.Hour),
+	}
+	return logs
+}
+
+// ctLogID is the CT log's ID: the SHA-256 of its DER public key (RFC 6962
+// §3.2).
+func (s *Sigstore) ctLogID() ([32]byte, error) {
+	der, err := x509.MarshalPKIXPublicKey(s.ctKey.Public())
+	if err != nil {
+		return [32]byte{}, err
+	}
+	return sha256.Sum256(der), nil
+}
+
+// oidcIssuerOID is Fulcio's OIDC issuer extension (the raw string, v1).
+var oidcIssuerOID = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 1}
+
+// leafCert issues a code-signing certificate for pub naming email and the
+// OIDC issuer, valid for ten minutes from a minute ago, signed by the
+// Fulcio intermediate, with the SCT SetSCT asks for. The SCT is made as a
+// CT log makes one for a precertificate: its signature covers the issuer's
+// key hash and the TBS certificate without the SCT list extension, which is
+// then added as the last extension (so that a verifier removing it gets
+// back exactly the TBS the log signed).
+func (s *Sigstore) leafCert(email, issuer string, pub crypto.PublicKey) (*x509.Certificate, error) {
+	s.mu.Lock()
+	mode := s.sct
+	s.mu.Unlock()
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
+	if err != nil {
+		return nil, err
+	}
+	notBefore := time.Now().Add(-time.Minute).Truncate(time.Second)
+	tmpl := &x509.Certificate{
+		SerialNumber:    serial,
+		EmailAddresses:  []string{email},
+		NotBefore:       notBefore,
+		NotAfter:        notBefore.Add(10 * time.Minute),
+		KeyUsage:        x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:     []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
+		ExtraExtensions: []pkix.Extension{{Id: oidcIssuerOID, Value: []byte(issuer)}},
+	}
+	issue := func() (*x509.Certificate, error) {
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, s.caInter, pub, s.caInterKey)
+		if err != nil {
+			return nil, err
+		}
+		return x509.ParseCertificate(der)
+	}
+	pre, err := issue()
+	if err != nil || mode == SCTNone {
+		return pre, err
+	}
+	logID, err := s.ctLogID()
+	if err != nil {
+		return nil, err
+	}
+	sct := ct.SignedCertificateTimestamp{SCTVersion: ct.V1, LogID: ct.LogID{KeyID: logID}, Timestamp: uint64(time.Now().UnixMilli())}
+	leaf := ct.MerkleTreeLeaf{Version: ct.V1, LeafType: ct.TimestampedEntryLeafType, TimestampedEntry: &ct.TimestampedEntry{
+		EntryType: ct.PrecertLogEntryType, Timestamp: sct.Timestamp,
+		PrecertEntry: &ct.PreCert{IssuerKeyHash: sha256.Sum256(s.caInter.RawSubjectPublicKeyInfo), TBSCertificate: pre.RawTBSCertificate},
+	}}
+	input, err := ct.SerializeSCTSignatureInput(sct, ct.LogEntry{Leaf: leaf})
+	if err != nil {
+		return nil, err
+	}
+	sig, err := cttls.CreateSignature(*s.ctKey, cttls.SHA256, input)
+	if err != nil {
+		return nil, err
+	}
+	sct.Signature = ct.DigitallySigned(sig)
+	if mode == SCTTampered {
+		sct.Timestamp++
+	}
+	list, err := ctx509util.MarshalSCTsIntoSCTList([]*ct.SignedCertificateTimestamp{&sct})
+	if err != nil {
+		return nil, err
+	}
+	listBytes, err := cttls.Marshal(*list)
+	if err != nil {
+		return nil, err
+	}
+	ext, err := asn1.Marshal(listBytes)
+	if err != nil {
+		return nil, err
+	}
+	tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, pkix.Extension{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 11129, 2, 4, 2}, Value: ext})
+	return issue()
+}
+
 // rawIDs gives the logs the raw key IDs that a trusted root file holds
 // (the virtual Sigstore keeps the hex string).
 func rawIDs(logs map[string]*root.TransparencyLog) map[string]*root.TransparencyLog {
@@ -138,15 +282,6 @@ func rawIDs(logs map[string]*root.TransparencyLog) map[string]*root.Transparency
 		out[id] = &c
 	}
 	return out
-}
-
-// publicOnly is a crypto.Signer that only knows a public key: the CA
-// helper takes a Signer but uses only its public key.
-type publicOnly struct{ pub crypto.PublicKey }
-
-func (p publicOnly) Public() crypto.PublicKey { return p.pub }
-func (p publicOnly) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
-	return nil, errors.New("public key only")
 }
 
 // fulcio serves POST /api/v2/signingCert (and the v1 API that cosign's
@@ -191,7 +326,7 @@ func (s *Sigstore) fulcio(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	leaf, err := ca.GenerateLeafCert(claims.Email, claims.Iss, time.Now().Add(-time.Minute), publicOnly{pub}, s.caInter, s.caInterKey)
+	leaf, err := s.leafCert(claims.Email, claims.Iss, pub)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
@@ -290,7 +425,7 @@ func (s *Sigstore) String() string {
 // FulcioURL serves: certificates from FulcioURL do not chain to it.
 func (s *Sigstore) TrustedRootVirtualFulcio(t testing.TB) *root.TrustedRoot {
 	t.Helper()
-	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01, s.Virtual.FulcioCertificateAuthorities(), rawIDs(s.Virtual.CTLogs()),
+	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01, s.Virtual.FulcioCertificateAuthorities(), s.ctLogs(t),
 		s.Virtual.TimestampingAuthorities(), rawIDs(s.Virtual.RekorLogs()))
 	if err != nil {
 		t.Fatal(err)
@@ -340,4 +475,34 @@ func (s *Sigstore) WriteRekorPublicKey(t testing.TB, dir string) string {
 	}
 	t.Fatal("no transparency log")
 	return ""
+}
+
+// WriteFulcioCAs writes the root and the intermediate certificate (PEM) of
+// the Fulcio CA that FulcioURL serves into dir, for cosign's --ca-roots and
+// --ca-intermediates, and returns their paths.
+func (s *Sigstore) WriteFulcioCAs(t testing.TB, dir string) (roots, intermediates string) {
+	t.Helper()
+	roots, intermediates = filepath.Join(dir, "fulcio-root.pem"), filepath.Join(dir, "fulcio-intermediate.pem")
+	for p, c := range map[string]*x509.Certificate{roots: s.caRoot, intermediates: s.caInter} {
+		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return roots, intermediates
+}
+
+// WriteCTLogPublicKey writes the public key (PEM) of the CT log that signs
+// the SCTs of FulcioURL's certificates into dir, for cosign's
+// SIGSTORE_CT_LOG_PUBLIC_KEY_FILE, and returns its path.
+func (s *Sigstore) WriteCTLogPublicKey(t testing.TB, dir string) string {
+	t.Helper()
+	b, err := cryptoutils.MarshalPublicKeyToPEM(s.ctKey.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "ctlog.pub")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -67,6 +67,24 @@ type Result struct {
 // identity that is not one referrer.ErrNotIdentity; a record that is not one
 // spec.ErrInvalidOutput.
 func Attest(ctx context.Context, target oras.Target, artifactRef, identityRef string, signer signature.SignerVerifier, opts Options) (*Result, error) {
+	return attest(ctx, target, artifactRef, identityRef, opts, func(subject ocispec.Descriptor, stmt []byte) (sign.AttestationResult, error) {
+		return sign.SignStatement(ctx, target, subject, stmt, signer, opts.Sign)
+	})
+}
+
+// AttestKeyless is Attest signing keylessly, against the Fulcio and Rekor
+// that keyless names (sign.SignStatementKeyless); keyless.Sign is replaced
+// by opts.Sign. The result's Signer names the certificate identity and
+// issuer.
+func AttestKeyless(ctx context.Context, target oras.Target, artifactRef, identityRef string, keyless sign.KeylessOptions, opts Options) (*Result, error) {
+	keyless.Sign = opts.Sign
+	return attest(ctx, target, artifactRef, identityRef, opts, func(subject ocispec.Descriptor, stmt []byte) (sign.AttestationResult, error) {
+		return sign.SignStatementKeyless(ctx, target, subject, stmt, keyless)
+	})
+}
+
+func attest(ctx context.Context, target oras.Target, artifactRef, identityRef string, opts Options,
+	signStatement func(subject ocispec.Descriptor, stmt []byte) (sign.AttestationResult, error)) (*Result, error) {
 	if _, err := PredicateType(opts.Statement.Predicate); err != nil {
 		return nil, err
 	}
@@ -99,7 +117,7 @@ func Attest(ctx context.Context, target oras.Target, artifactRef, identityRef st
 	if err != nil {
 		return nil, fmt.Errorf("attest: %w", err)
 	}
-	ar, err := sign.SignStatement(ctx, target, subject, stmt, signer, opts.Sign)
+	ar, err := signStatement(subject, stmt)
 	if err != nil {
 		return nil, err
 	}

@@ -32,8 +32,12 @@ type AttestationResult struct {
 	// Attestations is how many attestations the tag-format manifest now
 	// holds (1 for the bundle format).
 	Attestations int `json:"attestations"`
-	// KeyID names the signing key, as in SignResult.
-	KeyID string `json:"keyID"`
+	// KeyID names the signing key, as in SignResult; empty when signed
+	// keylessly.
+	KeyID string `json:"keyID,omitempty"`
+	// Signer names the certificate identity and issuer of a keyless
+	// attestation: "identity (issuer)".
+	Signer string `json:"signer,omitempty"`
 	// AlreadyAttested is true when the tag-format manifest already held
 	// this statement signed by this key: nothing was added.
 	AlreadyAttested bool `json:"alreadyAttested,omitempty"`
@@ -72,55 +76,74 @@ func SignStatement(ctx context.Context, target oras.Target, subject ocispec.Desc
 	subject = ocispec.Descriptor{MediaType: subject.MediaType, Digest: subject.Digest, Size: subject.Size}
 	res := AttestationResult{Subject: subject, Format: opts.Format, KeyID: keyID,
 		PredicateType: StatementPredicateType(statement)}
+	err = storeStatement(ctx, target, statement, opts, &res,
+		func(layers []ocispec.Descriptor) (ocispec.Descriptor, []byte, bool, error) {
+			for _, l := range layers {
+				if l.MediaType == DSSEMediaType && alreadyAttestedBy(ctx, target, l, signer, subject.Digest, statement) {
+					return ocispec.Descriptor{}, nil, true, nil
+				}
+			}
+			env, err := SignDSSE(ctx, signer, statement)
+			if err != nil {
+				return ocispec.Descriptor{}, nil, false, fmt.Errorf("attest: %w", err)
+			}
+			return AttestationLayer(env, res.PredicateType), env, false, nil
+		},
+		func() ([]byte, error) {
+			b, err := NewStatementBundle(ctx, signer, statement)
+			if err != nil {
+				return nil, fmt.Errorf("attest: %w", err)
+			}
+			return b, nil
+		})
+	if err != nil {
+		return res, err
+	}
+	opts.Logger.Debug("attested", "subject", subject.Digest, "format", res.Format, "predicateType", res.PredicateType, "attestation", res.Attestation.Digest, "key", keyID)
+	return res, nil
+}
+
+// storeStatement stores an attestation about res.Subject in target in
+// opts.Format: tagLayer makes the layer to append to the .att manifest
+// (or reports that an equal one is there), bundle makes the Sigstore bundle
+// of the referrer.
+func storeStatement(ctx context.Context, target oras.Target, statement []byte, opts SignOptions, res *AttestationResult,
+	tagLayer func(existing []ocispec.Descriptor) (ocispec.Descriptor, []byte, bool, error), bundle func() ([]byte, error)) error {
+	subject := res.Subject
 	switch opts.Format {
 	case SignatureFormatTag:
 		tag, err := AttestationTag(subject.Digest)
 		if err != nil {
-			return res, err
+			return err
 		}
 		res.Tag = tag
 		f := tagFormat{tag: tag, kind: KindAttestationTag, what: "cosign attestations", build: BuildAttestationTagManifest}
-		res.Attestation, res.Attestations, res.AlreadyAttested, err = appendTagLayer(ctx, target, subject, f, opts,
-			func(layers []ocispec.Descriptor) (ocispec.Descriptor, []byte, bool, error) {
-				for _, l := range layers {
-					if l.MediaType == DSSEMediaType && alreadyAttestedBy(ctx, target, l, signer, subject.Digest, statement) {
-						return ocispec.Descriptor{}, nil, true, nil
-					}
-				}
-				env, err := SignDSSE(ctx, signer, statement)
-				if err != nil {
-					return ocispec.Descriptor{}, nil, false, fmt.Errorf("attest: %w", err)
-				}
-				return AttestationLayer(env, res.PredicateType), env, false, nil
-			})
-		if err != nil {
-			return res, err
-		}
+		res.Attestation, res.Attestations, res.AlreadyAttested, err = appendTagLayer(ctx, target, subject, f, opts, tagLayer)
+		return err
 	case SignatureFormatBundle:
-		b, err := NewStatementBundle(ctx, signer, statement)
+		b, err := bundle()
 		if err != nil {
-			return res, fmt.Errorf("attest: %w", err)
+			return err
 		}
 		layer := ocispec.Descriptor{MediaType: spec.BundleMediaType, Digest: digest.FromBytes(b), Size: int64(len(b))}
 		if err := pushSigBlob(ctx, target, layer, b); err != nil {
-			return res, err
+			return err
 		}
 		built, err := BuildAttestationBundleManifest(layer, subject, opts.Created, res.PredicateType)
 		if err != nil {
-			return res, fmt.Errorf("attest: %w", err)
+			return fmt.Errorf("attest: %w", err)
 		}
 		if err := pushSigBlob(ctx, target, built.ConfigDesc, built.Config); err != nil {
-			return res, err
+			return err
 		}
 		if err := pushSigManifest(ctx, target, built, subject, "", opts); err != nil {
-			return res, err
+			return err
 		}
 		res.Attestation, res.Attestations = built.Descriptor, 1
+		return nil
 	default:
-		return res, fmt.Errorf("attest: %w: %q (want %q or %q)", ErrSignatureFormat, opts.Format, SignatureFormatTag, SignatureFormatBundle)
+		return fmt.Errorf("attest: %w: %q (want %q or %q)", ErrSignatureFormat, opts.Format, SignatureFormatTag, SignatureFormatBundle)
 	}
-	opts.Logger.Debug("attested", "subject", subject.Digest, "format", res.Format, "predicateType", res.PredicateType, "attestation", res.Attestation.Digest, "key", keyID)
-	return res, nil
 }
 
 // alreadyAttestedBy reports whether layer is a DSSE envelope over statement

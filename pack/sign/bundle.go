@@ -84,7 +84,7 @@ func verifyBundle(b []byte, v signature.Verifier, want digest.Digest, asSignatur
 		return err
 	}
 	if vm := bundle.GetVerificationMaterial(); vm != nil && vm.GetPublicKey() == nil {
-		return fmt.Errorf("%w: signed with a certificate (keyless), not a key; keyless signatures are not supported", ErrBadSignature)
+		return fmt.Errorf("%w: signed with a certificate (keyless), not a key: check it against a trusted root and an identity policy (--trusted-root, --certificate-identity)", ErrBadSignature)
 	}
 	var sig []byte
 	switch c := bundle.GetContent().(type) {

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"os"
 	"strings"
@@ -59,7 +58,8 @@ type KeylessOptions struct {
 	// Timeout bounds each request to Fulcio and Rekor.
 	// Default: DefaultKeylessTimeout.
 	Timeout time.Duration
-	// Transport carries the requests. Default: http.DefaultTransport.
+	// Transport carries the requests to Fulcio (sigstore-go's Rekor client
+	// takes none). Default: http.DefaultTransport.
 	Transport http.RoundTripper
 	// Keypair signs. Default: a fresh ECDSA P-256 key, used once and
 	// forgotten, as cosign's keyless signing does.
@@ -117,49 +117,13 @@ func ReadIdentityToken(path string) (string, error) {
 // Signing goes through sigstore-go's sign package. SignResult.Signer
 // names the certificate identity and issuer; KeyID is empty.
 func SignKeyless(ctx context.Context, target oras.Target, ref string, opts KeylessOptions) (SignResult, error) {
-	switch {
-	case opts.FulcioURL == "":
-		return SignResult{}, fmt.Errorf("sign: %w: no Fulcio URL", ErrKeylessConfig)
-	case opts.RekorURL == "":
-		return SignResult{}, fmt.Errorf("sign: %w: no Rekor URL", ErrKeylessConfig)
-	case opts.IdentityToken == "":
-		return SignResult{}, fmt.Errorf("sign: %w: no identity token", ErrKeylessConfig)
-	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = DefaultKeylessTimeout
-	}
-	so := opts.Sign
-	if so.Format == "" {
-		so.Format = SignatureFormatTag
-	}
-	if so.Logger == nil {
-		so.Logger = slog.New(slog.DiscardHandler)
-	}
-	if so.Created.IsZero() {
-		so.Created = time.Now()
-	}
-	if so.DockerReference == "" {
-		so.DockerReference = DefaultDockerReference
-		if r, ok := target.(*remote.Repository); ok {
-			so.DockerReference = r.Reference.Registry + "/" + r.Reference.Repository
-		}
-	}
-	kp := opts.Keypair
-	if kp == nil {
-		var err error
-		if kp, err = sgsign.NewEphemeralKeypair(nil); err != nil {
-			return SignResult{}, fmt.Errorf("sign: %w", err)
-		}
+	so, kp, bopts, err := keylessSetup(ctx, target, opts)
+	if err != nil {
+		return SignResult{}, fmt.Errorf("sign: %w", err)
 	}
 	subject, err := resolveSubject(ctx, target, ref)
 	if err != nil {
 		return SignResult{}, err
-	}
-	bopts := sgsign.BundleOptions{
-		Context:                    ctx,
-		CertificateProvider:        sgsign.NewFulcio(&sgsign.FulcioOptions{BaseURL: opts.FulcioURL, Timeout: opts.Timeout, Transport: opts.Transport}),
-		CertificateProviderOptions: &sgsign.CertificateProviderOptions{IDToken: opts.IdentityToken},
-		TransparencyLogs:           []sgsign.Transparency{sgsign.NewRekor(&sgsign.RekorOptions{BaseURL: opts.RekorURL, Timeout: opts.Timeout})},
 	}
 	res := SignResult{Subject: subject, Format: so.Format}
 	switch so.Format {
@@ -197,6 +161,132 @@ func SignKeyless(ctx context.Context, target oras.Target, ref string, opts Keyle
 	return res, nil
 }
 
+// keylessSetup checks opts and fills in their defaults: the storage
+// options, the key pair, and sigstore-go's bundle options naming the Fulcio
+// and Rekor.
+func keylessSetup(ctx context.Context, target oras.ReadOnlyTarget, opts KeylessOptions) (SignOptions, sgsign.Keypair, sgsign.BundleOptions, error) {
+	switch {
+	case opts.FulcioURL == "":
+		return SignOptions{}, nil, sgsign.BundleOptions{}, fmt.Errorf("%w: no Fulcio URL", ErrKeylessConfig)
+	case opts.RekorURL == "":
+		return SignOptions{}, nil, sgsign.BundleOptions{}, fmt.Errorf("%w: no Rekor URL", ErrKeylessConfig)
+	case opts.IdentityToken == "":
+		return SignOptions{}, nil, sgsign.BundleOptions{}, fmt.Errorf("%w: no identity token", ErrKeylessConfig)
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultKeylessTimeout
+	}
+	so := signDefaults(opts.Sign)
+	if so.DockerReference == "" {
+		so.DockerReference = DefaultDockerReference
+		if r, ok := target.(*remote.Repository); ok {
+			so.DockerReference = r.Reference.Registry + "/" + r.Reference.Repository
+		}
+	}
+	kp := opts.Keypair
+	if kp == nil {
+		var err error
+		if kp, err = sgsign.NewEphemeralKeypair(nil); err != nil {
+			return SignOptions{}, nil, sgsign.BundleOptions{}, err
+		}
+	}
+	bopts := sgsign.BundleOptions{
+		Context:                    ctx,
+		CertificateProvider:        sgsign.NewFulcio(&sgsign.FulcioOptions{BaseURL: opts.FulcioURL, Timeout: opts.Timeout, Transport: opts.Transport}),
+		CertificateProviderOptions: &sgsign.CertificateProviderOptions{IDToken: opts.IdentityToken},
+		TransparencyLogs:           []sgsign.Transparency{sgsign.NewRekor(&sgsign.RekorOptions{BaseURL: opts.RekorURL, Timeout: opts.Timeout})},
+	}
+	return so, kp, bopts, nil
+}
+
+// SignStatementKeyless signs an in-toto statement about subject keylessly,
+// as "cosign attest" does without a key, against the Fulcio and Rekor that
+// opts name (see SignKeyless): a fresh key certified by Fulcio for the
+// identity of opts.IdentityToken signs a DSSE envelope over statement, and
+// the envelope is logged in Rekor (a dsse entry). The attestation is stored
+// as SignStatement stores it, in opts.Sign.Format, with what a verifier
+// needs offline:
+//
+//   - tag format: the envelope as a layer of the "sha256-<hex>.att"
+//     manifest, with the certificate and the Rekor entry (body, integrated
+//     time, log index, log ID, signed entry timestamp) in cosign's
+//     annotations; the envelope bytes are exactly those logged, so that the
+//     entry's envelope hash is the layer's digest;
+//   - bundle format: a Sigstore bundle v0.3 holding the envelope, the
+//     certificate and the Rekor entry with its inclusion proof.
+//
+// subject's digest must be computed from its bytes (ResolveSubject) and
+// statement must name it. The result's Signer names the certificate
+// identity and issuer; KeyID is empty.
+func SignStatementKeyless(ctx context.Context, target oras.Target, subject ocispec.Descriptor, statement []byte, opts KeylessOptions) (AttestationResult, error) {
+	so, kp, bopts, err := keylessSetup(ctx, target, opts)
+	if err != nil {
+		return AttestationResult{}, fmt.Errorf("attest: %w", err)
+	}
+	if err := CheckInTotoStatement(statement, subject.Digest); err != nil {
+		return AttestationResult{}, fmt.Errorf("attest: %w: %w", ErrSignSubject, err)
+	}
+	subject = ocispec.Descriptor{MediaType: subject.MediaType, Digest: subject.Digest, Size: subject.Size}
+	res := AttestationResult{Subject: subject, Format: so.Format, PredicateType: StatementPredicateType(statement)}
+	signed := func() (*protobundle.Bundle, error) {
+		pb, err := sgsign.Bundle(&sgsign.DSSEData{Data: statement, PayloadType: spec.InTotoPayloadType}, kp, bopts)
+		if err != nil {
+			return nil, fmt.Errorf("attest: %w: %v", ErrKeyless, err)
+		}
+		res.Signer = signerOf(pb)
+		return pb, nil
+	}
+	err = storeStatement(ctx, target, statement, so, &res,
+		func([]ocispec.Descriptor) (ocispec.Descriptor, []byte, bool, error) {
+			pb, err := signed()
+			if err != nil {
+				return ocispec.Descriptor{}, nil, false, err
+			}
+			layer, env, err := keylessAttestationLayer(pb, res.PredicateType)
+			return layer, env, false, err
+		},
+		func() ([]byte, error) {
+			pb, err := signed()
+			if err != nil {
+				return nil, err
+			}
+			b, err := protojson.Marshal(pb)
+			if err != nil {
+				return nil, fmt.Errorf("attest: %w", err)
+			}
+			return b, nil
+		})
+	if err != nil {
+		return res, err
+	}
+	so.Logger.Debug("attested keylessly", "subject", subject.Digest, "format", res.Format, "predicateType", res.PredicateType, "attestation", res.Attestation.Digest, "signer", res.Signer)
+	return res, nil
+}
+
+// keylessAttestationLayer is the tag-format layer of a keyless attestation,
+// from the bundle sigstore-go made: the envelope JSON as sigstore-go
+// submitted it to Rekor (encoding/json of the envelope message, whose hash
+// the dsse entry records), with the predicate type and cosign's certificate
+// and Rekor bundle annotations.
+func keylessAttestationLayer(pb *protobundle.Bundle, predicateType string) (ocispec.Descriptor, []byte, error) {
+	env := pb.GetDsseEnvelope()
+	if env == nil {
+		return ocispec.Descriptor{}, nil, fmt.Errorf("attest: %w: the bundle holds no DSSE envelope", ErrKeyless)
+	}
+	envJSON, err := json.Marshal(env)
+	if err != nil {
+		return ocispec.Descriptor{}, nil, fmt.Errorf("attest: %w", err)
+	}
+	cert, rb, err := keylessAnnotations(pb)
+	if err != nil {
+		return ocispec.Descriptor{}, nil, fmt.Errorf("attest: %w", err)
+	}
+	layer := AttestationLayer(envJSON, predicateType)
+	layer.Annotations[spec.CertificateAnnotation] = cert
+	layer.Annotations[spec.RekorBundleAnnotation] = rb
+	return layer, envJSON, nil
+}
+
 // signerOf describes the certificate of a bundle: "identity (issuer)".
 func signerOf(pb *protobundle.Bundle) string {
 	raw := pb.GetVerificationMaterial().GetCertificate().GetRawBytes()
@@ -216,14 +306,31 @@ func signerOf(pb *protobundle.Bundle) string {
 // Rekor bundle annotations.
 func keylessLayer(payload []byte, pb *protobundle.Bundle) (ocispec.Descriptor, error) {
 	ms := pb.GetMessageSignature()
+	if ms == nil {
+		return ocispec.Descriptor{}, fmt.Errorf("sign: %w: the bundle holds no message signature", ErrKeyless)
+	}
+	cert, rb, err := keylessAnnotations(pb)
+	if err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("sign: %w", err)
+	}
+	layer := SignatureLayer(payload, base64.StdEncoding.EncodeToString(ms.GetSignature()))
+	layer.Annotations[spec.CertificateAnnotation] = cert
+	layer.Annotations[spec.RekorBundleAnnotation] = rb
+	return layer, nil
+}
+
+// keylessAnnotations gives the values of cosign's certificate (PEM) and
+// Rekor bundle annotations for the certificate and the one log entry of a
+// bundle sigstore-go made.
+func keylessAnnotations(pb *protobundle.Bundle) (cert, rekorBundle string, err error) {
 	raw := pb.GetVerificationMaterial().GetCertificate().GetRawBytes()
 	entries := pb.GetVerificationMaterial().GetTlogEntries()
-	if ms == nil || len(raw) == 0 || len(entries) != 1 {
-		return ocispec.Descriptor{}, fmt.Errorf("sign: %w: the signature lacks its certificate or log entry", ErrKeyless)
+	if len(raw) == 0 || len(entries) != 1 {
+		return "", "", fmt.Errorf("%w: the signature lacks its certificate or log entry", ErrKeyless)
 	}
 	e := entries[0]
 	if e.GetInclusionPromise() == nil {
-		return ocispec.Descriptor{}, fmt.Errorf("sign: %w: the log entry has no signed entry timestamp", ErrKeyless)
+		return "", "", fmt.Errorf("%w: the log entry has no signed entry timestamp", ErrKeyless)
 	}
 	rb, err := json.Marshal(cbundle.RekorBundle{
 		SignedEntryTimestamp: e.GetInclusionPromise().GetSignedEntryTimestamp(),
@@ -235,10 +342,7 @@ func keylessLayer(payload []byte, pb *protobundle.Bundle) (ocispec.Descriptor, e
 		},
 	})
 	if err != nil {
-		return ocispec.Descriptor{}, fmt.Errorf("sign: %w", err)
+		return "", "", err
 	}
-	layer := SignatureLayer(payload, base64.StdEncoding.EncodeToString(ms.GetSignature()))
-	layer.Annotations[spec.CertificateAnnotation] = string(cryptoutils.PEMEncode(cryptoutils.CertificatePEMType, raw))
-	layer.Annotations[spec.RekorBundleAnnotation] = string(rb)
-	return layer, nil
+	return string(cryptoutils.PEMEncode(cryptoutils.CertificatePEMType, raw)), string(rb), nil
 }

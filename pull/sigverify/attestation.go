@@ -54,9 +54,12 @@ type AttestationCheck struct {
 	Identity *spec.LinkedIdentity `json:"identity,omitempty"`
 	// OutputRecord is the record it names, if any.
 	OutputRecord digest.Digest `json:"outputRecord,omitempty"`
-	// Verified is true when the signature verifies with the key, the
-	// statement names the artifact, and the identity (and record) it names
-	// verify.
+	// Signer is who signed a keyless attestation, as its certificate says,
+	// and when the log or a timestamp authority proves it was signed.
+	Signer *pull.KeylessSigner `json:"signer,omitempty"`
+	// Verified is true when the signature verifies (with the key, or
+	// keylessly), the statement names the artifact, and the identity (and
+	// record) it names verify.
 	Verified bool `json:"verified"`
 	// Reason says why it does not verify.
 	Reason string `json:"reason,omitempty"`
@@ -68,8 +71,12 @@ type AttestationReport struct {
 	Reference string `json:"reference"`
 	// Subject is the artifact's digest, computed from its bytes.
 	Subject digest.Digest `json:"subject"`
-	// KeyID names the key the attestations were checked with.
-	KeyID string `json:"keyID"`
+	// KeyID names the key the attestations were checked with; empty when
+	// they were checked keylessly.
+	KeyID string `json:"keyID,omitempty"`
+	// Keyless describes the certificate identity policy the attestations
+	// were checked keylessly against (Identity.String).
+	Keyless string `json:"keyless,omitempty"`
 	// Verified counts the attestations that verify.
 	Verified int `json:"verified"`
 	// Attestations lists every attestation examined.
@@ -105,6 +112,39 @@ func VerifyAttestations(ctx context.Context, src oras.ReadOnlyTarget, ref string
 	if key == nil {
 		return nil, fmt.Errorf("verify attestations: %w", ErrNoKey)
 	}
+	keyID, err := sign.VerifierKeyID(key)
+	if err != nil {
+		return nil, fmt.Errorf("verify attestations: %w", err)
+	}
+	return verifyAttestations(ctx, src, ref, keyStatements{key}, &AttestationReport{KeyID: keyID}, opts)
+}
+
+// VerifyKeylessAttestations is VerifyAttestations for attestations signed
+// keylessly (a Fulcio certificate and a Rekor entry, as "cosign attest"
+// signs without a key), checked offline against keyless.TrustedRoot and
+// keyless.Identity as VerifyKeyless checks signatures: the log entry (its
+// signed entry timestamp, or inclusion proof and checkpoint), the signing
+// time it or an RFC 3161 timestamp proves, the certificate chain to a
+// Fulcio CA valid at that time, the SCT (unless keyless.IgnoreSCT), the
+// envelope's one signature, the identity and issuer; then the statement
+// names the artifact, and the run it names verifies. Attestations are
+// found in both formats: a DSSE layer of the "sha256-<hex>.att" manifest
+// with cosign's certificate and Rekor bundle annotations, and a Sigstore
+// bundle referrer. keyless.Options is not used: opts.Signature bounds the
+// reading.
+func VerifyKeylessAttestations(ctx context.Context, src oras.ReadOnlyTarget, ref string, keyless KeylessOptions, opts AttestationOptions) (*AttestationReport, error) {
+	if keyless.TrustedRoot == nil {
+		return nil, fmt.Errorf("verify attestations: %w: none given (no trusted root is fetched)", ErrTrustedRoot)
+	}
+	ident, err := keyless.Identity.policy()
+	if err != nil {
+		return nil, fmt.Errorf("verify attestations: %w", err)
+	}
+	c := keylessChecker{trusted: keyless.TrustedRoot, identity: ident, ignoreSCT: keyless.IgnoreSCT}
+	return verifyAttestations(ctx, src, ref, keylessStatements{c}, &AttestationReport{Keyless: keyless.Identity.String()}, opts)
+}
+
+func verifyAttestations(ctx context.Context, src oras.ReadOnlyTarget, ref string, checker statementChecker, rep *AttestationReport, opts AttestationOptions) (*AttestationReport, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -121,11 +161,7 @@ func VerifyAttestations(ctx context.Context, src oras.ReadOnlyTarget, ref string
 		return nil, err
 	}
 	subject := res.Descriptor
-	keyID, err := sign.VerifierKeyID(key)
-	if err != nil {
-		return nil, fmt.Errorf("verify attestations: %w", err)
-	}
-	rep := &AttestationReport{Reference: ref, Subject: subject.Digest, KeyID: keyID, Attestations: []AttestationCheck{}}
+	rep.Reference, rep.Subject, rep.Attestations = ref, subject.Digest, []AttestationCheck{}
 	fail := func(probs ...spec.Problem) (*AttestationReport, error) {
 		return rep, &pull.VerificationError{Reference: ref, Problems: probs}
 	}
@@ -141,7 +177,7 @@ func VerifyAttestations(ctx context.Context, src oras.ReadOnlyTarget, ref string
 		return fail(spec.Problem{Check: "attestation-count", Subject: subject.Digest.String(),
 			Msg: fmt.Sprintf("more than %d attestation artifacts: refusing to examine them (cosign's bound)", sopts.MaxSignatures)})
 	}
-	av := &attVerifier{sigVerifier: sigVerifier{src: src, subject: subject.Digest, opts: sopts, seen: map[string]bool{}}, key: key,
+	av := &attVerifier{sigVerifier: sigVerifier{src: src, subject: subject.Digest, opts: sopts, seen: map[string]bool{}}, checker: checker,
 		rep: rep, opts: opts, runs: map[string]*runResult{}}
 	for _, c := range cands {
 		if err := av.manifest(ctx, c); err != nil {
@@ -176,10 +212,51 @@ type runResult struct {
 
 type attVerifier struct {
 	sigVerifier
-	key  signature.Verifier
-	rep  *AttestationReport
-	opts AttestationOptions
-	runs map[string]*runResult
+	checker statementChecker
+	rep     *AttestationReport
+	opts    AttestationOptions
+	runs    map[string]*runResult
+}
+
+// statementChecker checks the signature of an attestation, a DSSE envelope
+// (a tag-format layer with its annotations) or a Sigstore bundle, and that
+// its statement names subject; it returns the statement, and the signer of
+// a keyless attestation.
+type statementChecker interface {
+	envelope(env []byte, annotations map[string]string, subject digest.Digest) ([]byte, *pull.KeylessSigner, error)
+	bundle(b []byte, subject digest.Digest) ([]byte, *pull.KeylessSigner, error)
+}
+
+// keyStatements checks attestations with a public key.
+type keyStatements struct{ key signature.Verifier }
+
+func (k keyStatements) envelope(env []byte, _ map[string]string, subject digest.Digest) ([]byte, *pull.KeylessSigner, error) {
+	stmt, err := sign.VerifyDSSE(env, k.key, subject)
+	return stmt, nil, err
+}
+
+func (k keyStatements) bundle(b []byte, subject digest.Digest) ([]byte, *pull.KeylessSigner, error) {
+	stmt, err := sign.VerifyStatementBundle(b, k.key, subject)
+	return stmt, nil, err
+}
+
+// keylessStatements checks keyless attestations.
+type keylessStatements struct{ c keylessChecker }
+
+func (k keylessStatements) envelope(env []byte, annotations map[string]string, subject digest.Digest) ([]byte, *pull.KeylessSigner, error) {
+	bundle, err := TagAttestationBundle(env, annotations)
+	if err != nil {
+		return nil, nil, &KeylessError{Check: "format", Err: err}
+	}
+	return k.c.statement(bundle, subject)
+}
+
+func (k keylessStatements) bundle(b []byte, subject digest.Digest) ([]byte, *pull.KeylessSigner, error) {
+	bundle, err := sign.ParseBundle(b)
+	if err != nil {
+		return nil, nil, &KeylessError{Check: "format", Err: err}
+	}
+	return k.c.statement(bundle, subject)
 }
 
 // manifest examines one candidate manifest. It returns an error only when
@@ -210,7 +287,9 @@ func (v *attVerifier) manifest(ctx context.Context, c sigManifest) error {
 			if pt := l.Annotations[sign.PredicateTypeAnnotation]; v.opts.PredicateType != "" && pt != "" && pt != v.opts.PredicateType {
 				continue
 			}
-			if !v.once("tag " + l.Digest.String()) {
+			// The same envelope with other proofs (a keyless one's
+			// certificate and log entry) is another attestation.
+			if !v.once("tag " + l.Digest.String() + " " + l.Annotations[spec.CertificateAnnotation] + " " + l.Annotations[spec.RekorBundleAnnotation]) {
 				continue
 			}
 			lc := check
@@ -225,7 +304,8 @@ func (v *attVerifier) manifest(ctx context.Context, c sigManifest) error {
 				}
 				continue
 			}
-			stmt, err := sign.VerifyDSSE(env, v.key, v.subject)
+			stmt, signer, err := v.checker.envelope(env, l.Annotations, v.subject)
+			lc.Signer = signer
 			if err := v.record(ctx, lc, stmt, err); err != nil {
 				return err
 			}
@@ -234,12 +314,19 @@ func (v *attVerifier) manifest(ctx context.Context, c sigManifest) error {
 			}
 		}
 	case sign.KindAttestationBundle, sign.KindBundle:
-		if pt := m.Annotations[spec.BundlePredicateTypeAnnotation]; pt == spec.SignPredicateType ||
-			(v.opts.PredicateType != "" && pt != "" && pt != v.opts.PredicateType) {
-			return nil // a signature, or another predicate type
+		// The predicate type annotation is a hint, and not always right
+		// (cosign v2.6.5's "attest --signing-config" gives attestations
+		// the signature predicate type): a bundle the annotation calls a
+		// signature is read, and the statement it holds decides.
+		pt := m.Annotations[spec.BundlePredicateTypeAnnotation]
+		if v.opts.PredicateType != "" && pt != "" && pt != spec.SignPredicateType && pt != v.opts.PredicateType {
+			return nil // another predicate type
 		}
 		check.Format = pull.SignatureFormatBundle
 		if len(m.Layers) != 1 || m.Layers[0].MediaType != spec.BundleMediaType {
+			if pt == spec.SignPredicateType {
+				return nil // a signature, by its annotation
+			}
 			return v.record(ctx, check, nil, fmt.Errorf("%w: want exactly one layer of type %s", sign.ErrMalformedBundle, spec.BundleMediaType))
 		}
 		l := m.Layers[0]
@@ -252,15 +339,30 @@ func (v *attVerifier) manifest(ctx context.Context, c sigManifest) error {
 			if isReadFailure(err) {
 				return err
 			}
+			if pt == spec.SignPredicateType {
+				return nil
+			}
 			return v.record(ctx, check, nil, fmt.Errorf("bundle: %w", err))
 		}
-		stmt, err := sign.VerifyStatementBundle(b, v.key, v.subject)
-		if err == nil && sign.StatementPredicateType(stmt) == spec.SignPredicateType {
-			return nil // a signature bundle without the annotation
+		if spt := bundlePredicateType(b); spt == spec.SignPredicateType || (spt == "" && pt == spec.SignPredicateType) {
+			return nil // a signature (deciding to skip needs no proof)
 		}
+		stmt, signer, err := v.checker.bundle(b, v.subject)
+		check.Signer = signer
 		return v.record(ctx, check, stmt, err)
 	}
 	return nil
+}
+
+// bundlePredicateType is the predicate type of the statement in the DSSE
+// envelope of bundle b, unverified, or "" when b holds no envelope (a
+// message signature) or cannot be read.
+func bundlePredicateType(b []byte) string {
+	bundle, err := sign.ParseBundle(b)
+	if err != nil {
+		return ""
+	}
+	return sign.StatementPredicateType(bundle.GetDsseEnvelope().GetPayload())
 }
 
 // once reports whether key is seen for the first time, counting it against

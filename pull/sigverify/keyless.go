@@ -15,8 +15,10 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	ssldsse "github.com/secure-systems-lab/go-securesystemslib/dsse"
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	protodsse "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
 	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
@@ -333,6 +335,10 @@ func (k keylessChecker) bundle(b []byte, subject digest.Digest) (*pull.KeylessSi
 		if err := sign.CheckInTotoStatement(c.DsseEnvelope.GetPayload(), subject); err != nil {
 			return signer, &KeylessError{Check: "claim", Err: err}
 		}
+		// An attestation about the manifest is not a signature of it.
+		if pt := sign.StatementPredicateType(c.DsseEnvelope.GetPayload()); pt != spec.SignPredicateType {
+			return signer, &KeylessError{Check: "claim", Err: fmt.Errorf("%w: an attestation of predicate type %q, not a signature (%s)", sign.ErrMalformedPayload, pt, spec.SignPredicateType)}
+		}
 		return signer, nil
 	case *protobundle.Bundle_MessageSignature:
 		raw, err := digestRaw(subject)
@@ -373,6 +379,44 @@ func TagSignatureBundle(payload []byte, annotations map[string]string) (*sgbundl
 	if err != nil {
 		return nil, err
 	}
+	sum := sha256.Sum256(payload)
+	return tagBundle(annotations, &protobundle.Bundle_MessageSignature{MessageSignature: &protocommon.MessageSignature{
+		MessageDigest: &protocommon.HashOutput{Algorithm: protocommon.HashAlgorithm_SHA2_256, Digest: sum[:]},
+		Signature:     sig,
+	}})
+}
+
+// TagAttestationBundle expresses a keyless tag-format attestation (the DSSE
+// envelope of a layer of the "sha256-<hex>.att" manifest and the layer's
+// annotations: certificate, Rekor bundle, RFC 3161 timestamp) as the
+// Sigstore bundle that carries the same envelope and proofs, for
+// sigstore-go's verifier, as TagSignatureBundle does for signatures.
+func TagAttestationBundle(envelope []byte, annotations map[string]string) (*sgbundle.Bundle, error) {
+	var env ssldsse.Envelope
+	if err := json.Unmarshal(envelope, &env); err != nil {
+		return nil, fmt.Errorf("%w: DSSE envelope: %v", sign.ErrMalformedPayload, err)
+	}
+	payload, err := base64.StdEncoding.DecodeString(env.Payload)
+	if err != nil {
+		return nil, fmt.Errorf("%w: DSSE payload is not base64: %v", sign.ErrMalformedPayload, err)
+	}
+	pe := &protodsse.Envelope{Payload: payload, PayloadType: env.PayloadType}
+	for i, s := range env.Signatures {
+		sig, err := sign.DecodeSignature(s.Sig)
+		if err != nil {
+			return nil, fmt.Errorf("DSSE signature %d of %d: %w", i+1, len(env.Signatures), err)
+		}
+		pe.Signatures = append(pe.Signatures, &protodsse.Signature{Sig: sig, Keyid: s.KeyID})
+	}
+	return tagBundle(annotations, &protobundle.Bundle_DsseEnvelope{DsseEnvelope: pe})
+}
+
+// tagBundle is a Sigstore bundle v0.1 of content with the proofs of
+// cosign's annotations on a tag-format layer: the leaf certificate, the
+// Rekor entry with its signed entry timestamp, and the RFC 3161 timestamp.
+// The certificate chain annotation is not used: intermediates come from the
+// trusted root, as in cosign's verification against a trusted root.
+func tagBundle(annotations map[string]string, content any) (*sgbundle.Bundle, error) {
 	certPEM := annotations[spec.CertificateAnnotation]
 	if certPEM == "" {
 		return nil, fmt.Errorf("%w: no certificate annotation (%s): not a keyless signature", sign.ErrMalformedSignature, spec.CertificateAnnotation)
@@ -410,16 +454,43 @@ func TagSignatureBundle(payload []byte, annotations map[string]string) (*sgbundl
 			Rfc3161Timestamps: []*protocommon.RFC3161SignedTimestamp{{SignedTimestamp: tsr}},
 		}
 	}
-	sum := sha256.Sum256(payload)
-	pb.Content = &protobundle.Bundle_MessageSignature{MessageSignature: &protocommon.MessageSignature{
-		MessageDigest: &protocommon.HashOutput{Algorithm: protocommon.HashAlgorithm_SHA2_256, Digest: sum[:]},
-		Signature:     sig,
-	}}
+	switch c := content.(type) {
+	case *protobundle.Bundle_MessageSignature:
+		pb.Content = c
+	case *protobundle.Bundle_DsseEnvelope:
+		pb.Content = c
+	}
 	b, err := sgbundle.NewBundle(pb)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", sign.ErrMalformedSignature, err)
 	}
 	return b, nil
+}
+
+// statement checks a keyless attestation, a bundle holding a DSSE envelope
+// over an in-toto statement, and returns the statement: the envelope has
+// exactly one signature, which verifies with the certificate (run), and
+// the statement names subject.
+func (k keylessChecker) statement(bundle *sgbundle.Bundle, subject digest.Digest) ([]byte, *pull.KeylessSigner, error) {
+	c, ok := bundle.GetContent().(*protobundle.Bundle_DsseEnvelope)
+	if !ok {
+		return nil, nil, &KeylessError{Check: "format", Err: fmt.Errorf("%w: no DSSE envelope (an attestation holds one)", sign.ErrMalformedBundle)}
+	}
+	env := c.DsseEnvelope
+	if pt := env.GetPayloadType(); pt != spec.InTotoPayloadType {
+		return nil, nil, &KeylessError{Check: "format", Err: fmt.Errorf("%w: DSSE payload type %q is not an in-toto statement (%s)", sign.ErrMalformedPayload, pt, spec.InTotoPayloadType)}
+	}
+	if n := len(env.GetSignatures()); n != 1 {
+		return nil, nil, &KeylessError{Check: "format", Err: fmt.Errorf("%w: the DSSE envelope has %d signatures; a keyless one has exactly one, by its certificate", sign.ErrMalformedSignature, n)}
+	}
+	signer, err := k.run(bundle, verify.WithoutArtifactUnsafe())
+	if err != nil {
+		return nil, signer, err
+	}
+	if err := sign.CheckInTotoStatement(env.GetPayload(), subject); err != nil {
+		return nil, signer, &KeylessError{Check: "claim", Err: err}
+	}
+	return env.GetPayload(), signer, nil
 }
 
 // rekorBundle is cosign's Rekor bundle annotation.

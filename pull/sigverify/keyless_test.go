@@ -48,9 +48,10 @@ func signKeyless(t testing.TB, ss *sigstoretest.Sigstore, target oras.Target, d 
 	return res
 }
 
+// keylessOpts are the options of keyless verification against tr and id:
+// the SCT is required (the in-process Fulcio embeds one).
 func keylessOpts(tr root.TrustedMaterial, id sigverify.Identity) sigverify.KeylessOptions {
-	// The virtual Sigstore's CA embeds no SCT.
-	return sigverify.KeylessOptions{TrustedRoot: tr, Identity: id, IgnoreSCT: true}
+	return sigverify.KeylessOptions{TrustedRoot: tr, Identity: id}
 }
 
 // wantKeylessFailure asserts that err is a verification failure whose only
@@ -160,15 +161,39 @@ func TestKeylessIdentityPolicy(t *testing.T) {
 	}
 }
 
+// TestKeylessRequiresSCT: a certificate without an SCT, or with a tampered
+// one, does not verify, in both formats; with IgnoreSCT (a private Fulcio
+// logging to no CT log) the one without verifies.
 func TestKeylessRequiresSCT(t *testing.T) {
 	ss := sigstoretest.New(t)
-	store, _ := testutil.NewLayout(t)
-	subject := pushIdentity(t, store, "minimal")
-	signKeyless(t, ss, store, subject, sign.SignatureFormatTag)
-	opts := keylessOpts(ss.TrustedRoot(t), ciPolicy)
-	opts.IgnoreSCT = false
-	rep, err := sigverify.VerifyKeyless(t.Context(), store, subject, opts)
-	wantKeylessFailure(t, rep, err, "certificate SCT", "signed certificate timestamp")
+	tr := ss.TrustedRoot(t)
+	for _, c := range []struct {
+		name string
+		sct  sigstoretest.SCT
+		want string
+	}{
+		{"missing", sigstoretest.SCTNone, "0 SCT entries"},
+		{"tampered", sigstoretest.SCTTampered, "signed certificate timestamp"},
+	} {
+		for _, format := range []sign.SignatureFormat{sign.SignatureFormatTag, sign.SignatureFormatBundle} {
+			t.Run(c.name+"/"+string(format), func(t *testing.T) {
+				store, _ := testutil.NewLayout(t)
+				subject := pushIdentity(t, store, "minimal")
+				ss.SetSCT(c.sct)
+				defer ss.SetSCT(sigstoretest.SCTValid)
+				signKeyless(t, ss, store, subject, format)
+				rep, err := sigverify.VerifyKeyless(t.Context(), store, subject, keylessOpts(tr, ciPolicy))
+				wantKeylessFailure(t, rep, err, "certificate SCT", c.want)
+				if c.sct == sigstoretest.SCTNone {
+					opts := keylessOpts(tr, ciPolicy)
+					opts.IgnoreSCT = true
+					if rep, err := sigverify.VerifyKeyless(t.Context(), store, subject, opts); err != nil || rep.Verified != 1 {
+						t.Errorf("with IgnoreSCT: err %v, report %+v", err, rep)
+					}
+				}
+			})
+		}
+	}
 }
 
 func TestKeylessUntrustedCA(t *testing.T) {
@@ -270,7 +295,10 @@ func TestKeylessVirtualSigstoreTagFormat(t *testing.T) {
 		store, _ := testutil.NewLayout(t)
 		pushIdentity(t, store, "minimal")
 		putTagSignature(t, store, subject, payload, layer)
-		return sigverify.VerifyKeyless(t.Context(), store, subject, keylessOpts(tr, ciPolicy))
+		// The virtual Sigstore's own CA embeds no SCT.
+		opts := keylessOpts(tr, ciPolicy)
+		opts.IgnoreSCT = true
+		return sigverify.VerifyKeyless(t.Context(), store, subject, opts)
 	}
 
 	t.Run("good", func(t *testing.T) {

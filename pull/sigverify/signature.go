@@ -331,7 +331,11 @@ func (v *sigVerifier) manifest(ctx context.Context, c sigManifest) error {
 			if l.MediaType != spec.SimpleSigningMediaType {
 				continue
 			}
-			key := "tag " + l.Digest.String() + " " + l.Annotations[spec.SignatureAnnotation]
+			// The same payload with another signature, or other proofs
+			// (a keyless one's certificate and log entry), is another
+			// signature.
+			key := "tag " + l.Digest.String() + " " + l.Annotations[spec.SignatureAnnotation] + " " +
+				l.Annotations[spec.CertificateAnnotation] + " " + l.Annotations[spec.RekorBundleAnnotation]
 			if v.seen[key] {
 				continue
 			}
