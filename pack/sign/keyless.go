@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"os"
 	"strings"
@@ -21,7 +20,6 @@ import (
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"google.golang.org/protobuf/encoding/protojson"
 	"oras.land/oras-go/v2"
-	"oras.land/oras-go/v2/registry/remote"
 
 	"github.com/runid/runid-oci/spec"
 )
@@ -128,22 +126,7 @@ func SignKeyless(ctx context.Context, target oras.Target, ref string, opts Keyle
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultKeylessTimeout
 	}
-	so := opts.Sign
-	if so.Format == "" {
-		so.Format = SignatureFormatTag
-	}
-	if so.Logger == nil {
-		so.Logger = slog.New(slog.DiscardHandler)
-	}
-	if so.Created.IsZero() {
-		so.Created = time.Now()
-	}
-	if so.DockerReference == "" {
-		so.DockerReference = DefaultDockerReference
-		if r, ok := target.(*remote.Repository); ok {
-			so.DockerReference = r.Reference.Registry + "/" + r.Reference.Repository
-		}
-	}
+	so := opts.Sign.withDefaults(target)
 	kp := opts.Keypair
 	if kp == nil {
 		var err error
