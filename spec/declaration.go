@@ -9,7 +9,6 @@ import (
 	"maps"
 	"path"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -422,19 +421,13 @@ func InferFormat(role, name string) string {
 
 // canonicalRoleOrder returns the declared roles in canonical order.
 func canonicalRoleOrder(roles map[string]any) []string {
-	var out, ext []string
-	for _, r := range mediatype.CoreRoles() {
-		if _, ok := roles[r]; ok {
-			out = append(out, r)
-		}
-	}
-	for r := range roles {
-		if !mediatype.IsCoreRole(r) {
-			ext = append(ext, r)
-		}
-	}
-	sort.Strings(ext)
-	return append(out, ext...)
+	return slices.SortedFunc(maps.Keys(roles), CompareRoles)
+}
+
+// CompareRoles orders roles canonically, as RoleOrderLess does, in the
+// form slices.SortFunc takes.
+func CompareRoles(a, b string) int {
+	return cmp.Or(cmp.Compare(coreIndex(a), coreIndex(b)), strings.Compare(a, b))
 }
 
 // RoleOrderLess orders roles canonically: core roles in their fixed order,

@@ -150,6 +150,16 @@ func isEmptyLayers(layers []ocispec.Descriptor) bool {
 	return len(layers) == 1 && layers[0].MediaType == ocispec.MediaTypeEmptyJSON
 }
 
+// referrerManifest encodes the canonical manifest of an artifact of
+// artifactType whose config is docBytes (of configType), with layers,
+// subject and annotations.
+func referrerManifest(artifactType, configType string, docBytes []byte, layers []ocispec.Descriptor, subject ocispec.Descriptor, annotations map[string]string) ([]byte, error) {
+	m := newManifest(artifactType, configType, docBytes, layers)
+	m.Subject = subjectDescriptor(subject)
+	m.Annotations = annotations
+	return MarshalCanonical(m)
+}
+
 // subjectDescriptor keeps only what identifies the subject: media type,
 // digest and size.
 func subjectDescriptor(d ocispec.Descriptor) *ocispec.Descriptor {
@@ -183,10 +193,7 @@ func BuildOutputRecord(subject ocispec.Descriptor, doc OutputDocument, files []o
 	if len(layers) == 0 {
 		layers = []ocispec.Descriptor{EmptyLayer()}
 	}
-	m := newManifest(mediatype.OutputRecord, mediatype.OutputDocument, docBytes, layers)
-	m.Subject = subjectDescriptor(subject)
-	m.Annotations = annotations
-	mBytes, err := MarshalCanonical(m)
+	mBytes, err := referrerManifest(mediatype.OutputRecord, mediatype.OutputDocument, docBytes, layers, subject, annotations)
 	if err != nil {
 		return nil, fmt.Errorf("encode output record manifest: %w", err)
 	}
@@ -501,13 +508,11 @@ func BuildLink(subject ocispec.Descriptor, id LinkedIdentity) (*Link, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode link document: %w", err)
 	}
-	m := newManifest(mediatype.Link, mediatype.LinkDocument, docBytes, []ocispec.Descriptor{EmptyLayer()})
-	m.Subject = subjectDescriptor(subject)
-	m.Annotations = map[string]string{
-		mediatype.AnnotationIdentity:           id.Digest.String(),
-		mediatype.AnnotationIdentityRepository: id.Repository,
-	}
-	mBytes, err := MarshalCanonical(m)
+	mBytes, err := referrerManifest(mediatype.Link, mediatype.LinkDocument, docBytes, []ocispec.Descriptor{EmptyLayer()}, subject,
+		map[string]string{
+			mediatype.AnnotationIdentity:           id.Digest.String(),
+			mediatype.AnnotationIdentityRepository: id.Repository,
+		})
 	if err != nil {
 		return nil, fmt.Errorf("encode link manifest: %w", err)
 	}
