@@ -210,13 +210,11 @@ func BuildOutputRecord(subject ocispec.Descriptor, doc OutputDocument, files []o
 func ParseOutputRecord(manifestBytes, documentBytes []byte) (*OutputRecord, error) {
 	var probs problemList
 	add := probs.add
-	m, ok := parseManifestHeader(manifestBytes, mediatype.OutputRecord, mediatype.OutputDocument, "an output record", add)
+	a, ok := parseReferrer(manifestBytes, documentBytes, mediatype.OutputRecord, mediatype.OutputDocument, "an output record", outputSubjectTypes, add)
 	if !ok {
 		return nil, &RecordError{Err: ErrInvalidOutput, Problems: probs}
 	}
-	rec := &OutputRecord{Artifact: Artifact{Manifest: m, ManifestBytes: manifestBytes, DocumentBytes: documentBytes}}
-	checkConfigBytes(m, documentBytes, add)
-	checkSubject(m, outputSubjectTypes, add)
+	m, rec := a.Manifest, &OutputRecord{Artifact: a}
 	if isEmptyLayers(m.Layers) {
 		if m.Layers[0].Digest != ocispec.DescriptorEmptyJSON.Digest || m.Layers[0].Size != ocispec.DescriptorEmptyJSON.Size {
 			add("layer-empty", "", "the empty layer must have digest %s and size 2", ocispec.DescriptorEmptyJSON.Digest)
@@ -528,13 +526,11 @@ func BuildLink(subject ocispec.Descriptor, id LinkedIdentity) (*Link, error) {
 func ParseLink(manifestBytes, documentBytes []byte) (*Link, error) {
 	var probs problemList
 	add := probs.add
-	m, ok := parseManifestHeader(manifestBytes, mediatype.Link, mediatype.LinkDocument, "a link", add)
+	a, ok := parseReferrer(manifestBytes, documentBytes, mediatype.Link, mediatype.LinkDocument, "a link", linkSubjectTypes, add)
 	if !ok {
 		return nil, &RecordError{Err: ErrInvalidLink, Problems: probs}
 	}
-	l := &Link{Artifact: Artifact{Manifest: m, ManifestBytes: manifestBytes, DocumentBytes: documentBytes}}
-	checkConfigBytes(m, documentBytes, add)
-	checkSubject(m, linkSubjectTypes, add)
+	m, l := a.Manifest, &Link{Artifact: a}
 	doc, warnings, err := ParseLinkDocument(documentBytes)
 	l.Warnings = warnings
 	if err != nil {
@@ -635,6 +631,20 @@ var (
 	linkSubjectTypes   = []string{ocispec.MediaTypeImageManifest, ocispec.MediaTypeImageIndex,
 		"application/vnd.docker.distribution.manifest.v2+json", "application/vnd.docker.distribution.manifest.list.v2+json"}
 )
+
+// parseReferrer decodes the manifest of an artifact of artifactType
+// (what, in messages) that refers to a subject of one of subjectTypes, and
+// checks its header, its config against documentBytes and its subject. ok
+// is false when the manifest cannot be decoded.
+func parseReferrer(manifestBytes, documentBytes []byte, artifactType, configType, what string, subjectTypes []string, add addFunc) (a Artifact, ok bool) {
+	m, ok := parseManifestHeader(manifestBytes, artifactType, configType, what, add)
+	if !ok {
+		return a, false
+	}
+	checkConfigBytes(m, documentBytes, add)
+	checkSubject(m, subjectTypes, add)
+	return Artifact{Manifest: m, ManifestBytes: manifestBytes, DocumentBytes: documentBytes}, true
+}
 
 func checkSubject(m ocispec.Manifest, allowed []string, add addFunc) {
 	s := m.Subject
