@@ -62,17 +62,8 @@ func discPush(t testing.TB, target oras.Target, artifactType string, subject *oc
 	if subject != nil {
 		subj = &ocispec.Descriptor{MediaType: subject.MediaType, Digest: subject.Digest, Size: subject.Size}
 	}
-	m := ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest,
-		ArtifactType: artifactType, Config: empty, Layers: []ocispec.Descriptor{empty}, Subject: subj, Annotations: annotations}
-	b, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	desc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromBytes(b), Size: int64(len(b))}
-	if err := target.Push(ctx, desc, bytes.NewReader(b)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
-		t.Fatal(err)
-	}
-	return desc
+	return testutil.PushManifest(t, target, ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest,
+		ArtifactType: artifactType, Config: empty, Layers: []ocispec.Descriptor{empty}, Subject: subj, Annotations: annotations})
 }
 
 func childOf(n *pull.Node, d digest.Digest) *pull.Node {

@@ -1,6 +1,9 @@
 package testutil
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"io"
 	"log"
 	"os"
@@ -8,8 +11,11 @@ import (
 	"testing"
 
 	ggcr "github.com/google/go-containerregistry/pkg/registry"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content/oci"
+	"oras.land/oras-go/v2/errdef"
 
 	"github.com/runid/runid-oci/internal/testregistry"
 	"github.com/runid/runid-oci/pack/referrer"
@@ -86,4 +92,19 @@ func OutputFiles(t testing.TB, files map[string]string) []referrer.OutputFile {
 		out = append(out, referrer.OutputFile{Path: p})
 	}
 	return out
+}
+
+// PushManifest encodes m and pushes it to target (a manifest already
+// there is fine), and returns its descriptor.
+func PushManifest(t testing.TB, target oras.Target, m ocispec.Manifest) ocispec.Descriptor {
+	t.Helper()
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := ocispec.Descriptor{MediaType: m.MediaType, Digest: digest.FromBytes(b), Size: int64(len(b))}
+	if err := target.Push(t.Context(), d, bytes.NewReader(b)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
+		t.Fatal(err)
+	}
+	return d
 }

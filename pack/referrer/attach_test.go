@@ -57,13 +57,8 @@ func pushImage(t *testing.T, target oras.Target, label string) ocispec.Descripto
 			t.Fatal(err)
 		}
 	}
-	m, _ := json.Marshal(ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest,
+	return testutil.PushManifest(t, target, ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest,
 		Config: cd, Layers: []ocispec.Descriptor{ld}, Annotations: map[string]string{"label": label}})
-	md := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromBytes(m), Size: int64(len(m))}
-	if err := target.Push(ctx, md, bytes.NewReader(m)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
-		t.Fatal(err)
-	}
-	return md
 }
 
 // referrers lists the referrers of subject as a fresh client sees them.
