@@ -13,6 +13,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/runid/runid-oci/internal/benchenv"
 	"github.com/runid/runid-oci/mediatype"
 	"github.com/runid/runid-oci/spec"
 )
@@ -20,18 +21,7 @@ import (
 // benchMiB is the size of each of the eight files of BenchmarkDigest, in
 // MiB: RUNID_BENCH_MIB, default 4 (32 MiB in all). RUNID_BENCH_MIB=128
 // makes it 1 GiB.
-func benchMiB(b *testing.B) int {
-	b.Helper()
-	s := os.Getenv("RUNID_BENCH_MIB")
-	if s == "" {
-		return 4
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n <= 0 {
-		b.Fatalf("RUNID_BENCH_MIB=%q: want a positive number of MiB", s)
-	}
-	return n
-}
+func benchMiB(b *testing.B) int { return benchenv.MiB(b, 4) }
 
 // benchFile writes size bytes of pseudo-random printable ASCII (valid as
 // text and as binary) to path.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/pack"
 	"github.com/runid/runid-oci/pull"
 )
@@ -55,9 +56,9 @@ roles:
 		}
 	}
 	for _, reg := range registries {
-		t.Run(reg.name, func(t *testing.T) {
+		t.Run(reg.Name, func(t *testing.T) {
 			ctx := t.Context()
-			faulty, clean := startFaulty(t, reg.handler(t), func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+			faulty, clean := startFaulty(t, reg.Handler(t), func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
 				if !isBlobGet(r, bigDesc.Digest) {
 					return false
 				}
@@ -72,7 +73,7 @@ roles:
 			}
 			out := filepath.Join(t.TempDir(), "out")
 			rep, err := pull.Pull(ctx, faulty, tag, out, pull.PullOptions{})
-			ve := wantVerificationError(t, err, "blob-digest")
+			ve := testutil.WantVerificationError(t, err, "blob-digest")
 			for _, p := range ve.Problems {
 				if p.Check == "blob-digest" && p.Subject != "context/big.bin" {
 					t.Errorf("blob-digest failed for %q, want context/big.bin", p.Subject)

@@ -38,7 +38,7 @@ func copyExample(t *testing.T, name string, edits map[string]string) string {
 // declarations: the same one passes; edited ones fail with the
 // "declaration" check and list the component differences by name.
 func TestVerifyDeclaration(t *testing.T) {
-	comp := loadExample(t, "rag-agent")
+	comp := testutil.LoadExample(t, "rag-agent")
 	store, _ := testutil.NewLayout(t)
 	testutil.Push(t, store, comp, tag)
 	orig, err := os.ReadFile(filepath.Join(examples, "rag-agent", "runid.yaml"))
@@ -98,7 +98,7 @@ func TestVerifyDeclaration(t *testing.T) {
 				}
 				return
 			}
-			wantVerificationError(t, err, "declaration")
+			testutil.WantVerificationError(t, err, "declaration")
 			wantFailedChecks(t, rep, "declaration")
 			var got []string
 			for _, d := range rep.Differences {

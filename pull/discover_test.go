@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	ggcr "github.com/google/go-containerregistry/pkg/registry"
 	"github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -28,6 +25,7 @@ import (
 	"oras.land/oras-go/v2/errdef"
 
 	"github.com/runid/runid-oci/internal/testregistry"
+	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/mediatype"
 	"github.com/runid/runid-oci/pack"
 	"github.com/runid/runid-oci/pack/referrer"
@@ -35,71 +33,15 @@ import (
 	"github.com/runid/runid-oci/spec"
 )
 
-// discStore is a store the discover tests run against.
-type discStore struct {
-	name string
-	// open returns the store for repository "runs" and an opener of other
-	// repositories of the same registry (other layouts for a layout).
-	open func(t *testing.T) (oras.Target, func(repo string) oras.Target)
-}
-
-func discStores() []discStore {
-	remote := func(start func(testing.TB) *testregistry.Registry) func(t *testing.T) (oras.Target, func(string) oras.Target) {
-		return func(t *testing.T) (oras.Target, func(string) oras.Target) {
-			reg := start(t)
-			return testregistry.Repository(t, reg, "runs"), func(repo string) oras.Target { return testregistry.Repository(t, reg, repo) }
-		}
-	}
-	return []discStore{
-		{name: "oci-layout", open: func(t *testing.T) (oras.Target, func(string) oras.Target) {
-			dir := t.TempDir()
-			open := func(repo string) oras.Target {
-				s, err := oci.New(filepath.Join(dir, repo))
-				if err != nil {
-					t.Fatal(err)
-				}
-				return s
-			}
-			return open("runs"), open
-		}},
-		{name: "ggcr-referrers-api", open: remote(testregistry.StartGGCR)},
-		{name: "ggcr-raw", open: remote(discRawGGCR)},
-		{name: "distribution-tag-schema", open: remote(testregistry.StartDistribution)},
-	}
-}
-
-// discRawGGCR serves go-containerregistry's registry with referrers on but
-// without testregistry's conformance fixes: listings carry the config media
-// type as artifactType and ignore the artifactType filter.
-func discRawGGCR(t testing.TB) *testregistry.Registry {
-	return testregistry.Serve(t, ggcr.New(ggcr.WithReferrersSupport(true), ggcr.Logger(log.New(io.Discard, "", 0))))
-}
-
+// discIdentity pushes the minimal example identity, tagged run.
 func discIdentity(t testing.TB, target oras.Target) ocispec.Descriptor {
 	t.Helper()
-	c, err := pack.Load(context.Background(), "../testdata/examples/minimal/runid.yaml", pack.BuildOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := pack.Push(context.Background(), target, c, pack.PushOptions{Tag: "run"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res.Descriptor
+	return testutil.Push(t, target, testutil.LoadExample(t, "minimal"), "run")
 }
 
 func discAttach(t testing.TB, target oras.Target, ref string, created time.Time, files map[string]string) referrer.AttachResult {
 	t.Helper()
-	dir := t.TempDir()
-	var out []referrer.OutputFile
-	for name, data := range files {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, referrer.OutputFile{Path: p})
-	}
-	res, err := referrer.Attach(context.Background(), target, ref, out, referrer.AttachOptions{Created: created,
+	res, err := referrer.Attach(context.Background(), target, ref, testutil.OutputFiles(t, files), referrer.AttachOptions{Created: created,
 		Execution: map[string]any{spec.FactStatus: spec.StatusSucceeded}})
 	if err != nil {
 		t.Fatal(err)
@@ -120,17 +62,8 @@ func discPush(t testing.TB, target oras.Target, artifactType string, subject *oc
 	if subject != nil {
 		subj = &ocispec.Descriptor{MediaType: subject.MediaType, Digest: subject.Digest, Size: subject.Size}
 	}
-	m := ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest,
-		ArtifactType: artifactType, Config: empty, Layers: []ocispec.Descriptor{empty}, Subject: subj, Annotations: annotations}
-	b, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	desc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromBytes(b), Size: int64(len(b))}
-	if err := target.Push(ctx, desc, bytes.NewReader(b)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
-		t.Fatal(err)
-	}
-	return desc
+	return testutil.PushManifest(t, target, ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest,
+		ArtifactType: artifactType, Config: empty, Layers: []ocispec.Descriptor{empty}, Subject: subj, Annotations: annotations})
 }
 
 func childOf(n *pull.Node, d digest.Digest) *pull.Node {
@@ -143,10 +76,10 @@ func childOf(n *pull.Node, d digest.Digest) *pull.Node {
 }
 
 func TestDiscover(t *testing.T) {
-	for _, st := range discStores() {
-		t.Run(st.name, func(t *testing.T) {
+	for _, st := range testutil.ReferrerStores() {
+		t.Run(st.Name, func(t *testing.T) {
 			ctx := context.Background()
-			target, open := st.open(t)
+			target, open := st.Open(t)
 			id := discIdentity(t, target)
 			first := discAttach(t, target, "run", time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), map[string]string{"answer.md": "Canberra"})
 			second := discAttach(t, target, "run", time.Date(2025, 1, 2, 0, 0, 0, 0, time.UTC), map[string]string{"a.txt": "a", "b.txt": "b"})
@@ -221,10 +154,10 @@ func TestDiscover(t *testing.T) {
 }
 
 func TestDiscoverBounds(t *testing.T) {
-	for _, st := range discStores() {
-		t.Run(st.name, func(t *testing.T) {
+	for _, st := range testutil.ReferrerStores() {
+		t.Run(st.Name, func(t *testing.T) {
 			ctx := context.Background()
-			target, _ := st.open(t)
+			target, _ := st.Open(t)
 			discIdentity(t, target)
 			var recs []digest.Digest
 			for i := range 5 {
@@ -483,7 +416,7 @@ func TestDiscoverBadReferrersTag(t *testing.T) {
 // manifest decodes in the registry, not in Discover.
 func TestDiscoverManyReferrers(t *testing.T) {
 	ctx := context.Background()
-	reg := discRawGGCR(t)
+	reg := testutil.StartRawGGCR(t)
 	repo := testregistry.Repository(t, reg, "runs")
 	if err := repo.SetReferrersCapability(true); err != nil {
 		t.Fatal(err)

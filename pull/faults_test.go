@@ -62,7 +62,7 @@ func serveEndless(w http.ResponseWriter, r *http.Request, contentType string) {
 // or never ends a body. Verify and Pull must fail with the right check (or
 // ErrTooLarge), never trust the lie, and leave the directory as it was.
 func TestLyingRegistry(t *testing.T) {
-	comp := loadExample(t, "minimal")
+	comp := testutil.LoadExample(t, "minimal")
 	v := victim(t, comp)
 	cfg := comp.Identity.ConfigDescriptor()
 	mdigest := comp.Digest()
@@ -155,9 +155,9 @@ func TestLyingRegistry(t *testing.T) {
 					return true
 				}},
 		} {
-			t.Run(reg.name+"/"+tc.name, func(t *testing.T) {
+			t.Run(reg.Name+"/"+tc.name, func(t *testing.T) {
 				ctx := t.Context()
-				faulty, clean := startFaulty(t, reg.handler(t), tc.fault)
+				faulty, clean := startFaulty(t, reg.Handler(t), tc.fault)
 				testutil.Push(t, clean, comp, tag)
 
 				rep, err := pull.Verify(ctx, faulty, tc.ref, pull.VerifyOptions{})
@@ -167,7 +167,7 @@ func TestLyingRegistry(t *testing.T) {
 						t.Fatalf("verify error = %v, want %v", err, tc.wantErr)
 					}
 				} else {
-					wantVerificationError(t, err, tc.checks...)
+					testutil.WantVerificationError(t, err, tc.checks...)
 					wantFailedChecks(t, rep, tc.checks...)
 					served := cmp.Or(tc.served, mdigest)
 					if tc.noDigest {
@@ -186,7 +186,7 @@ func TestLyingRegistry(t *testing.T) {
 						t.Fatalf("pull error = %v, want %v", err, tc.wantErr)
 					}
 				} else {
-					wantVerificationError(t, err, tc.checks...)
+					testutil.WantVerificationError(t, err, tc.checks...)
 				}
 				assertUnchanged(t, parent, before)
 			})
@@ -197,10 +197,10 @@ func TestLyingRegistry(t *testing.T) {
 // TestDigestHeaderIgnored checks that the digest of a tag is the hash of
 // the manifest bytes, not what a header says, when the header is absent.
 func TestDigestHeaderIgnored(t *testing.T) {
-	comp := loadExample(t, "minimal")
+	comp := testutil.LoadExample(t, "minimal")
 	for _, reg := range registries {
-		t.Run(reg.name, func(t *testing.T) {
-			faulty, clean := startFaulty(t, reg.handler(t), func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+		t.Run(reg.Name, func(t *testing.T) {
+			faulty, clean := startFaulty(t, reg.Handler(t), func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
 				if !isManifest(r, tag) || r.Method != http.MethodGet {
 					return false
 				}
@@ -247,7 +247,7 @@ func breakConn(t testing.TB, w http.ResponseWriter, body []byte, reset bool) {
 // within a bound and the pull succeeds; a permanent one fails cleanly with
 // the transport error, after the bounded number of attempts.
 func TestBlobFetchRetries(t *testing.T) {
-	comp := loadExample(t, "rag-agent")
+	comp := testutil.LoadExample(t, "rag-agent")
 	v := victim(t, comp)
 	want := testutil.ComponentBytes(t, v)
 	// fastRetry makes oras-go's client retry a 503 (or a reset before the
@@ -277,9 +277,9 @@ func TestBlobFetchRetries(t *testing.T) {
 					return errors.As(err, &er) && er.StatusCode == http.StatusServiceUnavailable
 				}},
 		} {
-			t.Run(reg.name+"/"+tc.name, func(t *testing.T) {
+			t.Run(reg.Name+"/"+tc.name, func(t *testing.T) {
 				var attempts atomic.Int64
-				faulty, clean := startFaulty(t, reg.handler(t), func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+				faulty, clean := startFaulty(t, reg.Handler(t), func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
 					if !isBlobGet(r, v.Digest) {
 						return false
 					}

@@ -3,7 +3,6 @@ package pull_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"io/fs"
 	"maps"
 	"net/http"
@@ -17,7 +16,6 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
-	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/registry/remote"
 	"oras.land/oras-go/v2/registry/remote/auth"
 	"oras.land/oras-go/v2/registry/remote/retry"
@@ -35,41 +33,11 @@ const (
 	tag      = "v1"
 )
 
-// loadExample builds the composition of testdata/examples/<name>.
-func loadExample(t testing.TB, name string) *pack.Composition {
-	t.Helper()
-	return testutil.Load(t, filepath.Join(examples, name, "runid.yaml"))
-}
-
-// source is a kind of store an identity can be read from.
-type source struct {
-	name string
-	open func(t testing.TB, push func(oras.Target)) oras.ReadOnlyTarget
-}
-
-// sources are testutil.Sources, under the names these tests use.
-var sources = func() []source {
-	var out []source
-	for _, s := range testutil.Sources(repoName) {
-		out = append(out, source{name: s.Name, open: s.Open})
-	}
-	return out
-}()
-
-// registry is an in-process registry, for tests that need HTTP.
-type registry struct {
-	name    string
-	handler func(testing.TB) http.Handler
-}
-
-// registries are testutil.Registries, under the names these tests use.
-var registries = func() []registry {
-	var out []registry
-	for _, r := range testutil.Registries() {
-		out = append(out, registry{name: r.Name, handler: r.Handler})
-	}
-	return out
-}()
+// sources and registries are the stores and registries the tests run on.
+var (
+	sources    = testutil.Sources(repoName)
+	registries = testutil.Registries()
+)
 
 // faultFunc handles a request in place of the registry and reports true,
 // or reports false to let the registry answer.
@@ -192,29 +160,6 @@ func assertUnchanged(t testing.TB, root string, before map[string]string) {
 		slices.Sort(diff)
 		t.Fatalf("the tree below %s changed:\n%s", root, strings.Join(diff, "\n"))
 	}
-}
-
-// wantVerificationError fails unless err is a *pull.VerificationError
-// that wraps pull.ErrVerification and lists a problem with each of checks.
-func wantVerificationError(t testing.TB, err error, checks ...string) *pull.VerificationError {
-	t.Helper()
-	var ve *pull.VerificationError
-	if !errors.As(err, &ve) {
-		t.Fatalf("error = %v (%T), want a *pull.VerificationError", err, err)
-	}
-	if !errors.Is(err, pull.ErrVerification) {
-		t.Fatalf("error %v does not wrap pull.ErrVerification", err)
-	}
-	for _, c := range checks {
-		found := false
-		for _, p := range ve.Problems {
-			found = found || p.Check == c
-		}
-		if !found {
-			t.Errorf("problems %v lack check %q", ve.Problems, c)
-		}
-	}
-	return ve
 }
 
 // wantFailedChecks fails unless the report is not verified and lists a

@@ -136,7 +136,7 @@ var mutations = []mutation{
 // generateHostile builds every case from the minimal example.
 func generateHostile(t testing.TB) []hostileCase {
 	t.Helper()
-	comp := loadExample(t, "minimal")
+	comp := testutil.LoadExample(t, "minimal")
 	var out []hostileCase
 	for _, mu := range mutations {
 		var m ocispec.Manifest
@@ -282,18 +282,18 @@ func pushRaw(t testing.TB, target oras.Target, hc hostileCase) ocispec.Descripto
 func TestHostileIdentities(t *testing.T) {
 	for _, hc := range loadHostile(t) {
 		for _, src := range sources {
-			if src.name == "distribution" && hc.Name == "blob-missing" {
+			if src.Name == "distribution" && hc.Name == "blob-missing" {
 				// Distribution refuses a manifest whose blobs it does not
 				// have; TestMissingBlobDeleted covers it by deleting one.
 				continue
 			}
-			t.Run(hc.Name+"/"+src.name, func(t *testing.T) {
+			t.Run(hc.Name+"/"+src.Name, func(t *testing.T) {
 				ctx := t.Context()
-				store := src.open(t, func(dst oras.Target) { pushRaw(t, dst, hc) })
+				store := src.Open(t, func(dst oras.Target) { pushRaw(t, dst, hc) })
 				mdigest := digest.FromString(hc.Manifest)
 
 				rep, err := pull.Verify(ctx, store, tag, pull.VerifyOptions{})
-				wantVerificationError(t, err, hc.Checks...)
+				testutil.WantVerificationError(t, err, hc.Checks...)
 				wantFailedChecks(t, rep, hc.Checks...)
 				if rep.Digest != mdigest {
 					t.Errorf("report digest = %s, want the manifest's %s", rep.Digest, mdigest)
@@ -301,7 +301,7 @@ func TestHostileIdentities(t *testing.T) {
 
 				_, err = pull.Inspect(ctx, store, tag, pull.Options{})
 				if hc.Stage == "structure" {
-					wantVerificationError(t, err, hc.Checks...)
+					testutil.WantVerificationError(t, err, hc.Checks...)
 				} else if err != nil {
 					t.Errorf("inspect: %v; the structure of a %q case is sound", err, hc.Stage)
 				}
@@ -316,7 +316,7 @@ func TestHostileIdentities(t *testing.T) {
 				}
 				before := snapshot(t, parent)
 				rep, err = pull.Pull(ctx, store, tag, dir, pull.PullOptions{})
-				wantVerificationError(t, err, hc.Checks...)
+				testutil.WantVerificationError(t, err, hc.Checks...)
 				wantFailedChecks(t, rep, hc.Checks...)
 				assertUnchanged(t, parent, before)
 			})
@@ -328,17 +328,17 @@ func TestHostileIdentities(t *testing.T) {
 // refuses manifests with missing blobs.
 func TestMissingBlobDeleted(t *testing.T) {
 	for _, src := range sources {
-		t.Run(src.name, func(t *testing.T) {
-			comp := loadExample(t, "rag-agent")
+		t.Run(src.Name, func(t *testing.T) {
+			comp := testutil.LoadExample(t, "rag-agent")
 			victim := comp.Components[len(comp.Components)-1]
-			store := src.open(t, func(dst oras.Target) {
+			store := src.Open(t, func(dst oras.Target) {
 				testutil.Push(t, dst, comp, tag)
 				deleteBlob(t, dst, victim.Descriptor())
 			})
 			parent := t.TempDir()
 			before := snapshot(t, parent)
 			rep, err := pull.Pull(t.Context(), store, tag, filepath.Join(parent, "out"), pull.PullOptions{})
-			ve := wantVerificationError(t, err, "blob-missing")
+			ve := testutil.WantVerificationError(t, err, "blob-missing")
 			wantFailedChecks(t, rep, "blob-missing")
 			found := false
 			for _, p := range ve.Problems {

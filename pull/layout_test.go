@@ -23,7 +23,7 @@ import (
 // manifest cannot be tested here: oras-go's layout stores check the
 // manifests index.json names when they open; TestLyingRegistry covers it.)
 func TestTamperedLayout(t *testing.T) {
-	comp := loadExample(t, "rag-agent")
+	comp := testutil.LoadExample(t, "rag-agent")
 	v := victim(t, comp)
 	for _, tc := range []struct {
 		name    string
@@ -87,7 +87,7 @@ func TestTamperedLayout(t *testing.T) {
 						t.Fatalf("pull error = %v, want %v", err, tc.wantErr)
 					}
 				} else {
-					wantVerificationError(t, err, tc.checks...)
+					testutil.WantVerificationError(t, err, tc.checks...)
 					wantFailedChecks(t, rep, tc.checks...)
 				}
 				assertUnchanged(t, parent, before)
@@ -110,7 +110,7 @@ func writeFile(t *testing.T, p string, b []byte) {
 // layout, and reads a normal one from every source with a lowered cap.
 func TestManifestOverCap(t *testing.T) {
 	t.Run("5 MiB manifest", func(t *testing.T) {
-		comp := loadExample(t, "minimal")
+		comp := testutil.LoadExample(t, "minimal")
 		var m ocispec.Manifest
 		if err := json.Unmarshal(comp.Identity.ManifestBytes, &m); err != nil {
 			t.Fatal(err)
@@ -136,7 +136,7 @@ func TestManifestOverCap(t *testing.T) {
 			// Verify reports it: an identity over the cap is not one a
 			// reader accepts (spec/SPEC.md §6.2 step 1).
 			_, err := pull.Verify(t.Context(), store, ref, pull.VerifyOptions{})
-			wantVerificationError(t, err, "manifest-size")
+			testutil.WantVerificationError(t, err, "manifest-size")
 		}
 		// A raised cap reads it (and finds its annotation harmless but the
 		// identity otherwise sound).
@@ -144,14 +144,14 @@ func TestManifestOverCap(t *testing.T) {
 			t.Errorf("inspect with an 8 MiB cap: %v", err)
 		}
 	})
-	comp := loadExample(t, "minimal")
+	comp := testutil.LoadExample(t, "minimal")
 	for _, src := range sources {
-		t.Run("cap 100 bytes/"+src.name, func(t *testing.T) {
-			store := src.open(t, func(dst oras.Target) { testutil.Push(t, dst, comp, tag) })
+		t.Run("cap 100 bytes/"+src.Name, func(t *testing.T) {
+			store := src.Open(t, func(dst oras.Target) { testutil.Push(t, dst, comp, tag) })
 			parent := t.TempDir()
 			before := snapshot(t, parent)
 			_, err := pull.Pull(t.Context(), store, tag, filepath.Join(parent, "out"), pull.PullOptions{Options: pull.Options{MaxMetadataSize: 100}})
-			wantVerificationError(t, err, "manifest-size")
+			testutil.WantVerificationError(t, err, "manifest-size")
 			assertUnchanged(t, parent, before)
 		})
 	}
@@ -172,18 +172,18 @@ func TestManifestOverCap(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = pull.Inspect(t.Context(), store, desc.Digest.String(), pull.Options{})
-		wantVerificationError(t, err, "config-size")
+		testutil.WantVerificationError(t, err, "config-size")
 	})
 }
 
 // TestNotFound checks that a missing reference is ErrNotFound, not a
 // verification failure.
 func TestNotFound(t *testing.T) {
-	comp := loadExample(t, "minimal")
+	comp := testutil.LoadExample(t, "minimal")
 	for _, src := range sources {
 		for _, ref := range []string{"nope", digest.FromString("nothing").String()} {
-			t.Run(src.name+"/"+ref, func(t *testing.T) {
-				store := src.open(t, func(dst oras.Target) { testutil.Push(t, dst, comp, tag) })
+			t.Run(src.Name+"/"+ref, func(t *testing.T) {
+				store := src.Open(t, func(dst oras.Target) { testutil.Push(t, dst, comp, tag) })
 				_, err := pull.Verify(t.Context(), store, ref, pull.VerifyOptions{})
 				var ve *pull.VerificationError
 				if !errors.Is(err, pull.ErrNotFound) || errors.As(err, &ve) {
@@ -309,7 +309,7 @@ func TestWithheld(t *testing.T) {
 			dir := t.TempDir()
 			rep, err := pull.Pull(t.Context(), store, tag, dir, pull.PullOptions{})
 			if tc.checks != nil {
-				wantVerificationError(t, err, tc.checks...)
+				testutil.WantVerificationError(t, err, tc.checks...)
 				if files := readTree(t, dir); len(files) != 0 {
 					t.Errorf("wrote %v", keys(files))
 				}
@@ -340,7 +340,7 @@ func TestWithheld(t *testing.T) {
 // commitment document; the commitment blob is the last of Blobs.
 func withheldCase(t *testing.T) hostileCase {
 	t.Helper()
-	comp := loadExample(t, "minimal")
+	comp := testutil.LoadExample(t, "minimal")
 	var m ocispec.Manifest
 	var d struct {
 		SpecVersion string            `json:"specVersion"`

@@ -47,10 +47,10 @@ func recordFixture(t *testing.T, target oras.Target) (referrer.AttachResult, *pa
 }
 
 func TestPullOutputRecord(t *testing.T) {
-	for _, st := range discStores() {
-		t.Run(st.name, func(t *testing.T) {
+	for _, st := range testutil.ReferrerStores() {
+		t.Run(st.Name, func(t *testing.T) {
 			ctx := context.Background()
-			target, _ := st.open(t)
+			target, _ := st.Open(t)
 			rec, c := recordFixture(t, target)
 			dir := filepath.Join(t.TempDir(), "out")
 			rep, err := pull.Pull(ctx, target, rec.Descriptor.Digest.String(), dir, pull.PullOptions{})

@@ -98,8 +98,8 @@ func checkOK(rep *pull.Report, check, subject string) bool {
 func TestVerifyWithheld(t *testing.T) {
 	r := newWithheldRun(t)
 	for _, src := range sources {
-		t.Run(src.name, func(t *testing.T) {
-			store := src.open(t, func(tg oras.Target) { testutil.Push(t, tg, r.comp, tag) })
+		t.Run(src.Name, func(t *testing.T) {
+			store := src.Open(t, func(tg oras.Target) { testutil.Push(t, tg, r.comp, tag) })
 			rep, err := pull.Verify(t.Context(), store, tag, pull.VerifyOptions{})
 			if err != nil {
 				t.Fatalf("verify: %v", err)
@@ -189,7 +189,7 @@ func TestVerifyReveal(t *testing.T) {
 				}
 				return
 			}
-			wantVerificationError(t, err, "reveal")
+			testutil.WantVerificationError(t, err, "reveal")
 			wantFailedChecks(t, rep, "reveal")
 			for _, c := range rep.Checks {
 				if c.Check == "reveal" && !strings.Contains(c.Message, tc.msg) {
@@ -266,12 +266,12 @@ func TestVerifyBadCommitment(t *testing.T) {
 				}
 				return
 			}
-			wantVerificationError(t, err, "withheld-commitment")
+			testutil.WantVerificationError(t, err, "withheld-commitment")
 			wantFailedChecks(t, rep, "withheld-commitment")
 
 			dir := filepath.Join(t.TempDir(), "out")
 			_, err = pull.Pull(t.Context(), store, tag, dir, pull.PullOptions{})
-			wantVerificationError(t, err, "withheld-commitment")
+			testutil.WantVerificationError(t, err, "withheld-commitment")
 			if _, serr := os.Stat(dir); !errors.Is(serr, fs.ErrNotExist) {
 				t.Errorf("pull of an identity that does not verify left %s: %v", dir, serr)
 			}

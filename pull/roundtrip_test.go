@@ -20,11 +20,11 @@ import (
 // name with the bytes pack computed, by tag and by digest.
 func TestRoundTrip(t *testing.T) {
 	for _, example := range []string{"minimal", "rag-agent", "extension-role", "local-weights"} {
-		comp := loadExample(t, example)
+		comp := testutil.LoadExample(t, example)
 		for _, src := range sources {
-			t.Run(example+"/"+src.name, func(t *testing.T) {
+			t.Run(example+"/"+src.Name, func(t *testing.T) {
 				ctx := t.Context()
-				store := src.open(t, func(dst oras.Target) { testutil.Push(t, dst, comp, tag) })
+				store := src.Open(t, func(dst oras.Target) { testutil.Push(t, dst, comp, tag) })
 				for _, ref := range []string{tag, comp.Digest().String()} {
 					var mu sync.Mutex
 					verified := map[string]bool{}
@@ -95,7 +95,7 @@ func TestRoundTrip(t *testing.T) {
 // TestRoundTripFileBytes checks that a text component is pulled byte for
 // byte as its source file.
 func TestRoundTripFileBytes(t *testing.T) {
-	comp := loadExample(t, "rag-agent")
+	comp := testutil.LoadExample(t, "rag-agent")
 	store, _ := testutil.NewLayout(t)
 	testutil.Push(t, store, comp, tag)
 	dir := t.TempDir()
@@ -126,7 +126,7 @@ func TestRoundTripFileBytes(t *testing.T) {
 // TestPullExisting checks that Pull refuses to overwrite an existing file
 // unless asked, before fetching anything.
 func TestPullExisting(t *testing.T) {
-	comp := loadExample(t, "minimal")
+	comp := testutil.LoadExample(t, "minimal")
 	store, _ := testutil.NewLayout(t)
 	testutil.Push(t, store, comp, tag)
 	name := disclosed(comp)[0].Name

@@ -105,19 +105,27 @@ func (c *canonChecker) object(depth int) bool {
 		if !c.value(depth + 1) {
 			return false
 		}
-		if c.i >= len(c.data) {
-			return false
-		}
-		switch c.data[c.i] {
-		case ',':
-			c.i++
-		case '}':
-			c.i++
-			return true
-		default:
-			return false
+		if end, ok := c.next('}'); !ok || end {
+			return ok
 		}
 	}
+}
+
+// next consumes the separator after a member or an element: a comma
+// (more follow) or close (the end). ok is false on anything else.
+func (c *canonChecker) next(close byte) (end, ok bool) {
+	if c.i >= len(c.data) {
+		return false, false
+	}
+	switch c.data[c.i] {
+	case ',':
+		c.i++
+		return false, true
+	case close:
+		c.i++
+		return true, true
+	}
+	return false, false
 }
 
 func (c *canonChecker) array(depth int) bool {
@@ -130,17 +138,8 @@ func (c *canonChecker) array(depth int) bool {
 		if !c.value(depth + 1) {
 			return false
 		}
-		if c.i >= len(c.data) {
-			return false
-		}
-		switch c.data[c.i] {
-		case ',':
-			c.i++
-		case ']':
-			c.i++
-			return true
-		default:
-			return false
+		if end, ok := c.next(']'); !ok || end {
+			return ok
 		}
 	}
 }

@@ -2,13 +2,13 @@ package spec
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"path"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -150,16 +150,12 @@ func ParseDeclaration(file string, data []byte) (*Declaration, error) {
 		return nil, fe("roles", loc.line("roles"), ErrInvalidDeclaration, "must be a map from role name to its components or none")
 	}
 	for _, r := range slices.Sorted(maps.Keys(roles)) {
-		if err := ValidateRole(r); err != nil {
-			return nil, fe("roles."+r, loc.line("roles", r), ErrUnknownRole, "%v", err)
+		if v := ruleRole(r); v != nil {
+			return nil, v.at(file, "roles."+r, loc.line("roles", r))
 		}
 	}
-	for _, r := range mediatype.CoreRoles() {
-		if _, ok := roles[r]; !ok {
-			return nil, fe("roles."+r, 0, ErrMissingRole,
-				"core role %q is not declared; every core role must be accounted for. If this run had no %s, declare it explicitly: `%s: none`",
-				r, r, r)
-		}
+	if r, v := ruleCoreRoles(func(r string) bool { _, ok := roles[r]; return ok }); v != nil {
+		return nil, v.at(file, "roles."+r, 0)
 	}
 	if err := precheckComponents(file, roles, loc); err != nil {
 		return nil, err
@@ -171,7 +167,7 @@ func ParseDeclaration(file string, data []byte) (*Declaration, error) {
 		return nil, fe(fieldPath(where), loc.lineOfPath(where), ErrInvalidDeclaration, "does not match the declaration schema: %s", msg)
 	}
 
-	names := map[string]string{}
+	names := nameSet{}
 	d := &Declaration{}
 	for _, r := range canonicalRoleOrder(roles) {
 		rd := RoleDeclaration{Role: r}
@@ -190,37 +186,26 @@ func ParseDeclaration(file string, data []byte) (*Declaration, error) {
 			for i, item := range v {
 				cf := fmt.Sprintf("%s[%d]", field, i)
 				line := loc.line("roles", r, i)
-				c, err := parseComponent(r, item.(map[string]any))
-				if err != nil {
-					var f *FieldError
-					if errors.As(err, &f) {
-						f.File, f.Field = file, cf+"."+f.Field
-						if l := loc.line("roles", r, i, strings.SplitN(f.Field[len(cf)+1:], ".", 2)[0]); l > 0 {
-							f.Line = l
-						} else {
-							f.Line = line
-						}
-						return nil, f
+				c, v := parseComponent(r, item.(map[string]any))
+				if v != nil {
+					if l := loc.line("roles", r, i, v.sub); v.sub != "" && l > 0 {
+						line = l
 					}
-					return nil, fe(cf, line, ErrInvalidDeclaration, "%v", err)
+					return nil, v.at(file, cf, line)
 				}
 				c.Field, c.Line = cf, line
 				rd.Components = append(rd.Components, c)
 			}
 		}
 		for _, c := range rd.Components {
-			key := NameKey(c.Name)
-			if prev, dup := names[key]; dup {
-				return nil, fe(c.Field+".name", c.Line, ErrDuplicateName,
-					"%q is already the name of %s; logical names must be unique in an identity (letter case ignored)", c.Name, prev)
+			if v := names.add(c.Name, c.Field); v != nil {
+				return nil, v.at(file, c.Field, c.Line)
 			}
-			names[key] = c.Field
 		}
 		d.Roles = append(d.Roles, rd)
 	}
-	if a, b, ok := NameConflict(d.Components(), func(c ComponentDeclaration) string { return c.Name }); ok {
-		return nil, fe(b.Field+".name", b.Line, ErrDuplicateName,
-			"%q is a folder of %q (%s); one name cannot be both a file and a folder", a.Name, b.Name, a.Field)
+	if err := checkNameConflict(file, d); err != nil {
+		return nil, err
 	}
 	return d, nil
 }
@@ -317,9 +302,8 @@ func precheckComponents(file string, roles map[string]any, loc *locator) error {
 			}
 			continue
 		}
-		if len(list) == 0 {
-			return &FieldError{File: file, Field: "roles." + r, Line: loc.line("roles", r), Err: ErrInvalidDeclaration,
-				Msg: fmt.Sprintf("empty list; if this run had no %s, write `%s: none`", r, r)}
+		if v := ruleRoleNotEmpty(r, len(list)); v != nil {
+			return v.at(file, "roles."+r, loc.line("roles", r))
 		}
 		for i, item := range list {
 			field := fmt.Sprintf("roles.%s[%d]", r, i)
@@ -339,9 +323,8 @@ func precheckComponents(file string, roles map[string]any, loc *locator) error {
 				return &FieldError{File: file, Field: field + ".name", Line: loc.line("roles", r, i), Err: ErrInvalidDeclaration,
 					Msg: "missing or not a string; every component has a logical name"}
 			}
-			if err := ValidateName(name); err != nil {
-				return &FieldError{File: file, Field: field + ".name", Line: loc.line("roles", r, i, "name"), Err: ErrInvalidName,
-					Msg: strings.TrimPrefix(err.Error(), ErrInvalidName.Error()+" ")}
+			if v := ruleName(name); v != nil {
+				return v.at(file, field, loc.line("roles", r, i, "name"))
 			}
 			n := 0
 			for _, k := range []string{"file", "inline", "text"} {
@@ -349,9 +332,13 @@ func precheckComponents(file string, roles map[string]any, loc *locator) error {
 					n++
 				}
 			}
-			if n != 1 {
-				return &FieldError{File: file, Field: field, Line: loc.line("roles", r, i), Err: ErrInvalidDeclaration,
-					Msg: fmt.Sprintf("has %d of file, inline and text; give exactly one", n)}
+			if v := ruleOneSource(n); v != nil {
+				return v.at(file, field, loc.line("roles", r, i))
+			}
+			if f, ok := m["format"].(string); ok {
+				if v := ruleFormatKnown(f); v != nil {
+					return v.at(file, field, loc.line("roles", r, i, "format"))
+				}
 			}
 			if f, ok := m["file"]; ok {
 				if fs, isStr := f.(string); !isStr || fs == "" {
@@ -364,14 +351,11 @@ func precheckComponents(file string, roles map[string]any, loc *locator) error {
 	return nil
 }
 
-func parseComponent(role string, m map[string]any) (ComponentDeclaration, error) {
-	ferr := func(field string, err error, format string, a ...any) error {
-		return &FieldError{Field: field, Msg: fmt.Sprintf(format, a...), Err: err}
-	}
+// parseComponent makes the component of role that the checked map m
+// declares, resolving its format, and applies the rules on its file path
+// and format.
+func parseComponent(role string, m map[string]any) (ComponentDeclaration, *violation) {
 	name, _ := m["name"].(string)
-	if err := ValidateName(name); err != nil {
-		return ComponentDeclaration{}, ferr("name", ErrInvalidName, "%v", strings.TrimPrefix(err.Error(), ErrInvalidName.Error()+" "))
-	}
 	c := ComponentDeclaration{Role: role, Name: name}
 	if w, ok := m["withheld"].(bool); ok {
 		c.Withheld = w
@@ -379,14 +363,10 @@ func parseComponent(role string, m map[string]any) (ComponentDeclaration, error)
 	explicit, _ := m["format"].(string)
 	switch {
 	case m["file"] != nil:
-		f, _ := m["file"].(string)
-		if strings.ContainsRune(f, 0) {
-			return c, ferr("file", ErrInvalidDeclaration, "path contains a NUL character")
+		c.File, _ = m["file"].(string)
+		if v := ruleFile(c.File); v != nil {
+			return c, v
 		}
-		if !LocalFilePath(f) {
-			return c, ferr("file", ErrInvalidDeclaration, "%q is not a relative path inside the declaration's directory", f)
-		}
-		c.File = f
 		c.Format = explicit
 		if c.Format == "" {
 			c.Format = InferFormat(role, name)
@@ -394,26 +374,17 @@ func parseComponent(role string, m map[string]any) (ComponentDeclaration, error)
 	case m["text"] != nil:
 		t, _ := m["text"].(string)
 		c.Text = &t
-		c.Format = mediatype.FormatText
-		if explicit != "" && explicit != mediatype.FormatText {
-			return c, ferr("format", ErrInvalidFormat, "a text component has format text, not %q", explicit)
-		}
+		c.Format = cmp.Or(explicit, mediatype.FormatText)
 	default:
 		inl, err := inlineComponent(role, name, m["inline"])
 		if err != nil {
-			return c, ferr("inline", ErrInvalidJSON, "%v", err)
+			return c, &violation{sub: "inline", err: ErrInvalidJSON, msg: err.Error()}
 		}
 		inl.Withheld = c.Withheld
-		if explicit != "" && explicit != mediatype.FormatJSON {
-			return c, ferr("format", ErrInvalidFormat, "an inline component has format json, not %q", explicit)
-		}
 		c = inl
+		c.Format = cmp.Or(explicit, mediatype.FormatJSON)
 	}
-	if !slices.Contains(mediatype.AllowedFormats(role), c.Format) {
-		return c, ferr("format", ErrInvalidFormat, "role %s takes %s, not %s",
-			role, strings.Join(mediatype.AllowedFormats(role), " or "), c.Format)
-	}
-	return c, nil
+	return c, ruleFormat(role, c)
 }
 
 func inlineComponent(role, name string, v any) (ComponentDeclaration, error) {
@@ -450,19 +421,13 @@ func InferFormat(role, name string) string {
 
 // canonicalRoleOrder returns the declared roles in canonical order.
 func canonicalRoleOrder(roles map[string]any) []string {
-	var out, ext []string
-	for _, r := range mediatype.CoreRoles() {
-		if _, ok := roles[r]; ok {
-			out = append(out, r)
-		}
-	}
-	for r := range roles {
-		if !mediatype.IsCoreRole(r) {
-			ext = append(ext, r)
-		}
-	}
-	sort.Strings(ext)
-	return append(out, ext...)
+	return slices.SortedFunc(maps.Keys(roles), CompareRoles)
+}
+
+// CompareRoles orders roles canonically, as RoleOrderLess does, in the
+// form slices.SortFunc takes.
+func CompareRoles(a, b string) int {
+	return cmp.Or(cmp.Compare(coreIndex(a), coreIndex(b)), strings.Compare(a, b))
 }
 
 // RoleOrderLess orders roles canonically: core roles in their fixed order,

@@ -78,7 +78,7 @@ func TestCheckDeclarationRules(t *testing.T) {
 				{Role: mediatype.RoleTools, Name: "t.bin", Format: mediatype.FormatBinary, File: "t.bin"}}}
 		}, spec.ErrInvalidFormat, "roles.tools[0].format"},
 		{"text not text", func(d *spec.Declaration) { d.Roles[4].Components[1].Format = mediatype.FormatYAML }, spec.ErrInvalidFormat, "roles.context[1].format"},
-		{"unknown format", func(d *spec.Declaration) { ctx(d).Format = "xml" }, spec.ErrInvalidFormat, "roles.context[0].format"},
+		{"unknown format", func(d *spec.Declaration) { ctx(d).Format = "xml" }, spec.ErrInvalidDeclaration, "roles.context[0].format"},
 		{"duplicate name", func(d *spec.Declaration) { d.Roles[4].Components[1].Name = "DOCS/A.md" }, spec.ErrDuplicateName, "roles.context[1].name"},
 		{"name a folder of another", func(d *spec.Declaration) { d.Roles[4].Components[1].Name = "docs" }, spec.ErrDuplicateName, "roles.context[0].name"},
 	}

@@ -150,6 +150,16 @@ func isEmptyLayers(layers []ocispec.Descriptor) bool {
 	return len(layers) == 1 && layers[0].MediaType == ocispec.MediaTypeEmptyJSON
 }
 
+// referrerManifest encodes the canonical manifest of an artifact of
+// artifactType whose config is docBytes (of configType), with layers,
+// subject and annotations.
+func referrerManifest(artifactType, configType string, docBytes []byte, layers []ocispec.Descriptor, subject ocispec.Descriptor, annotations map[string]string) ([]byte, error) {
+	m := newManifest(artifactType, configType, docBytes, layers)
+	m.Subject = subjectDescriptor(subject)
+	m.Annotations = annotations
+	return MarshalCanonical(m)
+}
+
 // subjectDescriptor keeps only what identifies the subject: media type,
 // digest and size.
 func subjectDescriptor(d ocispec.Descriptor) *ocispec.Descriptor {
@@ -183,10 +193,7 @@ func BuildOutputRecord(subject ocispec.Descriptor, doc OutputDocument, files []o
 	if len(layers) == 0 {
 		layers = []ocispec.Descriptor{EmptyLayer()}
 	}
-	m := newManifest(mediatype.OutputRecord, mediatype.OutputDocument, docBytes, layers)
-	m.Subject = subjectDescriptor(subject)
-	m.Annotations = annotations
-	mBytes, err := MarshalCanonical(m)
+	mBytes, err := referrerManifest(mediatype.OutputRecord, mediatype.OutputDocument, docBytes, layers, subject, annotations)
 	if err != nil {
 		return nil, fmt.Errorf("encode output record manifest: %w", err)
 	}
@@ -203,13 +210,11 @@ func BuildOutputRecord(subject ocispec.Descriptor, doc OutputDocument, files []o
 func ParseOutputRecord(manifestBytes, documentBytes []byte) (*OutputRecord, error) {
 	var probs problemList
 	add := probs.add
-	m, ok := parseManifestHeader(manifestBytes, mediatype.OutputRecord, mediatype.OutputDocument, "an output record", add)
+	a, ok := parseReferrer(manifestBytes, documentBytes, mediatype.OutputRecord, mediatype.OutputDocument, "an output record", outputSubjectTypes, add)
 	if !ok {
 		return nil, &RecordError{Err: ErrInvalidOutput, Problems: probs}
 	}
-	rec := &OutputRecord{Artifact: Artifact{Manifest: m, ManifestBytes: manifestBytes, DocumentBytes: documentBytes}}
-	checkConfigBytes(m, documentBytes, add)
-	checkSubject(m, outputSubjectTypes, add)
+	m, rec := a.Manifest, &OutputRecord{Artifact: a}
 	if isEmptyLayers(m.Layers) {
 		if m.Layers[0].Digest != ocispec.DescriptorEmptyJSON.Digest || m.Layers[0].Size != ocispec.DescriptorEmptyJSON.Size {
 			add("layer-empty", "", "the empty layer must have digest %s and size 2", ocispec.DescriptorEmptyJSON.Digest)
@@ -501,13 +506,11 @@ func BuildLink(subject ocispec.Descriptor, id LinkedIdentity) (*Link, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode link document: %w", err)
 	}
-	m := newManifest(mediatype.Link, mediatype.LinkDocument, docBytes, []ocispec.Descriptor{EmptyLayer()})
-	m.Subject = subjectDescriptor(subject)
-	m.Annotations = map[string]string{
-		mediatype.AnnotationIdentity:           id.Digest.String(),
-		mediatype.AnnotationIdentityRepository: id.Repository,
-	}
-	mBytes, err := MarshalCanonical(m)
+	mBytes, err := referrerManifest(mediatype.Link, mediatype.LinkDocument, docBytes, []ocispec.Descriptor{EmptyLayer()}, subject,
+		map[string]string{
+			mediatype.AnnotationIdentity:           id.Digest.String(),
+			mediatype.AnnotationIdentityRepository: id.Repository,
+		})
 	if err != nil {
 		return nil, fmt.Errorf("encode link manifest: %w", err)
 	}
@@ -523,13 +526,11 @@ func BuildLink(subject ocispec.Descriptor, id LinkedIdentity) (*Link, error) {
 func ParseLink(manifestBytes, documentBytes []byte) (*Link, error) {
 	var probs problemList
 	add := probs.add
-	m, ok := parseManifestHeader(manifestBytes, mediatype.Link, mediatype.LinkDocument, "a link", add)
+	a, ok := parseReferrer(manifestBytes, documentBytes, mediatype.Link, mediatype.LinkDocument, "a link", linkSubjectTypes, add)
 	if !ok {
 		return nil, &RecordError{Err: ErrInvalidLink, Problems: probs}
 	}
-	l := &Link{Artifact: Artifact{Manifest: m, ManifestBytes: manifestBytes, DocumentBytes: documentBytes}}
-	checkConfigBytes(m, documentBytes, add)
-	checkSubject(m, linkSubjectTypes, add)
+	m, l := a.Manifest, &Link{Artifact: a}
 	doc, warnings, err := ParseLinkDocument(documentBytes)
 	l.Warnings = warnings
 	if err != nil {
@@ -630,6 +631,20 @@ var (
 	linkSubjectTypes   = []string{ocispec.MediaTypeImageManifest, ocispec.MediaTypeImageIndex,
 		"application/vnd.docker.distribution.manifest.v2+json", "application/vnd.docker.distribution.manifest.list.v2+json"}
 )
+
+// parseReferrer decodes the manifest of an artifact of artifactType
+// (what, in messages) that refers to a subject of one of subjectTypes, and
+// checks its header, its config against documentBytes and its subject. ok
+// is false when the manifest cannot be decoded.
+func parseReferrer(manifestBytes, documentBytes []byte, artifactType, configType, what string, subjectTypes []string, add addFunc) (a Artifact, ok bool) {
+	m, ok := parseManifestHeader(manifestBytes, artifactType, configType, what, add)
+	if !ok {
+		return a, false
+	}
+	checkConfigBytes(m, documentBytes, add)
+	checkSubject(m, subjectTypes, add)
+	return Artifact{Manifest: m, ManifestBytes: manifestBytes, DocumentBytes: documentBytes}, true
+}
 
 func checkSubject(m ocispec.Manifest, allowed []string, add addFunc) {
 	s := m.Subject

@@ -108,27 +108,11 @@ func TestInspectErrors(t *testing.T) {
 	dir := t.TempDir()
 	layout := filepath.Join(dir, "layout")
 	mustRun(t, 0, "push", "--oci-layout", layout+":v1", exampleDecl("minimal"))
-	tests := []struct {
-		name     string
-		args     []string
-		code     int
-		inStderr string
-	}{
+	runFailures(t, []failCase{
 		{"no argument", []string{"inspect"}, exitUsage, "TARGET"},
 		{"two arguments", []string{"inspect", "a", "b"}, exitUsage, "TARGET"},
 		{"unknown tag", []string{"inspect", "--oci-layout", layout + ":nope"}, exitError, "nope"},
 		{"missing layout", []string{"inspect", "--oci-layout", filepath.Join(dir, "none") + ":v1"}, exitError, "none"},
 		{"unreachable registry", []string{"inspect", "--plain-http", "127.0.0.1:1/runs:v1"}, exitError, "127.0.0.1:1"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := mustRun(t, tt.code, tt.args...)
-			if !strings.Contains(r.stderr, tt.inStderr) {
-				t.Errorf("stderr lacks %q:\n%s", tt.inStderr, r.stderr)
-			}
-			if r.stdout != "" {
-				t.Errorf("stdout not empty: %q", r.stdout)
-			}
-		})
-	}
+	})
 }

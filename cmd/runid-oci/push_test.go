@@ -98,12 +98,7 @@ func TestPushErrors(t *testing.T) {
 	layout := filepath.Join(dir, "layout")
 	decl := exampleDecl("minimal")
 	other := "sha256:" + strings.Repeat("0", 64)
-	tests := []struct {
-		name     string
-		args     []string
-		code     int
-		inStderr string
-	}{
+	runFailures(t, []failCase{
 		{"no arguments", []string{"push"}, exitUsage, "TARGET DECLARATION"},
 		{"one argument", []string{"push", "--oci-layout", layout}, exitUsage, "TARGET DECLARATION"},
 		{"three arguments", []string{"push", "--oci-layout", layout, decl, decl}, exitUsage, "TARGET DECLARATION"},
@@ -114,18 +109,7 @@ func TestPushErrors(t *testing.T) {
 		{"missing declaration", []string{"push", "--oci-layout", layout, filepath.Join(dir, "nope.yaml")}, exitError, "nope.yaml"},
 		{"unreachable registry", []string{"push", "127.0.0.1:1/runs:v1", decl}, exitError, "127.0.0.1:1"},
 		{"unreachable registry, plain HTTP", []string{"push", "--plain-http", "127.0.0.1:1/runs:v1", decl}, exitError, "127.0.0.1:1"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := mustRun(t, tt.code, tt.args...)
-			if !strings.Contains(r.stderr, tt.inStderr) {
-				t.Errorf("stderr does not name %q:\n%s", tt.inStderr, r.stderr)
-			}
-			if r.stdout != "" {
-				t.Errorf("stdout not empty on error: %q", r.stdout)
-			}
-		})
-	}
+	})
 }
 
 // TestBadDeclarations pushes every bad declaration: each fails with exit 1,

@@ -1,7 +1,3 @@
-// Package depguard holds the test that keeps the library light: packages
-// that read, write, compare or capture runs must not depend on the signing
-// stack (cosign, sigstore, TUF) or what it brings (gRPC, OpenTelemetry,
-// go-openapi). Only pack/sign and pull/sigverify may import it.
 package depguard
 
 import (
@@ -71,7 +67,7 @@ func TestLightDependencies(t *testing.T) {
 				t.Errorf("%s depends on %s (imported by %s)", pkg, b, strings.Join(importers[b], ", "))
 			}
 			if len(bad) > 0 {
-				t.Logf("only pack/sign and pull/sigverify may import the signing stack; take it as an interface or a hook")
+				t.Logf("only the packages that sign or check signatures may import the signing stack; take it as an interface or a hook")
 			}
 		})
 	}

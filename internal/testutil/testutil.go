@@ -1,6 +1,8 @@
 // Package testutil holds the helpers that the tests of several packages
-// share: signing keys, the cosign CLI, pushing a composition, OCI layouts
-// on disk (their tar form, their blobs). Only _test files import it.
+// share: the stores and registries the read side is tested on, the example
+// declarations, signing keys and the cosign CLI, pushing a composition, OCI
+// layouts on disk (their tar form, their blobs), and checks of
+// verification errors. Only _test files import it.
 package testutil
 
 import (
@@ -13,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
@@ -92,6 +95,19 @@ func Load(t testing.TB, path string) *pack.Composition {
 		t.Fatalf("load %s: %v", path, err)
 	}
 	return c
+}
+
+// Examples is the folder of the example declarations,
+// testdata/examples, wherever the test runs.
+var Examples = func() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "testdata", "examples")
+}()
+
+// LoadExample builds the composition of testdata/examples/<name>.
+func LoadExample(t testing.TB, name string) *pack.Composition {
+	t.Helper()
+	return Load(t, filepath.Join(Examples, name, "runid.yaml"))
 }
 
 // Push pushes c to target, tagged tag, and returns its manifest descriptor.

@@ -13,6 +13,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/runid/runid-oci/internal/testregistry"
+	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/pack/referrer"
 )
 
@@ -52,7 +53,7 @@ func TestAttachStalledIndexWriter(t *testing.T) {
 			var wg sync.WaitGroup
 			for i := range n {
 				wg.Go(func() {
-					files := writeOutputs(t, map[string]string{"out.txt": fmt.Sprintf("output %d", i)})
+					files := testutil.OutputFiles(t, map[string]string{"out.txt": fmt.Sprintf("output %d", i)})
 					res, err := referrer.Attach(ctx, testregistry.Repository(t, reg, "runs"), id.Digest.String(), files, referrer.AttachOptions{})
 					if err != nil {
 						t.Errorf("writer %d: %v", i, err)

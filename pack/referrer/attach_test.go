@@ -6,10 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -17,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	ggcr "github.com/google/go-containerregistry/pkg/registry"
 	"github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -36,56 +32,6 @@ import (
 )
 
 const minimalDecl = "../../testdata/examples/minimal/runid.yaml"
-
-// attachStore is one kind of store the attach and link tests run against.
-type attachStore struct {
-	name string
-	// open returns a fresh store; reopen returns a new client of the same
-	// store (for a registry: a new repository object that knows nothing of
-	// what the first learnt, like another process).
-	open func(t *testing.T) (target oras.Target, reopen func(repo string) oras.Target)
-	// tagSchema is true when referrers are kept in a sha256-<hex> index.
-	tagSchema bool
-}
-
-func attachStores() []attachStore {
-	remote := func(start func(testing.TB) *testregistry.Registry) func(t *testing.T) (oras.Target, func(string) oras.Target) {
-		return func(t *testing.T) (oras.Target, func(string) oras.Target) {
-			reg := start(t)
-			return testregistry.Repository(t, reg, "runs"), func(repo string) oras.Target { return testregistry.Repository(t, reg, repo) }
-		}
-	}
-	return []attachStore{
-		{name: "oci-layout", open: func(t *testing.T) (oras.Target, func(string) oras.Target) {
-			dir := t.TempDir()
-			s, err := oci.New(filepath.Join(dir, "runs"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return s, func(repo string) oras.Target {
-				if repo == "runs" {
-					return s
-				}
-				o, err := oci.New(filepath.Join(dir, repo))
-				if err != nil {
-					t.Fatal(err)
-				}
-				return o
-			}
-		}},
-		{name: "ggcr-referrers-api", open: remote(testregistry.StartGGCR)},
-		{name: "ggcr-raw", open: remote(startRawGGCR)},
-		{name: "distribution-tag-schema", open: remote(testregistry.StartDistribution), tagSchema: true},
-	}
-}
-
-// startRawGGCR serves go-containerregistry's registry with referrers on but
-// without testregistry's conformance fixes: no OCI-Subject header on pushes,
-// the config media type as artifactType in listings, no artifactType
-// filter.
-func startRawGGCR(t testing.TB) *testregistry.Registry {
-	return testregistry.Serve(t, ggcr.New(ggcr.WithReferrersSupport(true), ggcr.Logger(log.New(io.Discard, "", 0))))
-}
 
 // pushIdentity pushes the minimal example identity and returns its
 // manifest descriptor.
@@ -111,13 +57,8 @@ func pushImage(t *testing.T, target oras.Target, label string) ocispec.Descripto
 			t.Fatal(err)
 		}
 	}
-	m, _ := json.Marshal(ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest,
+	return testutil.PushManifest(t, target, ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest,
 		Config: cd, Layers: []ocispec.Descriptor{ld}, Annotations: map[string]string{"label": label}})
-	md := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromBytes(m), Size: int64(len(m))}
-	if err := target.Push(ctx, md, bytes.NewReader(m)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
-		t.Fatal(err)
-	}
-	return md
 }
 
 // referrers lists the referrers of subject as a fresh client sees them.
@@ -143,27 +84,13 @@ func hasDigest(refs []ocispec.Descriptor, d digest.Digest) bool {
 	return false
 }
 
-func writeOutputs(t *testing.T, files map[string]string) []referrer.OutputFile {
-	t.Helper()
-	dir := t.TempDir()
-	var out []referrer.OutputFile
-	for name, data := range files {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, referrer.OutputFile{Path: p})
-	}
-	return out
-}
-
 func TestAttach(t *testing.T) {
-	for _, st := range attachStores() {
-		t.Run(st.name, func(t *testing.T) {
+	for _, st := range testutil.ReferrerStores() {
+		t.Run(st.Name, func(t *testing.T) {
 			ctx := context.Background()
-			target, reopen := st.open(t)
+			target, reopen := st.Open(t)
 			id := pushIdentity(t, target)
-			files := writeOutputs(t, map[string]string{"answer.md": "Canberra.\n"})
+			files := testutil.OutputFiles(t, map[string]string{"answer.md": "Canberra.\n"})
 			files = append(files, referrer.OutputFile{Path: files[0].Path, Name: "copies/answer.txt", MediaType: "text/plain"})
 			var events atomic.Int64
 			res, err := referrer.Attach(ctx, target, "run", files, referrer.AttachOptions{
@@ -225,8 +152,8 @@ func TestAttach(t *testing.T) {
 			// fallback tag on a registry that has the API).
 			tag, _ := referrer.FallbackTag(id.Digest)
 			_, err = other.Resolve(ctx, tag)
-			if st.tagSchema != (err == nil) {
-				t.Errorf("fallback tag %s: resolve error %v, want present=%v", tag, err, st.tagSchema)
+			if st.TagSchema != (err == nil) {
+				t.Errorf("fallback tag %s: resolve error %v, want present=%v", tag, err, st.TagSchema)
 			}
 
 			// A record without files carries the empty layer.
@@ -251,7 +178,7 @@ func TestAttachData(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := pushIdentity(t, target)
-	onDisk := writeOutputs(t, map[string]string{"response.json": `{"model":"m"}`})
+	onDisk := testutil.OutputFiles(t, map[string]string{"response.json": `{"model":"m"}`})
 	onDisk[0].MediaType = "application/json"
 	opts := referrer.AttachOptions{Execution: map[string]any{spec.FactStatus: spec.StatusSucceeded}, Created: time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)}
 	fromFile, err := referrer.Attach(ctx, target, "run", onDisk, opts)
@@ -297,9 +224,9 @@ func TestAttachKnownSubject(t *testing.T) {
 	ctx := context.Background()
 	opts := referrer.AttachOptions{Execution: map[string]any{spec.FactStatus: spec.StatusSucceeded}, Created: time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)}
 	files := []referrer.OutputFile{{Name: "response.json", MediaType: "application/json", Data: []byte(`{"model":"m"}`)}}
-	for _, st := range attachStores() {
-		t.Run(st.name, func(t *testing.T) {
-			target, _ := st.open(t)
+	for _, st := range testutil.ReferrerStores() {
+		t.Run(st.Name, func(t *testing.T) {
+			target, _ := st.Open(t)
 			res, err := pack.Push(ctx, target, testutil.Load(t, minimalDecl), pack.PushOptions{Tag: "run"})
 			if err != nil {
 				t.Fatal(err)
@@ -368,13 +295,13 @@ func TestAttachKnownSubject(t *testing.T) {
 }
 
 func TestAttachBadInput(t *testing.T) {
-	for _, st := range attachStores() {
-		t.Run(st.name, func(t *testing.T) {
+	for _, st := range testutil.ReferrerStores() {
+		t.Run(st.Name, func(t *testing.T) {
 			ctx := context.Background()
-			target, _ := st.open(t)
+			target, _ := st.Open(t)
 			id := pushIdentity(t, target)
 			image := pushImage(t, target, "not an identity")
-			good := writeOutputs(t, map[string]string{"a.txt": "a"})
+			good := testutil.OutputFiles(t, map[string]string{"a.txt": "a"})
 
 			// An identity one of whose component blobs was deleted.
 			c, err := pack.Load(ctx, "../../testdata/examples/rag-agent/runid.yaml", pack.BuildOptions{})
@@ -466,7 +393,7 @@ func TestAttachLostIndexUpdate(t *testing.T) {
 			target := testregistry.Repository(t, reg, "runs")
 			id := pushIdentity(t, target)
 			h.lose.Store(int64(tc.lose))
-			res, err := referrer.Attach(ctx, target, "run", writeOutputs(t, map[string]string{"o.txt": "o"}),
+			res, err := referrer.Attach(ctx, target, "run", testutil.OutputFiles(t, map[string]string{"o.txt": "o"}),
 				referrer.AttachOptions{Index: referrer.IndexOptions{Attempts: tc.attempts, Settle: 10 * time.Millisecond}})
 			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil && err != nil) {
 				t.Fatalf("error %v, want %v", err, tc.wantErr)
@@ -500,7 +427,7 @@ func TestAttachConcurrentClients(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			files := writeOutputs(t, map[string]string{"out.txt": fmt.Sprintf("output %d", i)})
+			files := testutil.OutputFiles(t, map[string]string{"out.txt": fmt.Sprintf("output %d", i)})
 			res, err := referrer.Attach(ctx, testregistry.Repository(t, reg, "runs"), id.Digest.String(), files, referrer.AttachOptions{})
 			if err != nil {
 				errs <- err

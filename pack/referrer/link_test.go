@@ -9,16 +9,17 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content"
 
+	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/mediatype"
 	"github.com/runid/runid-oci/pack/referrer"
 	"github.com/runid/runid-oci/spec"
 )
 
 func TestLink(t *testing.T) {
-	for _, st := range attachStores() {
-		t.Run(st.name, func(t *testing.T) {
+	for _, st := range testutil.ReferrerStores() {
+		t.Run(st.Name, func(t *testing.T) {
 			ctx := context.Background()
-			target, reopen := st.open(t)
+			target, reopen := st.Open(t)
 			id := pushIdentity(t, target)
 			images := reopen("images")
 			image := pushImage(t, images, "built by the run")
@@ -86,10 +87,10 @@ func TestLink(t *testing.T) {
 }
 
 func TestLinkBadInput(t *testing.T) {
-	for _, st := range attachStores() {
-		t.Run(st.name, func(t *testing.T) {
+	for _, st := range testutil.ReferrerStores() {
+		t.Run(st.Name, func(t *testing.T) {
 			ctx := context.Background()
-			target, _ := st.open(t)
+			target, _ := st.Open(t)
 			id := pushIdentity(t, target)
 			image := pushImage(t, target, "an image")
 			other := pushImage(t, target, "another image")

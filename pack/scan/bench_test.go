@@ -3,30 +3,18 @@ package scan
 import (
 	"bytes"
 	"math/rand/v2"
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/runid/runid-oci/internal/benchenv"
 	"github.com/runid/runid-oci/mediatype"
 )
 
 // benchMiB is the size of the text of BenchmarkScanText, in MiB:
 // RUNID_BENCH_MIB, default 4.
-func benchMiB(b *testing.B) int {
-	b.Helper()
-	s := os.Getenv("RUNID_BENCH_MIB")
-	if s == "" {
-		return 4
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n <= 0 {
-		b.Fatalf("RUNID_BENCH_MIB=%q: want a positive number of MiB", s)
-	}
-	return n
-}
+func benchMiB(b *testing.B) int { return benchenv.MiB(b, 4) }
 
 // scanBenchText returns size bytes of text of one of two kinds: "letters",
 // lower-case letters and spaces in lines of 72 (what go run ./bench

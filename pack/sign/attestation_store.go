@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
-	"time"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -65,7 +63,7 @@ func ResolveSubject(ctx context.Context, target oras.ReadOnlyTarget, ref string)
 // statement must name it among its subjects. opts are those of Sign
 // (DockerReference is not used).
 func SignStatement(ctx context.Context, target oras.Target, subject ocispec.Descriptor, statement []byte, signer signature.SignerVerifier, opts SignOptions) (AttestationResult, error) {
-	opts = signDefaults(opts)
+	opts = opts.withDefaults(target)
 	if err := CheckInTotoStatement(statement, subject.Digest); err != nil {
 		return AttestationResult{}, fmt.Errorf("attest: %w: %w", ErrSignSubject, err)
 	}
@@ -158,18 +156,4 @@ func alreadyAttestedBy(ctx context.Context, target oras.ReadOnlyTarget, layer oc
 	}
 	payload, err := VerifyDSSE(env, v, subject)
 	return err == nil && bytes.Equal(payload, statement)
-}
-
-// signDefaults fills in SignOptions' defaults.
-func signDefaults(opts SignOptions) SignOptions {
-	if opts.Format == "" {
-		opts.Format = SignatureFormatTag
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	if opts.Created.IsZero() {
-		opts.Created = time.Now()
-	}
-	return opts
 }

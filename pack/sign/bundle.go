@@ -1,23 +1,18 @@
 package sign
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/opencontainers/go-digest"
-	cbundle "github.com/sigstore/cosign/v2/pkg/cosign/bundle"
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/verify"
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
-	"github.com/sigstore/sigstore/pkg/signature/dsse"
-	sigopts "github.com/sigstore/sigstore/pkg/signature/options"
 
 	"github.com/runid/runid-oci/spec"
 )
@@ -32,23 +27,7 @@ func NewBundle(ctx context.Context, sv signature.SignerVerifier, d digest.Digest
 	if err != nil {
 		return nil, err
 	}
-	envelope, err := dsse.WrapSigner(sv, spec.InTotoPayloadType).SignMessage(bytes.NewReader(stmt), sigopts.WithContext(ctx))
-	if err != nil {
-		return nil, fmt.Errorf("sign bundle: %w", err)
-	}
-	pub, err := sv.PublicKey()
-	if err != nil {
-		return nil, fmt.Errorf("sign bundle: %w", err)
-	}
-	pubPEM, err := cryptoutils.MarshalPublicKeyToPEM(pub)
-	if err != nil {
-		return nil, fmt.Errorf("sign bundle: %w", err)
-	}
-	b, err := cbundle.MakeNewBundle(pub, nil, stmt, envelope, pubPEM, nil)
-	if err != nil {
-		return nil, fmt.Errorf("sign bundle: %w", err)
-	}
-	return b, nil
+	return NewStatementBundle(ctx, sv, stmt)
 }
 
 // ParseBundle parses Sigstore bundle JSON (version 0.1 to 0.3), as

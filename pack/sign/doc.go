@@ -1,10 +1,12 @@
-// Package sign signs manifests with cosign keys, offline, in the formats
-// cosign v2 writes (spec/SPEC.md §10): the tag format ("sha256-<hex>.sig")
-// and the Sigstore bundle format as an OCI 1.1 referrer. It also makes,
-// reads and writes cosign key files, and holds the cosign payload and
-// signature-manifest code that pull/sigverify checks with.
+// Package sign signs manifests in the formats cosign v2 writes
+// (spec/SPEC.md §10): the tag format ("sha256-<hex>.sig") and the Sigstore
+// bundle format as an OCI 1.1 referrer, with a cosign key, offline (Sign),
+// or keyless, with a short-lived Fulcio certificate logged in Rekor
+// (SignKeyless). What signing needs belongs here too: cosign key files,
+// and the payloads, DSSE envelopes and signature and attestation manifests
+// that pack/attest stores and pull/sigverify checks.
 //
-// This package and pull/sigverify are the only ones that import cosign and
+// Only this package, pack/attest and pull/sigverify import cosign and
 // sigstore: importing pack or pull does not bring in the signing stack.
-// Nothing here talks to a transparency log or a certificate authority.
+// Only SignKeyless talks to the network.
 package sign

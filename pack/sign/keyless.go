@@ -20,7 +20,6 @@ import (
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"google.golang.org/protobuf/encoding/protojson"
 	"oras.land/oras-go/v2"
-	"oras.land/oras-go/v2/registry/remote"
 
 	"github.com/runid/runid-oci/spec"
 )
@@ -176,13 +175,7 @@ func keylessSetup(ctx context.Context, target oras.ReadOnlyTarget, opts KeylessO
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultKeylessTimeout
 	}
-	so := signDefaults(opts.Sign)
-	if so.DockerReference == "" {
-		so.DockerReference = DefaultDockerReference
-		if r, ok := target.(*remote.Repository); ok {
-			so.DockerReference = r.Reference.Registry + "/" + r.Reference.Repository
-		}
-	}
+	so := opts.Sign.withDefaults(target)
 	kp := opts.Keypair
 	if kp == nil {
 		var err error

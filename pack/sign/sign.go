@@ -96,6 +96,27 @@ type SignResult struct {
 	AlreadySigned bool `json:"alreadySigned,omitempty"`
 }
 
+// withDefaults fills the defaults of the zero fields; the docker
+// reference defaults to target's repository when target is one.
+func (o SignOptions) withDefaults(target oras.ReadOnlyTarget) SignOptions {
+	if o.Format == "" {
+		o.Format = SignatureFormatTag
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Created.IsZero() {
+		o.Created = time.Now()
+	}
+	if o.DockerReference == "" {
+		o.DockerReference = DefaultDockerReference
+		if r, ok := target.(*remote.Repository); ok {
+			o.DockerReference = r.Reference.Registry + "/" + r.Reference.Repository
+		}
+	}
+	return o
+}
+
 // Sign signs the manifest that ref (a tag or a digest) names in target,
 // an identity or an output record or any other manifest, with signer, and
 // stores the signature in target in opts.Format.
@@ -109,21 +130,7 @@ type SignResult struct {
 // Two signers appending at the same moment may lose one signature, as
 // with cosign.
 func Sign(ctx context.Context, target oras.Target, ref string, signer signature.SignerVerifier, opts SignOptions) (SignResult, error) {
-	if opts.Format == "" {
-		opts.Format = SignatureFormatTag
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	if opts.Created.IsZero() {
-		opts.Created = time.Now()
-	}
-	if opts.DockerReference == "" {
-		opts.DockerReference = DefaultDockerReference
-		if r, ok := target.(*remote.Repository); ok {
-			opts.DockerReference = r.Reference.Registry + "/" + r.Reference.Repository
-		}
-	}
+	opts = opts.withDefaults(target)
 	subject, err := resolveSubject(ctx, target, ref)
 	if err != nil {
 		return SignResult{}, err

@@ -616,7 +616,7 @@ func TestCompareSideDoesNotVerify(t *testing.T) {
 			if !errors.As(err, &se) || se.Side != tt.side {
 				t.Fatalf("error = %v, want a *diff.SideError for %s", err, tt.side)
 			}
-			ve := wantVerificationError(t, err, "blob-digest")
+			ve := testutil.WantVerificationError(t, err, "blob-digest")
 			if ve.Problems[0].Subject != victim.Name {
 				t.Errorf("problem %+v does not name %s", ve.Problems[0], victim.Name)
 			}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -156,7 +157,7 @@ func CycloneDX(ctx context.Context, src oras.ReadOnlyTarget, id *spec.Identity, 
 	if opts.Repository != "" {
 		props = append(props, cdx.Property{Name: propRepository, Value: opts.Repository})
 	}
-	for _, r := range roleOrder(id.Document.Roles) {
+	for _, r := range slices.SortedFunc(maps.Keys(id.Document.Roles), spec.CompareRoles) {
 		props = append(props, cdx.Property{Name: propRoleState + r, Value: id.Document.Roles[r]})
 	}
 	meta.Properties = &props
@@ -198,23 +199,6 @@ func CycloneDX(ctx context.Context, src oras.ReadOnlyTarget, id *spec.Identity, 
 		return nil, fmt.Errorf("encode CycloneDX BOM: %w", err)
 	}
 	return buf.Bytes(), nil
-}
-
-// roleOrder lists roles in canonical order, then extension roles sorted.
-func roleOrder(roles map[string]string) []string {
-	var out, ext []string
-	for _, r := range mediatype.CoreRoles() {
-		if _, ok := roles[r]; ok {
-			out = append(out, r)
-		}
-	}
-	for r := range roles {
-		if !mediatype.IsCoreRole(r) {
-			ext = append(ext, r)
-		}
-	}
-	slices.Sort(ext)
-	return append(out, ext...)
 }
 
 // component is the BOM component of an identity component: a data

@@ -66,8 +66,8 @@ func TestAttestationsInteropCosign(t *testing.T) {
 			}
 			for _, reg := range registries {
 				for _, format := range []sign.SignatureFormat{sign.SignatureFormatTag, sign.SignatureFormatBundle} {
-					t.Run(reg.name+"/"+string(format), func(t *testing.T) {
-						r := testregistry.Serve(t, reg.handler(t))
+					t.Run(reg.Name+"/"+string(format), func(t *testing.T) {
+						r := testregistry.Serve(t, reg.Handler(t))
 						repo := testregistry.Repository(t, r, repoName)
 						id := pushIdentity(t, repo, "minimal")
 						cosign := func(args ...string) string {

@@ -56,7 +56,7 @@ func attestRun(t testing.TB, target oras.Target, artifact ocispec.Descriptor, id
 
 func attestationProblems(t *testing.T, rep *sigverify.AttestationReport, err error, want string) {
 	t.Helper()
-	probs := verificationProblems(t, err)
+	probs := testutil.WantVerificationError(t, err).Problems
 	for _, p := range probs {
 		if strings.Contains(p.Msg, want) {
 			return
@@ -77,8 +77,8 @@ func TestVerifyAttestationsRoundTrip(t *testing.T) {
 	}
 	stores := []store{{"oci-layout", func(t *testing.T) oras.Target { s, _ := testutil.NewLayout(t); return s }}}
 	for _, reg := range registries {
-		stores = append(stores, store{reg.name, func(t *testing.T) oras.Target {
-			r := testregistry.Serve(t, reg.handler(t))
+		stores = append(stores, store{reg.Name, func(t *testing.T) oras.Target {
+			r := testregistry.Serve(t, reg.Handler(t))
 			return testregistry.Repository(t, r, repoName)
 		}})
 	}

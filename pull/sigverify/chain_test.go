@@ -41,9 +41,9 @@ func attachRecord(t testing.TB, target oras.Target, identity ocispec.Descriptor)
 func TestVerifyChain(t *testing.T) {
 	declarer, producer := testutil.Key(t), testutil.Key(t)
 	for _, src := range sources {
-		t.Run(src.name, func(t *testing.T) {
+		t.Run(src.Name, func(t *testing.T) {
 			var identity, record ocispec.Descriptor
-			store := src.open(t, func(target oras.Target) {
+			store := src.Open(t, func(target oras.Target) {
 				identity = pushIdentity(t, target, "minimal")
 				signRef(t, target, identity, declarer, sign.SignatureFormatTag)
 				record = attachRecord(t, target, identity)
@@ -151,7 +151,7 @@ func TestVerifyChainFailures(t *testing.T) {
 				}
 				return
 			}
-			probs := verificationProblems(t, err)
+			probs := testutil.WantVerificationError(t, err).Problems
 			if rep == nil || rep.Verified {
 				t.Fatalf("report %+v", rep)
 			}
@@ -189,7 +189,7 @@ func TestVerifyIdentitySignature(t *testing.T) {
 	}
 	for _, opts := range []pull.VerifyOptions{{Signatures: sigverify.Verifier{Key: other}}, {IdentitySignatures: sigverify.Verifier{Key: other}}} {
 		_, err := pull.Verify(t.Context(), store, ref, opts)
-		probs := verificationProblems(t, err)
+		probs := testutil.WantVerificationError(t, err).Problems
 		if probs[0].Check != "signature" {
 			t.Errorf("problems %v", probs)
 		}

@@ -58,7 +58,7 @@ func keylessOpts(tr root.TrustedMaterial, id sigverify.Identity) sigverify.Keyle
 // signature failed check, with a reason containing want.
 func wantKeylessFailure(t *testing.T, rep *pull.SignatureReport, err error, check, want string) {
 	t.Helper()
-	probs := verificationProblems(t, err)
+	probs := testutil.WantVerificationError(t, err).Problems
 	if rep == nil || rep.Verified != 0 || len(rep.Signatures) != 1 {
 		t.Fatalf("report %+v, want one signature examined, none verified", rep)
 	}
@@ -76,10 +76,10 @@ func TestKeylessSignVerifyEverywhere(t *testing.T) {
 	tr := ss.TrustedRoot(t)
 	for _, src := range sources {
 		for _, format := range []sign.SignatureFormat{sign.SignatureFormatTag, sign.SignatureFormatBundle} {
-			t.Run(src.name+"/"+string(format), func(t *testing.T) {
+			t.Run(src.Name+"/"+string(format), func(t *testing.T) {
 				var subject ocispec.Descriptor
 				var signed sign.SignResult
-				store := src.open(t, func(target oras.Target) {
+				store := src.Open(t, func(target oras.Target) {
 					subject = pushIdentity(t, target, "minimal")
 					signed = signKeyless(t, ss, target, subject, format)
 				})
@@ -137,7 +137,7 @@ func TestKeylessIdentityPolicy(t *testing.T) {
 	for _, c := range bad {
 		t.Run(c.name, func(t *testing.T) {
 			rep, err := sigverify.VerifyKeyless(t.Context(), store, subject, keylessOpts(tr, c.id))
-			verificationProblems(t, err)
+			testutil.WantVerificationError(t, err)
 			if rep.Verified != 0 || len(rep.Signatures) != 2 {
 				t.Fatalf("report %+v", rep)
 			}

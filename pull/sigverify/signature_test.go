@@ -33,7 +33,7 @@ import (
 // descriptor.
 func pushIdentity(t testing.TB, target oras.Target, example string) ocispec.Descriptor {
 	t.Helper()
-	return testutil.Push(t, target, loadExample(t, example), tag)
+	return testutil.Push(t, target, testutil.LoadExample(t, example), tag)
 }
 
 func signRef(t testing.TB, target oras.Target, d ocispec.Descriptor, sv signature.SignerVerifier, format sign.SignatureFormat) sign.SignResult {
@@ -45,28 +45,14 @@ func signRef(t testing.TB, target oras.Target, d ocispec.Descriptor, sv signatur
 	return res
 }
 
-// verificationProblems asserts err is a *pull.VerificationError and
-// returns its problems.
-func verificationProblems(t testing.TB, err error) []spec.Problem {
-	t.Helper()
-	var ve *pull.VerificationError
-	if !errors.As(err, &ve) || !errors.Is(err, pull.ErrVerification) {
-		t.Fatalf("err = %v (%T), want a *pull.VerificationError", err, err)
-	}
-	if len(ve.Problems) == 0 {
-		t.Fatal("verification error without problems")
-	}
-	return ve.Problems
-}
-
 func TestVerifySignaturesEverywhere(t *testing.T) {
 	sv := testutil.Key(t)
 	for _, src := range sources {
 		for _, format := range []sign.SignatureFormat{sign.SignatureFormatTag, sign.SignatureFormatBundle} {
-			t.Run(src.name+"/"+string(format), func(t *testing.T) {
+			t.Run(src.Name+"/"+string(format), func(t *testing.T) {
 				var subject ocispec.Descriptor
 				var signed sign.SignResult
-				store := src.open(t, func(target oras.Target) {
+				store := src.Open(t, func(target oras.Target) {
 					subject = pushIdentity(t, target, "minimal")
 					signed = signRef(t, target, subject, sv, format)
 				})
@@ -109,10 +95,10 @@ func TestVerifySignaturesSeveralSigners(t *testing.T) {
 	ctx := t.Context()
 	alice, bob, carol := testutil.Key(t), testutil.Key(t), testutil.Key(t)
 	for _, src := range sources {
-		t.Run(src.name, func(t *testing.T) {
+		t.Run(src.Name, func(t *testing.T) {
 			var subject ocispec.Descriptor
 			var second sign.SignResult
-			store := src.open(t, func(target oras.Target) {
+			store := src.Open(t, func(target oras.Target) {
 				subject = pushIdentity(t, target, "minimal")
 				first := signRef(t, target, subject, alice, sign.SignatureFormatTag)
 				if first.Signatures != 1 {
@@ -137,7 +123,7 @@ func TestVerifySignaturesSeveralSigners(t *testing.T) {
 					t.Fatalf("%s: err = %v", who.name, err)
 				}
 				if !who.ok {
-					verificationProblems(t, err)
+					testutil.WantVerificationError(t, err)
 				}
 				// The superseded manifest was deleted, so each signature is
 				// examined once.
@@ -335,7 +321,7 @@ func TestVerifySignaturesFailures(t *testing.T) {
 			e := env{store: store, subject: pushIdentity(t, store, "minimal"), another: pushIdentity(t, store, "rag-agent")}
 			tc.setup(t, e)
 			rep, err := sigverify.VerifySignatures(t.Context(), store, e.subject, key, sigverify.Options{})
-			probs := verificationProblems(t, err)
+			probs := testutil.WantVerificationError(t, err).Problems
 			if rep == nil || rep.Verified != 0 {
 				t.Errorf("report %+v", rep)
 			}
@@ -378,7 +364,7 @@ func TestVerifySignaturesBounds(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := sigverify.VerifySignatures(t.Context(), store, subject, key, tc.opts)
-			probs := verificationProblems(t, err)
+			probs := testutil.WantVerificationError(t, err).Problems
 			if probs[0].Check != tc.check {
 				t.Errorf("problems %v", probs)
 			}
@@ -404,12 +390,12 @@ func TestVerifySignaturesMadeByCosign(t *testing.T) {
 	otherKey := testutil.Key(t)
 	for _, reg := range registries {
 		for _, bundle := range []bool{false, true} {
-			name := reg.name + "/tag-format"
+			name := reg.Name + "/tag-format"
 			if bundle {
-				name = reg.name + "/new-bundle-format"
+				name = reg.Name + "/new-bundle-format"
 			}
 			t.Run(name, func(t *testing.T) {
-				r := testregistry.Serve(t, reg.handler(t))
+				r := testregistry.Serve(t, reg.Handler(t))
 				repo := testregistry.Repository(t, r, repoName)
 				subject := pushIdentity(t, repo, "minimal")
 				args := append([]string{"sign", "--key", "cosign.key", "--tlog-upload=false", "-y"}, cosignRegistryFlags...)
@@ -433,7 +419,7 @@ func TestVerifySignaturesMadeByCosign(t *testing.T) {
 				}
 				// And not with another key.
 				_, err = sigverify.VerifySignatures(t.Context(), repo, subject, otherKey, sigverify.Options{})
-				verificationProblems(t, err)
+				testutil.WantVerificationError(t, err)
 			})
 		}
 	}

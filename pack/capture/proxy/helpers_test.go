@@ -3,10 +3,6 @@ package proxy_test
 import (
 	"bytes"
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,7 +17,6 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"github.com/sigstore/sigstore/pkg/signature"
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/content/oci"
@@ -192,21 +187,6 @@ func apiError(t *testing.T, b []byte) (typ, code, msg string) {
 		t.Fatalf("error body %q is not a JSON error (%v)", b, err)
 	}
 	return e.Error.Type, e.Error.Code, e.Error.Message
-}
-
-// testKey returns a fresh ECDSA P-256 signer (cosign's default
-// algorithm); key files are tested in internal/sign.
-func testKey(t testing.TB) signature.SignerVerifier {
-	t.Helper()
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sv, err := signature.LoadECDSASignerVerifier(priv, crypto.SHA256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sv
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent writers.

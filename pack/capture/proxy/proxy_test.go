@@ -21,6 +21,7 @@ import (
 	"oras.land/oras-go/v2/content/memory"
 	"oras.land/oras-go/v2/content/oci"
 
+	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/pack/capture"
 	"github.com/runid/runid-oci/pack/capture/proxy"
 	"github.com/runid/runid-oci/pack/sign"
@@ -512,7 +513,7 @@ func TestConcurrentClients(t *testing.T) {
 // signatures that pull.Verify accepts, and a verification with another
 // key fails.
 func TestSigning(t *testing.T) {
-	signer, other := testKey(t), testKey(t)
+	signer, other := testutil.Key(t), testutil.Key(t)
 	var key signature.Verifier = signer
 	for _, format := range []sign.SignatureFormat{sign.SignatureFormatTag, sign.SignatureFormatBundle} {
 		t.Run(string(format), func(t *testing.T) {
