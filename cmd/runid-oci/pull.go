@@ -43,10 +43,11 @@ Exit codes as for verify: 0 pulled, 3 does not verify, 1 could not pull.`,
 				return err
 			}
 			opts := pull.PullOptions{Options: pull.Options{Logger: a.logger()}, Overwrite: overwrite}
-			if p := a.progress(); p != nil {
-				opts.Progress = func(e pull.Event) { p("%s", pullEventLine(e)) }
-			}
+			tr := a.transfers()
+			defer tr.done()
+			opts.Progress = tr.pull()
 			rep, err := pull.Pull(ctx, t.Store, t.Reference, dir, opts)
+			tr.done()
 			out := pullResult{Report: rep, Directory: dir, Files: []string{}}
 			if err == nil && rep != nil && rep.Identity != nil {
 				for _, c := range rep.Identity.Document.Components {
@@ -75,14 +76,4 @@ Exit codes as for verify: 0 pulled, 3 does not verify, 1 could not pull.`,
 	cmd.Flags().BoolVar(&overwrite, "overwrite", false, "replace files that already exist in DIR")
 	tf.addTo(cmd.Flags())
 	return cmd
-}
-
-func pullEventLine(e pull.Event) string {
-	switch e.Kind {
-	case pull.EventBlobVerified:
-		return fmt.Sprintf("verified %s %s", e.Descriptor.Digest, e.Name)
-	case pull.EventFileWritten:
-		return fmt.Sprintf("wrote    %s", e.Name)
-	}
-	return fmt.Sprintf("event %v %s", e.Kind, e.Name)
 }

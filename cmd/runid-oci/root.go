@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
 
@@ -76,9 +75,10 @@ type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 
-	output  string // text or json
-	verbose bool
-	debug   bool
+	output     string // text or json
+	verbose    bool
+	debug      bool
+	noProgress bool
 }
 
 // run executes runid-oci with args and returns the process exit code.
@@ -133,6 +133,7 @@ func newRootCmd(a *app) *cobra.Command {
 	pf.StringVarP(&a.output, "output", "o", "text", "output format: text or json")
 	pf.BoolVarP(&a.verbose, "verbose", "v", false, "log what is done (info level) on stderr")
 	pf.BoolVar(&a.debug, "debug", false, "log everything (debug level) on stderr")
+	pf.BoolVar(&a.noProgress, "no-progress", false, "show no progress bars (they are shown only when stderr is a terminal)")
 	for _, c := range commands {
 		root.AddCommand(c(a))
 	}
@@ -172,20 +173,6 @@ func (a *app) renderDigest(v any, d digest.Digest) error {
 		_, err := fmt.Fprintln(w, d)
 		return err
 	})
-}
-
-// progress returns a printer of progress lines on stderr, or nil when stderr
-// is not a terminal (progress never goes to pipes or files).
-func (a *app) progress() func(format string, args ...any) {
-	f, ok := a.stderr.(*os.File)
-	if !ok {
-		return nil
-	}
-	st, err := f.Stat()
-	if err != nil || st.Mode()&os.ModeCharDevice == 0 {
-		return nil
-	}
-	return func(format string, args ...any) { fmt.Fprintf(f, format+"\n", args...) }
 }
 
 // targetFlags are the flags that say how to open a TARGET. Commands that take
