@@ -20,22 +20,30 @@ type pullResult struct {
 
 func newPullCmd(a *app) *cobra.Command {
 	var tf targetFlags
-	var dir string
+	var dir, outDir string
 	var overwrite bool
 	cmd := &cobra.Command{
-		Use:   "pull TARGET --dir DIR [--overwrite]",
+		Use:   "pull TARGET -o DIR [--overwrite]",
 		Short: "Verify an identity, then write its components into a directory",
 		Long: `Verify the identity at TARGET (as verify does), then write every component
 into DIR at its logical name. Nothing is written unless the identity
 verifies; existing files are kept unless --overwrite is given.
 
+As with "oras pull", -o (--output) names the directory, the same as --dir;
+the output format of pull is chosen with --format text|json.
+
 Exit codes as for verify: 0 pulled, 3 does not verify, 1 could not pull.`,
-		Example: `  runid-oci pull localhost:5000/runs:v1 --plain-http --dir ./run
-  runid-oci pull --oci-layout ./runs:v1 --dir ./run --overwrite`,
+		Example: `  runid-oci pull localhost:5000/runs:v1 --plain-http -o ./run
+  runid-oci pull --oci-layout ./runs:v1 --dir ./run --overwrite --format json`,
 		Args: exactArgs("TARGET"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if dir == "" {
-				return usageErrorf("--dir is required")
+			switch {
+			case outDir != "" && dir != "" && outDir != dir:
+				return usageErrorf("--dir %s and -o/--output %s name different directories: on pull both name the directory (choose JSON output with --format json)", dir, outDir)
+			case outDir != "":
+				dir = outDir
+			case dir == "":
+				return usageErrorf("-o DIR (or --dir DIR) is required: the directory to write the components into")
 			}
 			ctx := cmd.Context()
 			t, err := tf.open(ctx, args[0], true)
@@ -72,7 +80,8 @@ Exit codes as for verify: 0 pulled, 3 does not verify, 1 could not pull.`,
 			})
 		},
 	}
-	cmd.Flags().StringVar(&dir, "dir", "", "directory to write the components into (required)")
+	cmd.Flags().StringVar(&dir, "dir", "", "directory to write the components into (as -o)")
+	cmd.Flags().StringVarP(&outDir, "output", "o", "", "directory to write the components into, as oras pull -o (required, or --dir)")
 	cmd.Flags().BoolVar(&overwrite, "overwrite", false, "replace files that already exist in DIR")
 	tf.addTo(cmd.Flags())
 	return cmd
