@@ -139,6 +139,7 @@ func newRootCmd(a *app) *cobra.Command {
 	for _, c := range commands {
 		root.AddCommand(c(a))
 	}
+	registerCompletions(root)
 	return root
 }
 
