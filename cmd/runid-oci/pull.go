@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -16,11 +17,18 @@ type pullResult struct {
 	*pull.Report
 	Directory string   `json:"directory"`
 	Files     []string `json:"files"`
+	// Declaration is the declaration written beside the files, which
+	// "runid-oci digest" builds to the identity digest.
+	Declaration string `json:"declaration,omitempty"`
+	// Withheld names the withheld components, whose files are not there:
+	// the declaration builds to the identity only with them in place and
+	// the owner's withhold secret.
+	Withheld []string `json:"withheld,omitempty"`
 }
 
 func newPullCmd(a *app) *cobra.Command {
 	var tf targetFlags
-	var dir, outDir string
+	var dir, outDir, declName string
 	var overwrite bool
 	cmd := &cobra.Command{
 		Use:   "pull TARGET -o DIR [--overwrite]",
@@ -28,6 +36,14 @@ func newPullCmd(a *app) *cobra.Command {
 		Long: `Verify the identity at TARGET (as verify does), then write every component
 into DIR at its logical name. Nothing is written unless the identity
 verifies; existing files are kept unless --overwrite is given.
+
+Beside the components, pull writes a declaration, runid.yaml (--declaration
+NAME to name it otherwise, --declaration "" for none), that names each
+component's file: "runid-oci digest DIR/runid.yaml" gives the identity
+digest again. A withheld component is declared withheld and its file is not
+there: the digest is the identity's only once its file is put at its name
+and the owner's --withhold-secret-file is given. Nothing is written beside
+an output record's files.
 
 As with "oras pull", -o (--output) names the directory, the same as --dir;
 the output format of pull is chosen with --format text|json.
@@ -50,7 +66,7 @@ Exit codes as for verify: 0 pulled, 3 does not verify, 1 could not pull.`,
 			if err != nil {
 				return err
 			}
-			opts := pull.PullOptions{Options: pull.Options{Logger: a.logger()}, Overwrite: overwrite}
+			opts := pull.PullOptions{Options: pull.Options{Logger: a.logger()}, Overwrite: overwrite, Declaration: declName}
 			tr := a.transfers()
 			defer tr.done()
 			opts.Progress = tr.pull()
@@ -59,7 +75,14 @@ Exit codes as for verify: 0 pulled, 3 does not verify, 1 could not pull.`,
 			out := pullResult{Report: rep, Directory: dir, Files: []string{}}
 			if err == nil && rep != nil && rep.Identity != nil {
 				for _, c := range rep.Identity.Document.Components {
+					if c.Withheld() {
+						out.Withheld = append(out.Withheld, c.Name)
+						continue
+					}
 					out.Files = append(out.Files, filepath.Join(dir, filepath.FromSlash(c.Name)))
+				}
+				if declName != "" && rep.Record == nil {
+					out.Declaration = filepath.Join(dir, filepath.FromSlash(declName))
 				}
 			}
 			var v any = out
@@ -76,13 +99,22 @@ Exit codes as for verify: 0 pulled, 3 does not verify, 1 could not pull.`,
 						return err
 					}
 				}
-				return nil
+				if out.Declaration == "" {
+					return nil
+				}
+				fmt.Fprintf(w, "Declaration %s: \"runid-oci digest %s\" gives %s", out.Declaration, out.Declaration, rep.Digest)
+				if len(out.Withheld) > 0 {
+					fmt.Fprintf(w, " once the %d withheld component(s) are put at their names beside it (%s) and the owner's --withhold-secret-file is given", len(out.Withheld), strings.Join(out.Withheld, ", "))
+				}
+				_, err := fmt.Fprintln(w)
+				return err
 			})
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", "", "directory to write the components into (as -o)")
 	cmd.Flags().StringVarP(&outDir, "output", "o", "", "directory to write the components into, as oras pull -o (required, or --dir)")
 	cmd.Flags().BoolVar(&overwrite, "overwrite", false, "replace files that already exist in DIR")
+	cmd.Flags().StringVar(&declName, "declaration", "runid.yaml", `name in DIR of the declaration written beside the components ("" for none)`)
 	tf.addTo(cmd.Flags())
 	return cmd
 }
