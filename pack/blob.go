@@ -68,7 +68,7 @@ func PushBlobs(ctx context.Context, target oras.Target, blobs []Blob, opts PushB
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	up := uploader{target: target, logger: opts.Logger, progress: func(e Event) {
+	up := uploader{target: target, logger: opts.Logger, bytesProgress: opts.Progress, progress: func(e Event) {
 		if opts.Progress != nil {
 			opts.Progress(e)
 		}

@@ -32,6 +32,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/runid/runid-oci/mediatype"
@@ -58,6 +59,9 @@ type BuildOptions struct {
 	// withheld component fails with ErrNoWithholdSecret. See
 	// ReadWithholdSecret.
 	WithholdSecret []byte
+	// Progress, if set, receives EventFileHashing events as component
+	// files are hashed; it may be called from several goroutines at once.
+	Progress func(Event)
 	// Logger receives debug logs. Default: discard.
 	Logger *slog.Logger
 
@@ -352,7 +356,14 @@ func buildComponent(root *os.Root, dir string, mem map[string][]byte, d spec.Com
 			}
 		default:
 			start := time.Now()
-			sum, n, err := hashStream(f, d.Format == mediatype.FormatText)
+			var r io.Reader = f
+			if opts.Progress != nil {
+				desc := ocispec.Descriptor{Size: st.Size()}
+				r = &countingReader{r: f, report: func(n int64) {
+					opts.Progress(Event{Kind: EventFileHashing, Name: d.Name, Descriptor: desc, Bytes: n})
+				}}
+			}
+			sum, n, err := hashStream(r, d.Format == mediatype.FormatText)
 			if err != nil {
 				return Component{}, fmt.Errorf("component %q at %s.file (%q): %w", d.Name, d.Field, d.File, err)
 			}

@@ -30,6 +30,11 @@ type CopyOptions struct {
 	// MaxReferrers caps the referrer manifests carried (the whole graph of
 	// referrers of referrers). Default: DefaultMaxReferrers.
 	MaxReferrers int
+	// Progress, if set, receives an event as each blob and manifest starts
+	// and ends (EventBlobUploading, EventBlobUploaded, EventBlobSkipped;
+	// Name is empty) and EventBlobBytes as its bytes are read from src. It
+	// may be called from several goroutines at once.
+	Progress func(Event)
 	// Logger receives debug logs. Default: discard.
 	Logger *slog.Logger
 }
@@ -116,7 +121,8 @@ func Copy(ctx context.Context, src oras.ReadOnlyGraphTarget, srcRef string, dst 
 	if opts.Concurrency > 0 {
 		gopts.Concurrency = opts.Concurrency
 	}
-	if err := oras.ExtendedCopyGraph(ctx, src, dst, root, gopts); err != nil {
+	graphSrc := withCopyProgress(src, &gopts.CopyGraphOptions, opts.Progress)
+	if err := oras.ExtendedCopyGraph(ctx, graphSrc, dst, root, gopts); err != nil {
 		if errors.Is(err, ErrTooManyReferrers) {
 			return CopyResult{}, fmt.Errorf("copy %q: %w", srcRef, err)
 		}

@@ -36,6 +36,14 @@ const (
 	EventManifestPushed
 	// EventTagged: the tag now points at the manifest.
 	EventTagged
+	// EventBlobBytes: Bytes of the blob have been sent (or, for Copy,
+	// fetched from the source) so far. It comes after EventBlobUploading,
+	// as the bytes are read, at most once per read of the source.
+	EventBlobBytes
+	// EventFileHashing: Bytes of a component file have been hashed so far
+	// (Build and Load). Descriptor has only the file's size when hashing
+	// began; the digest is not known yet.
+	EventFileHashing
 )
 
 // Event is a progress report. Name is a component's logical name, or empty
@@ -44,6 +52,37 @@ type Event struct {
 	Kind       EventKind
 	Name       string
 	Descriptor ocispec.Descriptor
+	// Bytes is how many bytes of the blob or file have been sent or hashed
+	// so far, for EventBlobBytes and EventFileHashing; zero otherwise.
+	Bytes int64
+}
+
+// countingReader reports, after each read, how many bytes have been read
+// so far.
+type countingReader struct {
+	r      io.Reader
+	n      int64
+	report func(int64)
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	k, err := c.r.Read(p)
+	if k > 0 {
+		c.n += int64(k)
+		c.report(c.n)
+	}
+	return k, err
+}
+
+// counting wraps r so that each read reports EventBlobBytes through
+// progress; r is returned as it is when progress is nil.
+func counting(r io.Reader, name string, desc ocispec.Descriptor, progress func(Event)) io.Reader {
+	if progress == nil {
+		return r
+	}
+	return &countingReader{r: r, report: func(n int64) {
+		progress(Event{Kind: EventBlobBytes, Name: name, Descriptor: desc, Bytes: n})
+	}}
 }
 
 // PushOptions configure Push. The zero value is valid.
@@ -157,7 +196,7 @@ func Push(ctx context.Context, target oras.Target, c *Composition, opts PushOpti
 		res.BlobsSkipped = len(blobs)
 		opts.Logger.Debug("identity already present", "digest", mdesc.Digest, "blobs", len(blobs))
 	} else {
-		up := uploader{target: target, progress: progress, logger: opts.Logger}
+		up := uploader{target: target, progress: progress, bytesProgress: opts.Progress, logger: opts.Logger}
 		up.mountRepo, up.mounter = mounterOf(target)
 		if r, ok := target.(*remote.Repository); ok {
 			up.mono = newMonolithic(r)
@@ -221,7 +260,10 @@ const mountMaxSize = 1 << 20
 type uploader struct {
 	target   oras.Target
 	progress func(Event)
-	logger   *slog.Logger
+	// bytesProgress receives EventBlobBytes; nil when there is no
+	// progress hook, so that uploads are not counted for nothing.
+	bytesProgress func(Event)
+	logger        *slog.Logger
 
 	mounter   registry.Mounter // set for a remote repository
 	mountRepo string           // its repository name
@@ -250,6 +292,12 @@ type opener func() (io.ReadCloser, func() error, error)
 type sourceReader struct {
 	io.ReadCloser
 	err error
+}
+
+// readCloser reads from one reader and closes another.
+type readCloser struct {
+	io.Reader
+	io.Closer
 }
 
 func (r *sourceReader) Read(p []byte) (int, error) {
@@ -284,7 +332,7 @@ func (u *uploader) push(ctx context.Context, what, name string, desc ocispec.Des
 				return nil, err
 			}
 			src = &sourceReader{ReadCloser: rc}
-			return src, nil
+			return readCloser{counting(src, name, desc, u.bytesProgress), src}, nil
 		})
 		if err != nil && src != nil && src.err != nil {
 			err = src.err
@@ -318,7 +366,7 @@ func (u *uploader) push(ctx context.Context, what, name string, desc ocispec.Des
 	}
 	src := &sourceReader{ReadCloser: rc}
 	defer src.Close()
-	err = u.target.Push(ctx, desc, src)
+	err = u.target.Push(ctx, desc, counting(src, name, desc, u.bytesProgress))
 	switch {
 	case errors.Is(err, errdef.ErrAlreadyExists):
 		err = nil

@@ -34,6 +34,16 @@ type PullOptions struct {
 	// before anything is fetched. A directory or a symbolic link at a
 	// component's name is never replaced.
 	Overwrite bool
+	// Declaration, if set, is the name in dir (such as "runid.yaml") at
+	// which Pull also writes a declaration that builds to the identity
+	// from the files it extracts (spec.RebuildDeclaration), as a component
+	// is written: after everything verified, under the same rules of
+	// names, Overwrite and roll back. A component of that name is an
+	// error (ErrUnsafePath). Withheld components are declared withheld:
+	// the declaration builds to the identity only once their files are put
+	// at their names and the owner's withhold secret is given. Nothing is
+	// written for an output record. Default: none.
+	Declaration string
 }
 
 // Pull verifies the identity that ref names in src exactly as Verify does,
@@ -97,6 +107,15 @@ func Pull(ctx context.Context, src oras.ReadOnlyTarget, ref, dir string, opts Pu
 	if err != nil {
 		return rep, err
 	}
+	declName := opts.Declaration
+	if rep.Record != nil {
+		declName = ""
+	}
+	if declName != "" {
+		if err := planDeclaration(root, id, declName, opts.Overwrite); err != nil {
+			return rep, err
+		}
+	}
 	x := &extraction{root: root, temps: map[digest.Digest]string{}, live: map[string]bool{}}
 	defer x.cleanup(o)
 	err = verifyBlobs(ctx, src, id, o, rep, x.sinkFor)
@@ -108,6 +127,13 @@ func Pull(ctx context.Context, src oras.ReadOnlyTarget, ref, dir string, opts Pu
 	}
 	if err := rep.err(); err != nil {
 		return rep, err
+	}
+	if declName != "" {
+		p, err := x.declaration(ctx, src, id, declName, o)
+		if err != nil {
+			return rep, err
+		}
+		plan = append(plan, p)
 	}
 	if err := x.commit(ctx, plan, o, opts.Overwrite); err != nil {
 		return rep, err

@@ -84,6 +84,11 @@ const (
 	EventBlobVerified EventKind = iota + 1
 	// EventFileWritten: Pull wrote a component at its logical name.
 	EventFileWritten
+	// EventBlobBytes: Bytes of a blob have been fetched (and hashed) so
+	// far, reported as they arrive. A fetch retried after a failure in
+	// transit starts again from zero. Name is the first component that
+	// has the blob.
+	EventBlobBytes
 )
 
 // String returns the kind's name.
@@ -93,6 +98,8 @@ func (k EventKind) String() string {
 		return "blob-verified"
 	case EventFileWritten:
 		return "file-written"
+	case EventBlobBytes:
+		return "blob-bytes"
 	}
 	return "unknown"
 }
@@ -102,4 +109,7 @@ type Event struct {
 	Kind       EventKind
 	Name       string
 	Descriptor ocispec.Descriptor
+	// Bytes is how many bytes of the blob have been fetched so far, for
+	// EventBlobBytes; zero otherwise.
+	Bytes int64
 }

@@ -269,6 +269,29 @@ func (t teeSink) reset() error {
 	return t.b.reset()
 }
 
+// progressSink reports EventBlobBytes as bytes are written to a sink.
+type progressSink struct {
+	sink
+	name     string
+	desc     ocispec.Descriptor
+	n        int64
+	progress func(Event)
+}
+
+func (s *progressSink) Write(p []byte) (int, error) {
+	k, err := s.sink.Write(p)
+	if k > 0 {
+		s.n += int64(k)
+		s.progress(Event{Kind: EventBlobBytes, Name: s.name, Descriptor: s.desc, Bytes: s.n})
+	}
+	return k, err
+}
+
+func (s *progressSink) reset() error {
+	s.n = 0
+	return s.sink.reset()
+}
+
 // plain keeps what identifies a blob or manifest: media type, digest and
 // size.
 func plain(d ocispec.Descriptor) ocispec.Descriptor {
@@ -309,6 +332,9 @@ func verifyBlobs(ctx context.Context, src oras.ReadOnlyTarget, id *Identity, opt
 			if job.checkJSON && job.desc.Size <= MaxJSONComponentSize {
 				kept = &memSink{}
 				dst = teeSink{dst, kept}
+			}
+			if opts.Progress != nil {
+				dst = &progressSink{sink: dst, name: job.name, desc: job.desc, progress: opts.Progress}
 			}
 			what := fmt.Sprintf("component %q", job.name)
 			err = fetchVerified(gctx, src, job.desc, what, dst, buf, opts)

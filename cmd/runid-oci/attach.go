@@ -169,8 +169,10 @@ image layout directory PATH:tag or PATH@digest.`,
 			if err != nil {
 				return err
 			}
-			opts.Progress = a.pushProgress()
+			tr := a.transfers()
+			opts.Progress = tr.pack()
 			res, err := referrer.Attach(ctx, store, t.Reference, files, opts)
+			tr.done()
 			if err != nil {
 				return err
 			}

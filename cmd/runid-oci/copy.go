@@ -75,7 +75,9 @@ tar file). Without a tag, DESTINATION gets SOURCE's tag, if any.`,
 				}
 				dstRef = ""
 			}
-			res, err := pack.Copy(ctx, graph, src.Reference, store, dstRef, pack.CopyOptions{Logger: log})
+			tr := a.transfers()
+			res, err := pack.Copy(ctx, graph, src.Reference, store, dstRef, pack.CopyOptions{Logger: log, Progress: tr.pack()})
+			tr.done()
 			if err != nil {
 				return err
 			}

@@ -24,7 +24,9 @@ with withheld components needs the same --withhold-secret-file as push.`,
 			if err != nil {
 				return err
 			}
-			d, err := pack.Digest(cmd.Context(), args[0], pack.BuildOptions{Logger: a.logger(), WithholdSecret: secret})
+			tr := a.transfers()
+			d, err := pack.Digest(cmd.Context(), args[0], pack.BuildOptions{Logger: a.logger(), WithholdSecret: secret, Progress: tr.pack()})
+			tr.done()
 			if err != nil {
 				return err
 			}

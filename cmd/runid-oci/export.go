@@ -55,6 +55,8 @@ rule; the model and runtime components are read through their digests.`,
 				if _, err := attest.PredicateType(predicate); err != nil {
 					return usageErrorf("--predicate-type %q: want run or slsa", predicate)
 				}
+			case "json", "text":
+				return usageErrorf("--format %q: on export, --format is the export format, cyclonedx or intoto (both are JSON)", format)
 			default:
 				return usageErrorf("--format %q: want cyclonedx or intoto", format)
 			}

@@ -54,7 +54,8 @@ without --force.`,
 		Example: `  runid-oci import openai-chat request.json --dir ./run
   runid-oci import anthropic-messages - --dir ./run < body.json
   runid-oci push --oci-layout ./runs:captured ./run/runid.yaml`,
-		Args: exactArgs("FORMAT", "REQUEST.json"),
+		Args:              exactArgs("FORMAT", "REQUEST.json"),
+		ValidArgsFunction: completeImportArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			format, request := args[0], args[1]
 			if !slices.Contains(capture.Formats(), format) {

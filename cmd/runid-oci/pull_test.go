@@ -41,7 +41,7 @@ func TestPull(t *testing.T) {
 					if r.stdout != "" {
 						t.Errorf("stdout not empty on error: %q", r.stdout)
 					}
-					j := decodeJSON[pullResult](t, mustRun(t, 0, args("pull", append(st.flags, "-o", "json"), ref, "--dir", dir, "--overwrite")...).stdout)
+					j := decodeJSON[pullResult](t, mustRun(t, 0, args("pull", append(st.flags, "--format", "json"), ref, "-o", dir, "--overwrite")...).stdout)
 					if !j.Verified || j.Digest != comp.Digest() || j.Directory != dir || len(j.Files) != len(comp.Components) {
 						t.Errorf("json: verified=%v digest=%s directory=%s files=%d", j.Verified, j.Digest, j.Directory, len(j.Files))
 					}

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/opencontainers/go-digest"
 	"github.com/spf13/cobra"
 
@@ -66,7 +64,9 @@ With --sign --key cosign.key the identity is signed in the same step, as
 			if err != nil {
 				return err
 			}
-			comp, err := pack.Load(ctx, args[1], pack.BuildOptions{Logger: log, WithholdSecret: secret})
+			tr := a.transfers()
+			defer tr.done()
+			comp, err := pack.Load(ctx, args[1], pack.BuildOptions{Logger: log, WithholdSecret: secret, Progress: tr.pack()})
 			if err != nil {
 				return err
 			}
@@ -91,8 +91,9 @@ With --sign --key cosign.key the identity is signed in the same step, as
 				return err
 			}
 			opts := pack.PushOptions{Tag: tag, Logger: log, AllowSecrets: allowSecrets, RevealDir: revealDir}
-			opts.Progress = a.pushProgress()
+			opts.Progress = tr.pack()
 			res, err := pack.Push(ctx, store, comp, opts)
+			tr.done()
 			if err != nil {
 				return err
 			}
@@ -130,34 +131,4 @@ func pushedReference(store, tag string, d digest.Digest, layout bool) string {
 	default:
 		return store + ":" + tag + "@" + d.String()
 	}
-}
-
-// pushProgress reports the events of pack.Push and referrer.Attach on the
-// progress output, or is nil when there is none.
-func (a *app) pushProgress() func(pack.Event) {
-	p := a.progress()
-	if p == nil {
-		return nil
-	}
-	return func(e pack.Event) { p("%s", pushEventLine(e)) }
-}
-
-func pushEventLine(e pack.Event) string {
-	name := e.Name
-	if name == "" {
-		name = "identity document"
-	}
-	switch e.Kind {
-	case pack.EventBlobSkipped:
-		return fmt.Sprintf("exists    %s", name)
-	case pack.EventBlobUploading:
-		return fmt.Sprintf("uploading %s (%d bytes)", name, e.Descriptor.Size)
-	case pack.EventBlobUploaded:
-		return fmt.Sprintf("uploaded  %s", name)
-	case pack.EventManifestPushed:
-		return fmt.Sprintf("pushed    manifest %s", e.Descriptor.Digest)
-	case pack.EventTagged:
-		return fmt.Sprintf("tagged    %s", e.Name)
-	}
-	return fmt.Sprintf("event %d %s", e.Kind, name)
 }

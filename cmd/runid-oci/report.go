@@ -143,8 +143,10 @@ func newReportCmd(a *app) *cobra.Command {
 				if err != nil {
 					return err
 				}
+				tr := a.transfers()
 				ar, err := referrer.Attach(ctx, store, rep.IdentityDigest.String(), []referrer.OutputFile{{Path: out, Name: "report.html", MediaType: reportMediaType}},
-					referrer.AttachOptions{Logger: log, Progress: a.pushProgress()})
+					referrer.AttachOptions{Logger: log, Progress: tr.pack()})
+				tr.done()
 				if err != nil {
 					return fmt.Errorf("--attach: %w", err)
 				}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
 
@@ -76,9 +75,11 @@ type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 
-	output  string // text or json
-	verbose bool
-	debug   bool
+	output     string // text or json: --output, -o
+	format     string // text or json: --format, the same choice as --output
+	verbose    bool
+	debug      bool
+	noProgress bool
 }
 
 // run executes runid-oci with args and returns the process exit code.
@@ -122,21 +123,49 @@ func newRootCmd(a *app) *cobra.Command {
 		},
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
-			if a.output != "text" && a.output != "json" {
-				return usageErrorf("--output %q: want text or json", a.output)
+			if err := a.outputFormat(cmd); err != nil {
+				return err
 			}
 			return a.readPasswordStdin(cmd)
 		},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	pf := root.PersistentFlags()
-	pf.StringVarP(&a.output, "output", "o", "text", "output format: text or json")
+	pf.StringVarP(&a.output, "output", "o", "text", "output format: text or json (on pull, -o is the directory)")
+	pf.StringVar(&a.format, "format", "", "output format: text or json, as --output (on export, the export format)")
 	pf.BoolVarP(&a.verbose, "verbose", "v", false, "log what is done (info level) on stderr")
 	pf.BoolVar(&a.debug, "debug", false, "log everything (debug level) on stderr")
+	pf.BoolVar(&a.noProgress, "no-progress", false, "show no progress bars (they are shown only when stderr is a terminal)")
 	for _, c := range commands {
 		root.AddCommand(c(a))
 	}
+	registerCompletions(root)
 	return root
+}
+
+// outputFormat settles the output format from --output (-o) and --format,
+// the spellings of runid-oci and of oras users. A command may define either
+// flag itself for its own purpose (pull -o DIR, export --format
+// cyclonedx); only the root's flags choose the output format.
+func (a *app) outputFormat(cmd *cobra.Command) error {
+	chosen := func(name string) bool {
+		f := cmd.Flags().Lookup(name)
+		return f != nil && f == cmd.Root().PersistentFlags().Lookup(name) && f.Changed
+	}
+	out, format := chosen("output"), chosen("format")
+	if format {
+		if a.format != "text" && a.format != "json" {
+			return usageErrorf("--format %q: want text or json", a.format)
+		}
+		if out && a.output != a.format {
+			return usageErrorf("--output %s and --format %s disagree: give one of them", a.output, a.format)
+		}
+		a.output = a.format
+	}
+	if a.output != "text" && a.output != "json" {
+		return usageErrorf("--output %q: want text or json", a.output)
+	}
+	return nil
 }
 
 // logger returns the logger for the level the flags ask: warnings by
@@ -172,20 +201,6 @@ func (a *app) renderDigest(v any, d digest.Digest) error {
 		_, err := fmt.Fprintln(w, d)
 		return err
 	})
-}
-
-// progress returns a printer of progress lines on stderr, or nil when stderr
-// is not a terminal (progress never goes to pipes or files).
-func (a *app) progress() func(format string, args ...any) {
-	f, ok := a.stderr.(*os.File)
-	if !ok {
-		return nil
-	}
-	st, err := f.Stat()
-	if err != nil || st.Mode()&os.ModeCharDevice == 0 {
-		return nil
-	}
-	return func(format string, args ...any) { fmt.Fprintf(f, format+"\n", args...) }
 }
 
 // targetFlags are the flags that say how to open a TARGET. Commands that take

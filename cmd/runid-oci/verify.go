@@ -108,13 +108,14 @@ Exit code 0: verified. 3: does not verify (each failed check is named).
 			if opts.Policy, err = pf.load(ctx); err != nil {
 				return err
 			}
-			if p := a.progress(); p != nil {
-				opts.Progress = func(e pull.Event) { p("%s", pullEventLine(e)) }
-			}
+			tr := a.transfers()
+			defer tr.done()
+			opts.Progress = tr.pull()
 			if rf.reveal != "" {
 				return a.verifyReveal(ctx, t.Store, t.Reference, t.String(), rf, opts.Options)
 			}
 			rep, err := pull.Verify(ctx, t.Store, t.Reference, opts)
+			tr.done()
 			return a.report(rep, rep, err, t.String(), func(w io.Writer) error {
 				if err := writeReport(w, rep, decl); err != nil {
 					return err

@@ -526,8 +526,11 @@ func PushManifest(ctx context.Context, target oras.Target, subject, desc ocispec
 			return elapsed, nil
 		case errors.As(err, &re) && re.IsReferrersIndexDelete():
 			// The index was updated; only the superseded one could not be
-			// deleted (typically a concurrent writer deleted it first).
-			logger.Warn("superseded referrers index not deleted", "subject", subject.Digest, "error", err)
+			// deleted: the registry does not delete manifests (stock
+			// Distribution answers 405) or a concurrent writer deleted it
+			// first. Nothing is wrong and nothing is to be done, so this is
+			// information, not a warning.
+			logger.Info("superseded referrers index left in place", "subject", subject.Digest, "error", err)
 			return elapsed, nil
 		}
 		return elapsed, fmt.Errorf("push manifest: %w: %w", pack.ErrPush, err)
