@@ -95,7 +95,7 @@ func newReportCmd(a *app) *cobra.Command {
 			opts := report.Options{
 				Options:  pull.Options{Logger: log},
 				Name:     t.String(),
-				Location: report.Location{Display: t.Display, Layout: t.LayoutPath != "", Tar: t.ReadOnly, PlainHTTP: tf.plainHTTP},
+				Location: report.Location{Display: t.Display, Layout: t.LayoutPath != "", Tar: isLayoutTar(t.LayoutPath), PlainHTTP: tf.plainHTTP},
 				Version:  buildVersion(),
 			}
 			if opts.Policy, err = pf.load(ctx); err != nil {
@@ -198,4 +198,14 @@ func reportExit(rep *report.Report) error {
 		return nil
 	}
 	return notVerifiedError{ref: rep.Reference, report: &pull.Report{Reference: rep.Reference, Checks: rep.Checks}}
+}
+
+// isLayoutTar reports whether path names an OCI image layout tar file (a
+// regular file; a layout directory, even one opened read-only, is not).
+func isLayoutTar(path string) bool {
+	if path == "" {
+		return false
+	}
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().IsRegular()
 }
