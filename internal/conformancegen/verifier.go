@@ -25,6 +25,10 @@ type vcase struct {
 	byDigest          bool // the reference is the digest the last index entry names, not the tag "run"
 	build             func(l *layout) (files map[string][]byte)
 	key               bool     // verify signatures with keys/test.pub
+	tar               bool     // the layout is given as a tar file (layout.tar)
+	// declaration, if set, holds the files of a declaration (runid.yaml
+	// and the files it names) to verify the identity against (§6.4).
+	declaration map[string]string
 	checks            []string // the exact set of failing checks
 }
 
