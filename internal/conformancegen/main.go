@@ -38,14 +38,14 @@ type Expected struct {
 	Line    int    `json:"line,omitempty"`
 	Column  int    `json:"column,omitempty"`
 	// Verifier cases.
-	Kind      string   `json:"kind,omitempty"`
-	Reference string   `json:"reference,omitempty"`
-	Key       string   `json:"key,omitempty"`
-	Reveal    string   `json:"reveal,omitempty"`
+	Kind      string `json:"kind,omitempty"`
+	Reference string `json:"reference,omitempty"`
+	Key       string `json:"key,omitempty"`
+	Reveal    string `json:"reveal,omitempty"`
 	// Declaration is the declaration to verify the identity against (§6.4).
-	Declaration string `json:"declaration,omitempty"`
-	Component string   `json:"component,omitempty"`
-	Checks    []string `json:"checks,omitempty"`
+	Declaration string   `json:"declaration,omitempty"`
+	Component   string   `json:"component,omitempty"`
+	Checks      []string `json:"checks,omitempty"`
 }
 
 // Generated directories below the suite's root.
