@@ -4,11 +4,13 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/opencontainers/go-digest"
 
 	"github.com/runid/runid-oci/pack"
 	"github.com/runid/runid-oci/pack/sign"
+	"github.com/runid/runid-oci/spec"
 )
 
 // baseDeclaration declares the base identity of the verifier cases: packed
@@ -74,6 +76,17 @@ var declaredCases = []vcase{
 			signWith(l, newIdentity(false).write(l, tag), loadKey(testKeyPEM), sign.SignatureFormatBundle)
 			return nil
 		}},
+	recordCase("execution-served-model", "a servedModel of 1025 bytes (at most 1024, §8.1; the schema fails too)", c("execution"), func(a *artifact) {
+		a.doc["execution"].(map[string]any)[spec.FactServedModel] = strings.Repeat("m", 1025)
+	}),
+	recordCase("execution-served-model-1024", "a servedModel of exactly 1024 bytes", c(), func(a *artifact) {
+		a.doc["execution"].(map[string]any)[spec.FactServedModel] = strings.Repeat("m", 1024)
+	}),
+	identityCase("manifest-size-bound", "a manifest of 4 MiB and one byte (an annotation pads it): over the metadata bound", c("manifest-size"), func(id *identity) {
+		id.manifest["annotations"] = map[string]any{"com.example.padding": ""}
+		n := len(mustCanonical(id.manifest))
+		id.manifest["annotations"] = map[string]any{"com.example.padding": strings.Repeat("x", 4<<20+1-n)}
+	}),
 	{name: "tar-declaration", description: "in a layout tar, the identity verifies against its declaration",
 		kind: KindIdentity, checks: c(), tar: true, declaration: baseDeclaration(string(inputBytes)),
 		build: func(l *layout) map[string][]byte { newIdentity(false).write(l, tag); return nil }},
