@@ -9,6 +9,7 @@
 //	go run ./bench -size 128MiB -docs 1000 -iterations 1    # a quick run
 //	go run ./bench -proxy-only                              # the proxy only
 //	go run ./bench -store-only                              # the OCI layout store only
+//	go run ./bench -report-only                             # the HTML report in Chromium only
 //
 // It builds runid-oci from this checkout and the pinned oras CLI and CNCF
 // Distribution registry (internal/clitools, through the Go module proxy,
@@ -60,6 +61,8 @@ type config struct {
 	proxySettle time.Duration
 	storeRuns   int
 	storeOnly   bool
+	reportRuns  int
+	reportOnly  bool
 }
 
 // memTarget is the cap on runid-oci's peak resident memory that the
@@ -91,6 +94,8 @@ func main() {
 	flag.DurationVar(&cfg.proxySettle, "proxy-settle", 6*time.Minute, "how long to wait, at most, for a new file in the proxy's directory to cost its normal time (0: do not wait)")
 	flag.IntVar(&cfg.storeRuns, "store-runs", 3, "runs of the OCI layout store's benchmark at 10, 10k and 100k identities (0: none)")
 	flag.BoolVar(&cfg.storeOnly, "store-only", false, "measure the OCI layout store only")
+	flag.IntVar(&cfg.reportRuns, "report-runs", 3, "runs of the HTML report's Chromium load benchmark of 10,000 components (0: none)")
+	flag.BoolVar(&cfg.reportOnly, "report-only", false, "measure the HTML report in Chromium only")
 	flag.BoolVar(&cfg.proxyOnly, "proxy-only", false, "measure the recording proxy only, not the oras and openssl rows")
 	flag.StringVar(&cfg.registryDir, "registry-dir", "", "parent directory of the registry's filesystem store (default: /dev/shm when it is a tmpfs, else the working directory)")
 	flag.Usage = func() {
@@ -155,7 +160,23 @@ func run(ctx context.Context, cfg config) error {
 		defer os.RemoveAll(work)
 	}
 
-	if cfg.storeOnly || cfg.storeRuns > 0 && !cfg.proxyOnly {
+	if cfg.reportOnly || cfg.reportRuns > 0 && !cfg.proxyOnly && !cfg.storeOnly {
+		logf("HTML report: %d runs of %s (headless Chromium, 10,000 components)", max(cfg.reportRuns, 1), reportBenchmark)
+		rr, err := runReportBench(ctx, root, max(cfg.reportRuns, 1), os.Stderr)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			fmt.Println()
+			writeReportTable(os.Stdout, rr, max(cfg.reportRuns, 1))
+		}()
+		if cfg.reportOnly {
+			printHeader(started, load0, "")
+			return nil
+		}
+	}
+
+	if cfg.storeOnly || cfg.storeRuns > 0 && !cfg.proxyOnly && !cfg.reportOnly {
 		logf("OCI layout store: %d runs of %s (the first builds its layouts of 10k and 100k identities in the user's cache directory)", cfg.storeRuns, storeBenchmark)
 		sr, err := runStoreBench(ctx, root, max(cfg.storeRuns, 1), os.Stderr)
 		if err != nil {

@@ -64,3 +64,23 @@ func TestMedianAndRatio(t *testing.T) {
 		}
 	}
 }
+
+func TestParseReportBench(t *testing.T) {
+	out := `goos: linux
+BenchmarkBrowserLoadLarge-2   	       5	 900000000 ns/op	      1100 cpu-ms/load	         1.5 MiB/report	       700.0 min-ms/load	       800.0 ms/load
+BenchmarkBrowserLoadLarge-2   	       5	 900000000 ns/op	      1300 cpu-ms/load	         1.5 MiB/report	       900.0 min-ms/load	      3500 ms/load
+BenchmarkBrowserLoadLarge-2   	       5	 900000000 ns/op	      1200 cpu-ms/load	         1.5 MiB/report	       750.0 min-ms/load	      1000 ms/load
+PASS
+`
+	r := parseReportBench(out)
+	if got := r.median("ms/load"); got != 1000 {
+		t.Errorf("median ms/load: %v", got)
+	}
+	var b strings.Builder
+	writeReportTable(&b, r, 3)
+	for _, want := range []string{"| render in Chromium | 1000 ms | 750 ms | < 3000 ms | yes |", "| file size | 1.5 MiB | — | < 20 MB (19.1 MiB) | yes |"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, b.String())
+		}
+	}
+}

@@ -526,6 +526,9 @@ func checkYAML(data []byte) error {
 	if line, col, bad := spec.InvalidUTF8(data); bad {
 		return fmt.Errorf("line %d, column %d: not valid UTF-8; a yaml component is UTF-8 text", line, col)
 	}
+	if err := spec.CheckYAMLTabs(data); err != nil {
+		return err
+	}
 	var v any
 	if err := yaml.Unmarshal(data, &v); err != nil {
 		return fmt.Errorf("not valid YAML: %s", firstLine(err.Error()))

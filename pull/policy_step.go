@@ -83,59 +83,87 @@ func evaluatePolicy(ctx context.Context, src oras.ReadOnlyTarget, rep *Report, o
 			return nil
 		}
 	}
-	if rep.Identity == nil {
-		return nil
+	d, err := EvaluatePolicy(ctx, src, rep, opts.Policy, opts.PolicyInput, verifiedSignatures(rep))
+	if err != nil || d == nil {
+		return err
 	}
-	in := opts.PolicyInput
+	rep.Policy = d
+	rep.Checks = append(rep.Checks, PolicyChecks(d)...)
+	return nil
+}
+
+// EvaluatePolicy evaluates pol on what rep (a report of Verify) verified,
+// with the input Verify builds for VerifyOptions.Policy: the identity (and
+// for a chain the output record) of rep, its content bounded by in, and
+// signatures as the verified signatures. It does not look at rep's checks:
+// a caller evaluates only a report whose checks all passed. It returns a
+// nil decision when rep holds no identity, and an error only when the input
+// could not be built.
+func EvaluatePolicy(ctx context.Context, src oras.ReadOnlyTarget, rep *Report, pol *policy.Policy, in policy.InputOptions, signatures []policy.Signature) (*policy.Decision, error) {
+	if rep.Identity == nil {
+		return nil, nil
+	}
 	in.Reference = rep.Identity.Reference
-	in.Signatures = verifiedSignatures(rep)
+	in.Signatures = signatures
+	if in.Signatures == nil {
+		in.Signatures = []policy.Signature{}
+	}
 	if rep.Record != nil {
 		in.Output, in.OutputReference = rep.Record, rep.Reference
 	}
 	input, err := policy.NewInput(ctx, src, rep.Identity.Identity, in)
 	if err != nil {
-		return fmt.Errorf("%s: policy input: %w", rep.Reference, err)
+		return nil, fmt.Errorf("%s: policy input: %w", rep.Reference, err)
 	}
-	d := opts.Policy.Evaluate(ctx, input)
-	rep.Policy = d
+	return pol.Evaluate(ctx, input), nil
+}
+
+// PolicyChecks are the "policy" checks of a decision, as Verify reports
+// them: one passed check when it allows, one failed check per denial.
+func PolicyChecks(d *policy.Decision) []Check {
 	if d.Allowed {
-		rep.pass("policy", "", fmt.Sprintf("allowed by %d policy file(s)", len(d.Policies)))
-		return nil
+		return []Check{{Check: "policy", OK: true, Message: fmt.Sprintf("allowed by %d policy file(s)", len(d.Policies))}}
 	}
+	out := make([]Check, 0, len(d.Deny))
 	for _, msg := range d.Deny {
-		rep.fail("policy", "", msg)
+		out = append(out, Check{Check: "policy", Message: msg})
 	}
-	return nil
+	return out
+}
+
+// PolicySignatures lists the signatures of sr that verified, as the policy
+// input lists them; signed is policy.KindIdentity or
+// policy.KindOutputRecord, what sr's subject is.
+func PolicySignatures(sr *SignatureReport, signed string) []policy.Signature {
+	var out []policy.Signature
+	if sr == nil {
+		return out
+	}
+	for _, s := range sr.Signatures {
+		if s.Verified {
+			ps := policy.Signature{KeyID: sr.KeyID, Format: s.Format, Signed: signed, Digest: sr.Subject}
+			if s.Signer != nil {
+				ps.CertificateIdentity, ps.CertificateIssuer = s.Signer.Identity, s.Signer.Issuer
+			}
+			out = append(out, ps)
+		}
+	}
+	return out
 }
 
 // verifiedSignatures lists the signatures of rep that verified, for the
 // policy input: the identity's, and for a chain the output record's.
 func verifiedSignatures(rep *Report) []policy.Signature {
 	out := []policy.Signature{}
-	add := func(sr *SignatureReport, signed string) {
-		if sr == nil {
-			return
-		}
-		for _, s := range sr.Signatures {
-			if s.Verified {
-				ps := policy.Signature{KeyID: sr.KeyID, Format: s.Format, Signed: signed, Digest: sr.Subject}
-				if s.Signer != nil {
-					ps.CertificateIdentity, ps.CertificateIssuer = s.Signer.Identity, s.Signer.Issuer
-				}
-				out = append(out, ps)
-			}
-		}
-	}
 	if len(rep.Chain) == 0 {
-		add(rep.Signatures, policy.KindIdentity)
-		return out
+		return append(out, PolicySignatures(rep.Signatures, policy.KindIdentity)...)
 	}
 	for _, l := range rep.Chain {
 		switch l.Kind {
 		case ChainOutputRecord:
-			add(l.Signatures, policy.KindOutputRecord)
+			out = append(out, PolicySignatures(l.Signatures, policy.KindOutputRecord)...)
 		case ChainIdentity:
-			add(l.Signatures, policy.KindIdentity)
+			out = append(out, PolicySignatures(l.Signatures, policy.KindIdentity)...)
 		}
 	}
 	return out

@@ -267,12 +267,33 @@ func checkText(data []byte) *textError {
 //
 // Quoted scalars, comments and block scalar content are skipped where YAML
 // starts them.
-func checkLayout(data []byte) *textError {
+func checkLayout(data []byte) *textError { return checkLayoutDepth(data, MaxDeclarationDepth) }
+
+// CheckYAMLTabs checks the raw bytes of a yaml component (spec/SPEC.md
+// §4.3) as checkLayout checks a declaration's, without the depth bound: a
+// tab is allowed only in a comment or in the content of a block scalar.
+// YAML allows tabs in more places, but YAML libraries disagree about them
+// (one refuses a tab in a double-quoted scalar when a later line separates
+// a key from its value with a tab), and packers must accept the same
+// components. The error gives the line and the column (1-based, in
+// characters) of the tab.
+func CheckYAMLTabs(data []byte) error {
+	if te := checkLayoutDepth(data, 0); te != nil {
+		// Without a depth bound, a tab is the only thing refused.
+		return fmt.Errorf("line %d, column %d: tab character; a yaml component takes tabs only in comments and block scalars: "+
+			"indent and separate with spaces, write \\t in a double-quoted scalar, or declare the file as text", te.line, te.col)
+	}
+	return nil
+}
+
+// checkLayoutDepth is checkLayout with another depth bound; 0: none.
+func checkLayoutDepth(data []byte, maxDepth int) *textError {
 	depth, quote := 0, byte(0)
 	line, lineStart := 1, 0
 	blockParent := -2 // inside block scalar content: indentation of its parent; -2: not
 	atLineStart, dashes := true, 0
 	prev := byte('\n')       // previous significant byte outside quotes
+	beforePrev := byte('\n') // the significant byte before prev
 	nodeCol, dashCol := 0, 0 // column of the current block node, of the last dash
 	colOf := func(i int) int { return utf8.RuneCount(data[lineStart:i]) + 1 }
 	for i := 0; i < len(data); i++ {
@@ -335,7 +356,7 @@ func checkLayout(data []byte) *textError {
 		}
 		if depth == 0 && c == '-' && (prev == '\n' || prev == '-') && (i+1 == len(data) || data[i+1] == ' ' || data[i+1] == '\n' || data[i+1] == '\r') {
 			dashes++
-			if dashes > MaxDeclarationDepth {
+			if maxDepth > 0 && dashes > maxDepth {
 				return &textError{line, colOf(i), fmt.Sprintf("nested deeper than %d levels", MaxDeclarationDepth)}
 			}
 			atLineStart, prev, dashCol, nodeCol = false, '-', col-1, col+1
@@ -353,8 +374,8 @@ func checkLayout(data []byte) *textError {
 				continue
 			}
 		case '"', '\'':
-			if strings.IndexByte("\n:,[{-?", prev) >= 0 {
-				quote = c
+			if startsNode(data, i, prev, beforePrev, depth) {
+				quote, beforePrev = c, prev
 				continue
 			}
 		case '|', '>':
@@ -382,20 +403,42 @@ func checkLayout(data []byte) *textError {
 				continue
 			}
 		case '[', '{':
-			if strings.IndexByte("\n:,[{-?", prev) >= 0 {
-				depth++
-				if depth > MaxDeclarationDepth {
-					return &textError{line, colOf(i), fmt.Sprintf("nested deeper than %d levels", MaxDeclarationDepth)}
-				}
+			if !startsNode(data, i, prev, beforePrev, depth) {
+				// A character of a plain scalar: what follows it is too.
+				prev, beforePrev = 'a', prev
+				continue
+			}
+			depth++
+			if maxDepth > 0 && depth > maxDepth {
+				return &textError{line, colOf(i), fmt.Sprintf("nested deeper than %d levels", MaxDeclarationDepth)}
 			}
 		case ']', '}':
 			if depth > 0 {
 				depth--
 			}
 		}
-		prev = c
+		prev, beforePrev = c, prev
 	}
 	return nil
+}
+
+// startsNode reports whether the quote or bracket at data[i] starts a node
+// (a quoted scalar, a flow collection) rather than being a character of a
+// plain scalar such as "x:[1" or "a-[": it must follow a line start, a
+// comma or an opening bracket, or an indicator that is one: "-" or "?"
+// followed by a space, ":" followed by a space, inside a flow collection,
+// or right after a quoted key ("a":[1], as JSON writes it). prev and
+// beforePrev are the significant bytes before it.
+func startsNode(data []byte, i int, prev, beforePrev byte, depth int) bool {
+	switch prev {
+	case '\n', ',', '[', '{':
+		return true
+	case '-', '?':
+		return data[i-1] == ' '
+	case ':':
+		return data[i-1] == ' ' || depth > 0 || beforePrev == '"' || beforePrev == '\''
+	}
+	return false
 }
 
 // skipComment returns the offset of the last byte of the comment that

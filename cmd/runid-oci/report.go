@@ -35,7 +35,9 @@ type reportResult struct {
 const reportLong = `Write the auditor's view of a run: one self-contained HTML file (inline CSS
 and SVG, no script, no network request; it opens from a USB stick) that shows
 
-  the verdict        every check (as verify runs them), the keys, each failure
+  the verdict        every check (as verify runs them), the keys, the
+                     policies (--policy, evaluated as verify --policy does),
+                     each failure and each denial
   the composition    role by role in canonical order: each component's name,
                      media type, size and digest; text with line numbers, JSON
                      pretty-printed, binaries by size and digest, long content
@@ -65,6 +67,7 @@ and says why), 1 could not make it, 2 usage.`
 func newReportCmd(a *app) *cobra.Command {
 	var tf targetFlags
 	var wf withholdFlags
+	var pf policyFlags
 	var keys []string
 	var against, out string
 	var attach bool
@@ -74,6 +77,7 @@ func newReportCmd(a *app) *cobra.Command {
 		Long:  reportLong,
 		Example: `  runid-oci report --oci-layout ./runs:v1 --out report.html
   runid-oci report --plain-http localhost:5000/runs:v1 --key cosign.pub --against localhost:5000/runs:v2 --out report.html
+  runid-oci report --oci-layout ./runs:v1 --key cosign.pub --policy policies/ --out report.html
   runid-oci report --oci-layout ./runs:v1 --key cosign.pub --out report.html --attach`,
 		Args: exactArgs("TARGET"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -91,8 +95,11 @@ func newReportCmd(a *app) *cobra.Command {
 			opts := report.Options{
 				Options:  pull.Options{Logger: log},
 				Name:     t.String(),
-				Location: report.Location{Display: t.Display, Layout: t.LayoutPath != "", Tar: t.ReadOnly, PlainHTTP: tf.plainHTTP},
+				Location: report.Location{Display: t.Display, Layout: t.LayoutPath != "", Tar: isLayoutTar(t.LayoutPath), PlainHTTP: tf.plainHTTP},
 				Version:  buildVersion(),
+			}
+			if opts.Policy, err = pf.load(ctx); err != nil {
+				return err
 			}
 			for _, k := range keys {
 				v, err := sigverify.LoadPublicKeyFile(k)
@@ -164,6 +171,7 @@ func newReportCmd(a *app) *cobra.Command {
 	f.StringVar(&against, "against", "", "also show the differences with this run: an identity or a declaration, as a side of diff")
 	f.StringArrayVar(&keys, "key", nil, "check the cosign signatures with this public key (cosign.pub); repeatable: each key must have signed")
 	f.BoolVar(&attach, "attach", false, "also attach the report to the identity as an output record (needs --out)")
+	pf.addTo(f, "after every check, evaluate data.runid.deny of these policies as verify --policy does")
 	wf.addTo(f)
 	tf.addTo(f)
 	return cmd
@@ -192,4 +200,14 @@ func reportExit(rep *report.Report) error {
 		return nil
 	}
 	return notVerifiedError{ref: rep.Reference, report: &pull.Report{Reference: rep.Reference, Checks: rep.Checks}}
+}
+
+// isLayoutTar reports whether path names an OCI image layout tar file (a
+// regular file; a layout directory, even one opened read-only, is not).
+func isLayoutTar(path string) bool {
+	if path == "" {
+		return false
+	}
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().IsRegular()
 }

@@ -77,3 +77,46 @@ func TestReportStdoutAndExit(t *testing.T) {
 		}
 	}
 }
+
+// TestReportPolicy: report --policy (repeatable, a file or a directory)
+// decides as verify --policy: unsigned, the signer policy denies (exit 3,
+// the denial and the policy files in the verdict, the same message verify
+// prints); signed with the example release key, it is allowed; a policy that
+// does not compile is refused before any report is written.
+func TestReportPolicy(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "runs")
+	ref := dir + ":rag"
+	mustRun(t, 0, "push", "--oci-layout", ref, exampleDecl("rag-agent"))
+	signer := filepath.Join(policiesDir, "required_signer.rego")
+	const denial = "signature: the identity has no verified signature by a trusted key"
+	out := filepath.Join(t.TempDir(), "report.html")
+	mustRun(t, 3, "report", "--oci-layout", ref, "--policy", signer, "--policy", filepath.Join(policiesDir, "tools_pinned.rego"), "--out", out)
+	page, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := html.UnescapeString(string(page))
+	for _, want := range []string{"Policies: <span class=\"word\">denied", "<li><bdi>" + denial + "</bdi></li>", signer, "tools_pinned.rego"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if v := mustRun(t, 3, "verify", "--oci-layout", ref, "--policy", signer); !strings.Contains(v.stdout, denial) {
+		t.Fatalf("verify --policy does not deny as the report does: %s", v.stdout)
+	}
+
+	t.Setenv("COSIGN_PASSWORD", "runid-oci-example")
+	mustRun(t, 0, "sign", "--oci-layout", ref, "--key", filepath.Join(policiesDir, "keys", "release.key"))
+	r := mustRun(t, 0, "report", "--oci-layout", ref, "--key", filepath.Join(policiesDir, "keys", "release.pub"), "--policy", policiesDir)
+	if !strings.Contains(r.stdout, "Policies: <span class=\"word\">allowed") {
+		t.Fatalf("signed: the policies do not allow:\n%s", r.stdout)
+	}
+
+	bad := filepath.Join(t.TempDir(), "bad.rego")
+	if err := os.WriteFile(bad, []byte("package runid\ndeny contains x if {\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := mustRun(t, 1, "report", "--oci-layout", ref, "--policy", bad); r.stdout != "" || !strings.Contains(r.stderr, "bad.rego") {
+		t.Fatalf("a policy that does not compile: stdout %.100q stderr %s", r.stdout, r.stderr)
+	}
+}

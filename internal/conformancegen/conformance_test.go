@@ -132,8 +132,14 @@ func TestVerifierCases(t *testing.T) {
 	for _, dir := range cases(t, "verifier") {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			exp := readExpected(t, dir)
+			// A case gives its layout as a directory or as a tar file.
 			layout := filepath.Join(t.TempDir(), "layout")
-			if err := os.CopyFS(layout, os.DirFS(filepath.Join(dir, "layout"))); err != nil {
+			if _, err := os.Stat(filepath.Join(dir, "layout.tar")); err == nil {
+				layout += ".tar"
+				if err := os.WriteFile(layout, readFile(t, filepath.Join(dir, "layout.tar")), 0o444); err != nil {
+					t.Fatal(err)
+				}
+			} else if err := os.CopyFS(layout, os.DirFS(filepath.Join(dir, "layout"))); err != nil {
 				t.Fatal(err)
 			}
 			tgt, err := target.Open(ctx, layout, true, target.Options{OCILayout: true})
@@ -177,6 +183,9 @@ func failingChecks(ctx context.Context, src oras.ReadOnlyTarget, dir string, exp
 		rep, err = pull.VerifyReveal(ctx, src, exp.Reference, r, f, pull.RevealOptions{})
 	default:
 		opts := pull.VerifyOptions{}
+		if exp.Declaration != "" {
+			opts.Declaration = filepath.Join(dir, exp.Declaration)
+		}
 		if exp.Key != "" {
 			key, kerr := sigverify.LoadPublicKeyFile(filepath.Join(dir, exp.Key))
 			if kerr != nil {
@@ -231,4 +240,13 @@ func linkChecks(ctx context.Context, src oras.ReadOnlyTarget, ref string) ([]str
 	}
 	slices.Sort(out)
 	return out, nil
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"archive/tar"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -55,6 +59,33 @@ func (l *layout) files(dir string, out map[string][]byte) {
 	for _, d := range slices.Sorted(maps.Keys(l.blobs)) {
 		out[dir+"/blobs/"+string(d.Algorithm())+"/"+d.Encoded()] = l.blobs[d]
 	}
+}
+
+// tarEpoch is the modification time of every entry of a layout tar, so
+// that the tar is the same bytes every time.
+var tarEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// tar renders the layout as an OCI image layout tar file: its files in
+// lexical order, directories first, owned by root, at tarEpoch.
+func (l *layout) tar() []byte {
+	files := map[string][]byte{}
+	l.files(".", files)
+	names := slices.Sorted(maps.Keys(files))
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, dir := range []string{"blobs/", "blobs/sha256/"} {
+		must(0, tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: dir, Mode: 0o755, ModTime: tarEpoch, Format: tar.FormatPAX}))
+	}
+	for _, n := range names {
+		name := strings.TrimPrefix(n, "./")
+		if strings.HasPrefix(name, "blobs/") && !strings.HasPrefix(name, "blobs/sha256/") {
+			panic("conformancegen: a layout tar holds sha256 blobs only: " + name)
+		}
+		must(0, tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: int64(len(files[n])), ModTime: tarEpoch, Format: tar.FormatPAX}))
+		must(tw.Write(files[n]))
+	}
+	must(0, tw.Close())
+	return buf.Bytes()
 }
 
 // mustCanonical is the RFC 8785 form of v.

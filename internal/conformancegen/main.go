@@ -38,12 +38,14 @@ type Expected struct {
 	Line    int    `json:"line,omitempty"`
 	Column  int    `json:"column,omitempty"`
 	// Verifier cases.
-	Kind      string   `json:"kind,omitempty"`
-	Reference string   `json:"reference,omitempty"`
-	Key       string   `json:"key,omitempty"`
-	Reveal    string   `json:"reveal,omitempty"`
-	Component string   `json:"component,omitempty"`
-	Checks    []string `json:"checks,omitempty"`
+	Kind      string `json:"kind,omitempty"`
+	Reference string `json:"reference,omitempty"`
+	Key       string `json:"key,omitempty"`
+	Reveal    string `json:"reveal,omitempty"`
+	// Declaration is the declaration to verify the identity against (§6.4).
+	Declaration string   `json:"declaration,omitempty"`
+	Component   string   `json:"component,omitempty"`
+	Checks      []string `json:"checks,omitempty"`
 }
 
 // Generated directories below the suite's root.
@@ -76,7 +78,7 @@ func Generate(ctx context.Context) (map[string][]byte, error) {
 			return nil, fmt.Errorf("declaration case %s: %w", dc.name, err)
 		}
 	}
-	for _, vc := range append(slices.Clone(verifierCases), recordCases...) {
+	for _, vc := range append(append(slices.Clone(verifierCases), recordCases...), declaredCases...) {
 		genVerifier(vc, out)
 	}
 	return out, nil
@@ -121,7 +123,11 @@ func genVerifier(vc vcase, out map[string][]byte) {
 	base := "verifier/" + vc.name
 	l := newLayout()
 	extra := vc.build(l)
-	l.files(base+"/layout", out)
+	if vc.tar {
+		out[base+"/layout.tar"] = l.tar()
+	} else {
+		l.files(base+"/layout", out)
+	}
 	exp := Expected{Description: vc.description, Kind: vc.kind, Reference: tag, Checks: vc.checks}
 	if vc.byDigest {
 		exp.Reference = l.index[len(l.index)-1].Digest.String()
@@ -137,6 +143,12 @@ func genVerifier(vc vcase, out map[string][]byte) {
 	if vc.key {
 		exp.Key = "cosign.pub"
 		out[base+"/cosign.pub"] = publicPEM(loadKey(testKeyPEM))
+	}
+	if vc.declaration != nil {
+		exp.Declaration = "declaration/runid.yaml"
+		for name, b := range vc.declaration {
+			out[base+"/declaration/"+name] = []byte(b)
+		}
 	}
 	if extra != nil {
 		exp.Reveal, exp.Component = "reveal.json", "component"

@@ -24,8 +24,12 @@ type vcase struct {
 	kind              string
 	byDigest          bool // the reference is the digest the last index entry names, not the tag "run"
 	build             func(l *layout) (files map[string][]byte)
-	key               bool     // verify signatures with keys/test.pub
-	checks            []string // the exact set of failing checks
+	key               bool // verify signatures with keys/test.pub
+	tar               bool // the layout is given as a tar file (layout.tar)
+	// declaration, if set, holds the files of a declaration (runid.yaml
+	// and the files it names) to verify the identity against (§6.4).
+	declaration map[string]string
+	checks      []string // the exact set of failing checks
 }
 
 // tag is the tag of the artifact a case is about.

@@ -17,6 +17,7 @@ import (
 	"github.com/runid/runid-oci/pack"
 	"github.com/runid/runid-oci/pack/sign"
 	"github.com/runid/runid-oci/pull/diff"
+	"github.com/runid/runid-oci/pull/policy"
 	"github.com/runid/runid-oci/pull/report"
 	"github.com/runid/runid-oci/spec"
 )
@@ -315,4 +316,59 @@ func TestBrowserLarge(t *testing.T) {
 		t.Errorf("loading took %.0f ms", tb.LoadMS)
 	}
 	_ = os.Remove(path)
+}
+
+// TestBrowserPolicy opens the report of the unsigned rag-agent example with
+// the example policies in Chromium: the verdict shows that the policies
+// deny it, names each policy file and lists each denial as shown text.
+func TestBrowserPolicy(t *testing.T) {
+	bctx := newBrowser(t)
+	pol, err := policy.Load(t.Context(), []string{policyDir}, policy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newLayout(t)
+	pushExample(t, s, "rag-agent")
+	r, doc := render(t, s, "rag-agent", report.Options{Location: s.location(), Policy: pol})
+	if r.Policy == nil || r.Policy.Allowed {
+		t.Fatalf("decision %+v: want a denial", r.Policy)
+	}
+	tb := openReport(t, bctx, writeArtifact(t, "policy.html", doc), desktopW, desktopH, false)
+	tb.events.check(t, tb.url)
+	type policyFacts struct {
+		Verdict  string   `json:"verdict"`
+		Word     string   `json:"word"`
+		Files    []string `json:"files"`
+		Denials  []string `json:"denials"`
+		Visible  bool     `json:"visible"`
+		Selected []string `json:"selected"`
+	}
+	shown, err := chromedp.Run(tb.ctx, chromedp.Evaluate[policyFacts](`(() => {
+		const p = document.querySelector('#verdict .policy');
+		const text = (sel) => [...document.querySelectorAll(sel)].map(e => e.textContent);
+		return {
+			verdict: document.querySelector('#verdict .word')?.textContent ?? '',
+			word: p?.querySelector('.word')?.textContent ?? '',
+			files: text('#verdict .policies li'),
+			denials: text('#verdict .denials li'),
+			visible: !!p && p.getBoundingClientRect().height > 0,
+			selected: text('#verdict > table.checks tr.bad td:first-child'),
+		};
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if shown.Verdict != "does not verify" || shown.Word != "denied" || !shown.Visible {
+		t.Errorf("verdict %q, policies %q, visible %v: want does not verify, denied, shown", shown.Verdict, shown.Word, shown.Visible)
+	}
+	if !slices.Equal(shown.Files, pol.Files()) {
+		t.Errorf("policy files shown %q, want %q", shown.Files, pol.Files())
+	}
+	if !slices.Equal(shown.Denials, r.Policy.Deny) {
+		t.Errorf("denials shown %q, want %q", shown.Denials, r.Policy.Deny)
+	}
+	if len(shown.Selected) != len(r.Policy.Deny) || slices.ContainsFunc(shown.Selected, func(c string) bool { return c != "policy" }) {
+		t.Errorf("failed checks shown %q, want one policy check per denial", shown.Selected)
+	}
+	tb.screenshot(t, "policy-desktop.png")
 }

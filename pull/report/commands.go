@@ -145,6 +145,7 @@ func recheckCommands(r *Report) []commandGroup {
 
 	if c := r.Comparison; c != nil {
 		groups = append(groups, commandGroup{Claim: "The differences between the two runs",
+			Note:     "as diff(1): exit code 0 when the runs are the same, 1 when they differ (the differences on stdout)",
 			Commands: []string{"runid-oci diff" + runidFlags + " " + runidRef(id) + " " + shellQuote(c.B.Reference)}})
 	}
 	return groups

@@ -33,6 +33,7 @@ import (
 	"github.com/runid/runid-oci/mediatype"
 	"github.com/runid/runid-oci/pull"
 	"github.com/runid/runid-oci/pull/diff"
+	"github.com/runid/runid-oci/pull/policy"
 	"github.com/runid/runid-oci/spec"
 )
 
@@ -131,6 +132,14 @@ type Options struct {
 	// must have a signature that verifies on each of them. Default: none,
 	// signatures are not checked.
 	Keys []KeyCheck
+	// Policy, if set, is evaluated as runid-oci verify --policy evaluates
+	// it (pull.EvaluatePolicy), after every other check passed, signatures
+	// included: on the policy input of the identity (for an output record,
+	// of the record and its identity) listing the signatures that verified
+	// with Keys. Each denial is a failed "policy" check.
+	Policy *policy.Policy
+	// PolicyInput bounds the content of the policy input.
+	PolicyInput policy.InputOptions
 	// Against, if set, is the other run: the report then shows the
 	// differences between it (side B) and the reported identity (side A).
 	Against *diff.Side
@@ -202,6 +211,13 @@ type Report struct {
 	ContentOmitted int
 	// Signatures lists the signature checks, one per manifest and key.
 	Signatures []SignatureSet
+	// Policies lists the policy files given, or none.
+	Policies []string
+	// Policy is the decision of the policies, or nil when none was given
+	// or they were not evaluated (PolicySkipped says why).
+	Policy *policy.Decision
+	// PolicySkipped says why the policies given were not evaluated.
+	PolicySkipped string
 	// Chain lists the manifests of a chain (an output record, then its
 	// identity); empty when Reference names an identity.
 	Chain []ChainStep
@@ -306,8 +322,14 @@ func Collect(ctx context.Context, src oras.ReadOnlyTarget, ref string, opts Opti
 		rep.Components = len(id.Document.Components)
 	}
 
+	var signed []policy.Signature
 	if len(o.Keys) > 0 {
-		if err := rep.checkSignatures(ctx, src, o, id); err != nil {
+		if signed, err = rep.checkSignatures(ctx, src, o, id); err != nil {
+			return nil, err
+		}
+	}
+	if o.Policy != nil {
+		if err := rep.evaluatePolicy(ctx, src, vr, o, signed); err != nil {
 			return nil, err
 		}
 	}
@@ -360,26 +382,50 @@ func (o Options) discoverOptions() pull.DiscoverOptions {
 	return d
 }
 
+// evaluatePolicy evaluates o.Policy on vr, the verification of the
+// report, when every check passed, with the signatures that verified.
+func (r *Report) evaluatePolicy(ctx context.Context, src oras.ReadOnlyTarget, vr *pull.Report, o Options, signed []policy.Signature) error {
+	r.Policies = o.Policy.Files()
+	if failed := len(r.Failed()); failed > 0 {
+		r.PolicySkipped = fmt.Sprintf("not evaluated: %d other check(s) failed, so the content cannot be trusted", failed)
+		return nil
+	}
+	d, err := pull.EvaluatePolicy(ctx, src, vr, o.Policy, o.PolicyInput, signed)
+	if err != nil {
+		return err
+	}
+	if d == nil {
+		r.PolicySkipped = "not evaluated: no identity was read"
+		return nil
+	}
+	r.Policy = d
+	r.Checks = append(r.Checks, pull.PolicyChecks(d)...)
+	return nil
+}
+
 // checkSignatures runs the signature checker on each manifest of the
 // report (the record of a chain, then the identity) and records a
-// "signature" check per key.
-func (r *Report) checkSignatures(ctx context.Context, src oras.ReadOnlyTarget, o Options, id *pull.Identity) error {
+// "signature" check per key. It returns the signatures that verified, as
+// the policy input lists them.
+func (r *Report) checkSignatures(ctx context.Context, src oras.ReadOnlyTarget, o Options, id *pull.Identity) ([]policy.Signature, error) {
 	type subject struct {
 		label string
+		kind  string // what the policy input says was signed
 		desc  ocispec.Descriptor
 	}
+	var signed []policy.Signature
 	var subjects []subject
 	for _, l := range r.Chain {
 		if l.Kind == pull.ChainOutputRecord {
 			res, err := pull.Resolve(ctx, src, l.Digest.String(), o.Options)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			subjects = append(subjects, subject{"output record", res.Descriptor})
+			subjects = append(subjects, subject{"output record", policy.KindOutputRecord, res.Descriptor})
 		}
 	}
 	if id != nil {
-		subjects = append(subjects, subject{"identity", id.Descriptor})
+		subjects = append(subjects, subject{"identity", policy.KindIdentity, id.Descriptor})
 	}
 	for _, k := range o.Keys {
 		key := Key{Name: k.Name}
@@ -387,10 +433,11 @@ func (r *Report) checkSignatures(ctx context.Context, src oras.ReadOnlyTarget, o
 			sr, err := k.Verifier.VerifySignatures(ctx, src, s.desc)
 			if sr == nil {
 				if err == nil || !errors.Is(err, pull.ErrVerification) {
-					return fmt.Errorf("signatures of %s %s: %w", s.label, s.desc.Digest, err)
+					return nil, fmt.Errorf("signatures of %s %s: %w", s.label, s.desc.Digest, err)
 				}
 				sr = &pull.SignatureReport{Subject: s.desc.Digest}
 			}
+			signed = append(signed, pull.PolicySignatures(sr, s.kind)...)
 			if sr.KeyID != "" {
 				key.KeyID = sr.KeyID
 			}
@@ -418,7 +465,7 @@ func (r *Report) checkSignatures(ctx context.Context, src oras.ReadOnlyTarget, o
 		}
 		r.Keys = append(r.Keys, key)
 	}
-	return nil
+	return signed, nil
 }
 
 func countVerified(s SignatureSet) int {

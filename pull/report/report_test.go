@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"html"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +16,9 @@ import (
 	"github.com/runid/runid-oci/pack"
 	"github.com/runid/runid-oci/pack/sign"
 	"github.com/runid/runid-oci/pull"
+	"github.com/runid/runid-oci/pull/policy"
 	"github.com/runid/runid-oci/pull/report"
+	"github.com/runid/runid-oci/pull/sigverify"
 	"github.com/runid/runid-oci/spec"
 )
 
@@ -210,5 +214,111 @@ func TestPaging(t *testing.T) {
 		if !strings.Contains(page, want) {
 			t.Errorf("report lacks %q", want)
 		}
+	}
+}
+
+const policyDir = "../../testdata/policies"
+
+// TestPolicy evaluates the example policies in a report as runid-oci verify
+// --policy does (pull.Verify with VerifyOptions.Policy): the same decision
+// unsigned (a denial), signed with the release key (allowed) and for an
+// example that several policies deny; with a key that signed nothing, the
+// signature check fails and the policies are not evaluated. The verdict
+// names every policy file and every denial.
+func TestPolicy(t *testing.T) {
+	ctx := t.Context()
+	pol, err := policy.Load(ctx, []string{policyDir}, policy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	release, err := sign.LoadPrivateKey(testutil.ReadFile(t, filepath.Join(policyDir, "keys", "release.key")), []byte("runid-oci-example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := sigverify.LoadPublicKeyFile(filepath.Join(policyDir, "keys", "release.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newLayout(t)
+	pushExample(t, s, "rag-agent")
+	pushExample(t, s, "minimal")
+	if _, err := sign.Sign(ctx, s, "minimal", release, sign.SignOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, ref string
+		keys      []report.KeyCheck
+		verify    pull.SignatureVerifier
+		sign      bool
+		allowed   bool
+		skipped   bool
+	}{
+		{name: "unsigned", ref: "rag-agent"},
+		{name: "minimal", ref: "minimal", keys: []report.KeyCheck{keyCheck("release.pub", pub)}, verify: sigverify.Verifier{Key: pub}},
+		{name: "signed", ref: "rag-agent", sign: true, keys: []report.KeyCheck{keyCheck("release.pub", pub)}, verify: sigverify.Verifier{Key: pub}, allowed: true},
+		{name: "other-key", ref: "rag-agent", keys: []report.KeyCheck{keyCheck("other.pub", testutil.Key(t))}, skipped: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.sign {
+				if _, err := sign.Sign(ctx, s, tc.ref, release, sign.SignOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r, doc := render(t, s, tc.ref, report.Options{Location: s.location(), Keys: tc.keys, Policy: pol})
+			writeArtifact(t, tc.name+".html", doc)
+			page := html.UnescapeString(string(doc))
+			if !slices.Equal(r.Policies, pol.Files()) {
+				t.Errorf("policies %v, want %v", r.Policies, pol.Files())
+			}
+			for _, f := range pol.Files() {
+				if !strings.Contains(page, f) {
+					t.Errorf("the report does not name the policy %s", f)
+				}
+			}
+			if tc.skipped {
+				if r.Policy != nil || r.PolicySkipped == "" || r.Verified || !strings.Contains(page, "not evaluated") {
+					t.Fatalf("policy %+v skipped %q verified %v: want the policies not evaluated", r.Policy, r.PolicySkipped, r.Verified)
+				}
+				return
+			}
+			want, err := pull.Verify(ctx, s, tc.ref, pull.VerifyOptions{Policy: pol, Signatures: tc.verify})
+			if want == nil {
+				t.Fatalf("verify: %v", err)
+			}
+			if r.Policy == nil || want.Policy == nil {
+				t.Fatalf("decision %+v, verify's %+v", r.Policy, want.Policy)
+			}
+			if r.Policy.Allowed != tc.allowed || want.Policy.Allowed != tc.allowed || r.Verified != tc.allowed || !slices.Equal(r.Policy.Deny, want.Policy.Deny) {
+				t.Fatalf("report: allowed %v deny %q verified %v; verify: allowed %v deny %q; want allowed %v",
+					r.Policy.Allowed, r.Policy.Deny, r.Verified, want.Policy.Allowed, want.Policy.Deny, tc.allowed)
+			}
+			var got, wantChecks []pull.Check
+			for _, c := range r.Checks {
+				if c.Check == "policy" {
+					got = append(got, c)
+				}
+			}
+			for _, c := range want.Checks {
+				if c.Check == "policy" {
+					wantChecks = append(wantChecks, c)
+				}
+			}
+			if !slices.Equal(got, wantChecks) {
+				t.Errorf("policy checks %+v, verify's %+v", got, wantChecks)
+			}
+			t.Logf("denials: %q", r.Policy.Deny)
+			if !tc.allowed && len(r.Policy.Deny) == 0 {
+				t.Fatal("a denial without a message")
+			}
+			for _, msg := range r.Policy.Deny {
+				if !strings.Contains(page, "<li><bdi>"+msg+"</bdi></li>") {
+					t.Errorf("denial %q not listed in the verdict", msg)
+				}
+			}
+			word := map[bool]string{true: "allowed", false: "denied"}[tc.allowed]
+			if !strings.Contains(page, `<span class="word">`+word+`</span>`) {
+				t.Errorf("the verdict does not say the policies %s", word)
+			}
+		})
 	}
 }
