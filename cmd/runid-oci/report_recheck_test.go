@@ -45,9 +45,7 @@ func TestReportRecheckCommands(t *testing.T) {
 		}
 	}
 	for _, tool := range []string{"sha256sum", "jq", "tar", "cut", "mkdir", "sh"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s is not installed: %v", tool, err)
-		}
+		clitools.System(t, tool)
 	}
 	priv, pub := newCLIKey(t)
 	w := newWithheldCLIRun(t)

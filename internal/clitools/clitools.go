@@ -304,3 +304,20 @@ func Command(t testing.TB, bin string, args ...string) *exec.Cmd {
 	t.Cleanup(func() { killGroup(cmd) })
 	return cmd
 }
+
+// System returns the path of a command the system provides (jq, sha256sum),
+// found on PATH. Without it the test is skipped with a message naming the
+// command, or fails under RUNID_REQUIRE_TOOLS=1 (.ci/run installs them).
+func System(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	msg := fmt.Sprintf("%s is not installed (Debian: apt-get install %s): %v", name, name, err)
+	if os.Getenv(RequireEnv) == "1" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
