@@ -10,6 +10,7 @@
 //	go run ./bench -proxy-only                              # the proxy only
 //	go run ./bench -store-only                              # the OCI layout store only
 //	go run ./bench -report-only                             # the HTML report in Chromium only
+//	go run ./bench -curves                                  # cost curves into docs/ (docs/curves.md)
 //
 // It builds runid-oci from this checkout and the pinned oras CLI and CNCF
 // Distribution registry (internal/clitools, through the Go module proxy,
@@ -63,6 +64,7 @@ type config struct {
 	storeOnly   bool
 	reportRuns  int
 	reportOnly  bool
+	curves      *curvesConfig
 }
 
 // memTarget is the cap on runid-oci's peak resident memory that the
@@ -97,6 +99,7 @@ func main() {
 	flag.IntVar(&cfg.reportRuns, "report-runs", 3, "runs of the HTML report's Chromium load benchmark of 10,000 components (0: none)")
 	flag.BoolVar(&cfg.reportOnly, "report-only", false, "measure the HTML report in Chromium only")
 	flag.BoolVar(&cfg.proxyOnly, "proxy-only", false, "measure the recording proxy only, not the oras and openssl rows")
+	cfg.curves = curvesFlags(flag.CommandLine)
 	flag.StringVar(&cfg.registryDir, "registry-dir", "", "parent directory of the registry's filesystem store (default: /dev/shm when it is a tmpfs, else the working directory)")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./bench [flags]\n\n")
@@ -158,6 +161,9 @@ func run(ctx context.Context, cfg config) error {
 		logf("working directory %s (kept)", work)
 	} else {
 		defer os.RemoveAll(work)
+	}
+	if cfg.curves.enabled() {
+		return runCurves(ctx, root, work, cfg.curves, os.Stdout)
 	}
 
 	if cfg.reportOnly || cfg.reportRuns > 0 && !cfg.proxyOnly && !cfg.storeOnly {
