@@ -1,13 +1,13 @@
 package layout
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"sync"
 
@@ -101,8 +101,11 @@ func (s *Store) commitBatch(ctx context.Context, batch []*pendingCommit) error {
 		return err
 	}
 	defer unlock()
-	idx, err := s.syncLocked(ctx)
+	cur := s.cachedLines()
 	s.lastIndex = indexCache{}
+	if cur == nil {
+		cur, err = s.indexForCommit(ctx)
+	}
 	if err != nil {
 		return err
 	}
@@ -114,11 +117,15 @@ func (s *Store) commitBatch(ctx context.Context, batch []*pendingCommit) error {
 			tags[t] = d
 		}
 	}
-	next, err := s.merge(idx, manifests, tags)
+	next, err := s.mergeLines(cur, manifests, tags)
 	if err != nil {
 		return err
 	}
-	if err := s.writeIndexAfter(next, s.flushDirs); err != nil {
+	b, err := next.encode()
+	if err != nil {
+		return err
+	}
+	if err := s.writeIndexBytes(b, s.flushDirs); err != nil {
 		return err
 	}
 	for t, d := range tags {
@@ -133,12 +140,57 @@ func (s *Store) commitBatch(ctx context.Context, batch []*pendingCommit) error {
 	if err := s.writeState(stateOf(fi, "")); err != nil {
 		return err
 	}
-	s.lastIndex = indexCache{idx: next, fi: fi}
+	s.lastIndex = indexCache{lines: next, fi: fi}
 	return nil
+}
+
+// indexForCommit, under the lock, returns index.json. When this store
+// wrote it last (the state matches), its tag lines are kept as bytes
+// (see indexLines); otherwise it is decoded whole and, if another
+// program wrote it, the sidecar is brought up to date first.
+func (s *Store) indexForCommit(ctx context.Context) (*indexLines, error) {
+	b, fi, err := s.readIndexBytes()
+	if err != nil {
+		return nil, err
+	}
+	st, ok := s.readState()
+	fresh := ok && st.matches(fi)
+	if fresh {
+		if l, ok := parseLines(b); ok {
+			return l, nil
+		}
+	}
+	idx, err := s.decodeIndex(b)
+	if err != nil {
+		return nil, err
+	}
+	if !fresh {
+		if err := s.syncFrom(ctx, idx, !ok); err != nil {
+			return nil, err
+		}
+		if err := s.writeState(stateOf(fi, "")); err != nil {
+			return nil, err
+		}
+	}
+	return linesOf(idx)
 }
 
 // readIndex reads and parses index.json.
 func (s *Store) readIndex() (*ocispec.Index, os.FileInfo, error) {
+	b, fi, err := s.readIndexBytes()
+	if err != nil {
+		return nil, nil, err
+	}
+	idx, err := s.decodeIndex(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	return idx, fi, nil
+}
+
+// readIndexBytes reads index.json, a regular file of at most maxIndexSize
+// bytes.
+func (s *Store) readIndexBytes() ([]byte, os.FileInfo, error) {
 	p := filepath.Join(s.root, indexFile)
 	f, err := os.Open(p)
 	if err != nil {
@@ -152,15 +204,29 @@ func (s *Store) readIndex() (*ocispec.Index, os.FileInfo, error) {
 	if !fi.Mode().IsRegular() || fi.Size() > maxIndexSize {
 		return nil, nil, fmt.Errorf("read %s: %w: not a regular file of at most %d bytes", p, ErrDamaged, maxIndexSize)
 	}
+	var buf bytes.Buffer
+	buf.Grow(int(fi.Size()) + bytes.MinRead)
+	if _, err := buf.ReadFrom(io.LimitReader(f, maxIndexSize+1)); err != nil {
+		return nil, nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	if buf.Len() > maxIndexSize {
+		return nil, nil, fmt.Errorf("read %s: %w: over %d bytes", p, ErrDamaged, maxIndexSize)
+	}
+	b := buf.Bytes()
+	return b, fi, nil
+}
+
+// decodeIndex parses index.json's bytes.
+func (s *Store) decodeIndex(b []byte) (*ocispec.Index, error) {
+	p := filepath.Join(s.root, indexFile)
 	var idx ocispec.Index
-	dec := json.NewDecoder(f)
-	if err := dec.Decode(&idx); err != nil {
-		return nil, nil, fmt.Errorf("read %s: %w: %v (runid-oci layout repair rebuilds it from the blobs)", p, ErrDamaged, err)
+	if err := json.Unmarshal(b, &idx); err != nil {
+		return nil, fmt.Errorf("read %s: %w: %v (runid-oci layout repair rebuilds it from the blobs)", p, ErrDamaged, err)
 	}
 	if idx.SchemaVersion != 2 {
-		return nil, nil, fmt.Errorf("read %s: %w: schemaVersion %d, want 2", p, ErrDamaged, idx.SchemaVersion)
+		return nil, fmt.Errorf("read %s: %w: schemaVersion %d, want 2", p, ErrDamaged, idx.SchemaVersion)
 	}
-	return &idx, fi, nil
+	return &idx, nil
 }
 
 // writeIndex replaces index.json atomically.
@@ -171,11 +237,21 @@ func (s *Store) writeIndex(idx *ocispec.Index) error {
 // writeIndexAfter replaces index.json atomically once flush, run while
 // the new index.json is flushed, succeeded.
 func (s *Store) writeIndexAfter(idx *ocispec.Index, flush func() error) error {
-	b, err := json.Marshal(idx)
+	l, err := linesOf(idx)
 	if err != nil {
 		return err
 	}
-	err = writeAtomicAlongside(s.fs, s.tmpDir, filepath.Join(s.root, indexFile), func(w io.Writer) error {
+	b, err := l.encode()
+	if err != nil {
+		return err
+	}
+	return s.writeIndexBytes(b, flush)
+}
+
+// writeIndexBytes replaces index.json with b atomically once flush, run
+// while the new index.json is flushed, succeeded.
+func (s *Store) writeIndexBytes(b []byte, flush func() error) error {
+	err := writeAtomicAlongside(s.fs, s.tmpDir, filepath.Join(s.root, indexFile), func(w io.Writer) error {
 		_, err := w.Write(b)
 		return err
 	}, s.fs.SyncDir, flush)
@@ -202,11 +278,24 @@ func segmentLevel(d ocispec.Descriptor) (int, bool) {
 	return n, true
 }
 
-// merge returns idx with tags set and manifests listed: tags, then
-// segments from the highest level down, then the recent untagged
-// manifests, oldest first.
+// merge returns idx with tags set and manifests listed (see mergeLines).
 func (s *Store) merge(idx *ocispec.Index, manifests []ocispec.Descriptor, tags map[string]ocispec.Descriptor) (*ocispec.Index, error) {
-	tagged := map[string]ocispec.Descriptor{}
+	l, err := linesOf(idx)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.mergeLines(l, manifests, tags)
+	if err != nil {
+		return nil, err
+	}
+	return out.index()
+}
+
+// mergeLines returns cur with tags set and manifests listed: tags, then
+// segments from the highest level down, then the recent untagged
+// manifests, oldest first. The tags' lines that do not change are not
+// decoded.
+func (s *Store) mergeLines(cur *indexLines, manifests []ocispec.Descriptor, tags map[string]ocispec.Descriptor) (*indexLines, error) {
 	var levels [][]ocispec.Descriptor
 	addSeg := func(l int, d ocispec.Descriptor) {
 		for len(levels) <= l {
@@ -216,11 +305,7 @@ func (s *Store) merge(idx *ocispec.Index, manifests []ocispec.Descriptor, tags m
 	}
 	var loose []ocispec.Descriptor
 	seenSeg := map[digest.Digest]bool{}
-	for _, e := range idx.Manifests {
-		if ref := e.Annotations[ocispec.AnnotationRefName]; ref != "" {
-			tagged[ref] = e
-			continue
-		}
+	for _, e := range cur.other {
 		if l, ok := segmentLevel(e); ok {
 			if !seenSeg[e.Digest] {
 				seenSeg[e.Digest] = true
@@ -237,7 +322,11 @@ func (s *Store) merge(idx *ocispec.Index, manifests []ocispec.Descriptor, tags m
 			e.Annotations[k] = v
 		}
 		e.Annotations[ocispec.AnnotationRefName] = t
-		tagged[t] = e
+		raw, err := json.Marshal(e)
+		if err != nil {
+			return nil, err
+		}
+		cur.setTag(t, raw)
 	}
 	// New manifests join the recent ones at the top level, where other
 	// tools resolve them by digest; when twice the window piles up, all
@@ -267,24 +356,12 @@ func (s *Store) merge(idx *ocispec.Index, manifests []ocispec.Descriptor, tags m
 		}
 		addSeg(l+1, seg)
 	}
-	out := &ocispec.Index{
-		Versioned:   specs.Versioned{SchemaVersion: 2},
-		MediaType:   ocispec.MediaTypeImageIndex,
-		Annotations: idx.Annotations,
-		Manifests:   make([]ocispec.Descriptor, 0, len(tagged)+len(levels)*SegmentFanout+len(loose)),
-	}
-	names := make([]string, 0, len(tagged))
-	for t := range tagged {
-		names = append(names, t)
-	}
-	sort.Strings(names)
-	for _, t := range names {
-		out.Manifests = append(out.Manifests, tagged[t])
-	}
+	out := &indexLines{annotations: cur.annotations, tags: cur.tags,
+		other: make([]ocispec.Descriptor, 0, len(levels)*SegmentFanout+len(loose))}
 	for l := len(levels) - 1; l >= 0; l-- {
-		out.Manifests = append(out.Manifests, levels[l]...)
+		out.other = append(out.other, levels[l]...)
 	}
-	out.Manifests = append(out.Manifests, loose...)
+	out.other = append(out.other, loose...)
 	return out, nil
 }
 

@@ -265,24 +265,24 @@ func (st indexState) matches(fi fs.FileInfo) bool {
 // next commit does not read and parse it again: parsing it was half of a
 // commit's CPU, and commits are serial.
 type indexCache struct {
-	idx *ocispec.Index
-	fi  fs.FileInfo
+	lines *indexLines
+	fi    fs.FileInfo
 }
 
-// cachedIndex returns the index.json this store last wrote, when the file
+// cachedLines returns the index.json this store last wrote, when the file
 // is still that one (the same file, size and modification time, as
 // ensureFresh decides for other programs' writes), or nil. Call it under
 // the layout's lock.
-func (s *Store) cachedIndex() *ocispec.Index {
+func (s *Store) cachedLines() *indexLines {
 	c := s.lastIndex
-	if c.idx == nil {
+	if c.lines == nil {
 		return nil
 	}
 	fi, err := os.Stat(filepath.Join(s.root, indexFile))
 	if err != nil || !os.SameFile(fi, c.fi) || fi.Size() != c.fi.Size() || !fi.ModTime().Equal(c.fi.ModTime()) {
 		return nil
 	}
-	return c.idx
+	return c.lines
 }
 
 func (s *Store) statePath() string { return filepath.Join(s.sidecar, "state.json") }
@@ -344,9 +344,6 @@ func (s *Store) ensureFresh(ctx context.Context) error {
 // syncLocked, under the lock, brings the sidecar up to date with
 // index.json if it is not, and returns index.json.
 func (s *Store) syncLocked(ctx context.Context) (*ocispec.Index, error) {
-	if idx := s.cachedIndex(); idx != nil {
-		return idx, nil
-	}
 	idx, fi, err := s.readIndex()
 	if err != nil {
 		return nil, err

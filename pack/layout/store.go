@@ -503,6 +503,38 @@ func (s *Store) existsDurable(p string, fi os.FileInfo, target ocispec.Descripto
 // of all of them at once. A manifest or index larger than MaxManifestSize
 // is refused.
 func (s *Store) Push(ctx context.Context, expected ocispec.Descriptor, r io.Reader) error {
+	return s.push(ctx, expected, r, "")
+}
+
+// PushReference stores a manifest as Push does and makes the tag
+// reference name it, both in one commit: a tagged push replaces index.json
+// once, not twice. A manifest already stored is only tagged. A digest
+// reference must be expected's digest.
+func (s *Store) PushReference(ctx context.Context, expected ocispec.Descriptor, r io.Reader, reference string) error {
+	if reference == "" {
+		return errdef.ErrMissingReference
+	}
+	if d, err := digest.Parse(reference); err == nil {
+		if d != expected.Digest {
+			return fmt.Errorf("%w: digest %s does not name %s", errdef.ErrInvalidReference, reference, expected.Digest)
+		}
+		reference = ""
+	} else if !tagPattern.MatchString(reference) {
+		return fmt.Errorf("%w: %q is not a valid tag", errdef.ErrInvalidReference, reference)
+	}
+	err := s.push(ctx, expected, r, reference)
+	if errors.Is(err, errdef.ErrAlreadyExists) {
+		if reference == "" {
+			return s.Tag(ctx, expected, expected.Digest.String())
+		}
+		return s.Tag(ctx, expected, reference)
+	}
+	return err
+}
+
+// push is Push, tagging the manifest tag in the same commit when tag is
+// not empty.
+func (s *Store) push(ctx context.Context, expected ocispec.Descriptor, r io.Reader, tag string) error {
 	if s.opts.ReadOnly {
 		return fmt.Errorf("push to %s: %w", s.root, ErrReadOnly)
 	}
@@ -543,12 +575,24 @@ func (s *Store) Push(ctx context.Context, expected ocispec.Descriptor, r io.Read
 	if err != nil {
 		return fmt.Errorf("push %s to %s: %w", expected.Digest, s.root, err)
 	}
+	var tags map[string]ocispec.Descriptor
+	if tag != "" {
+		d := expected
+		d.Annotations = withoutRefName(expected.Annotations)
+		tags = map[string]ocispec.Descriptor{tag: d}
+	}
 	if !manifest {
+		if tags != nil {
+			return s.commits.commit(ctx, commitRequest{tags: tags})
+		}
 		return nil
 	}
 	desc, subject, err := describeManifest(expected, buf.Bytes())
 	if err != nil {
 		// Stored as pushed; it is not a manifest this store can index.
+		if tags != nil {
+			return s.commits.commit(ctx, commitRequest{tags: tags})
+		}
 		return nil
 	}
 	if subject != nil {
@@ -559,7 +603,7 @@ func (s *Store) Push(ctx context.Context, expected ocispec.Descriptor, r io.Read
 	if err := s.clearTombstone(expected.Digest); err != nil {
 		return fmt.Errorf("push %s to %s: %w", expected.Digest, s.root, err)
 	}
-	return s.commits.commit(ctx, commitRequest{manifests: []ocispec.Descriptor{listed(desc)}})
+	return s.commits.commit(ctx, commitRequest{manifests: []ocispec.Descriptor{listed(desc)}, tags: tags})
 }
 
 // isManifest reports whether a media type is one of a manifest or index.
