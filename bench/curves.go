@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,6 +28,8 @@ type curvesConfig struct {
 	bound       time.Duration
 	iterations  int
 	requests    int
+	only        string
+	tags        string
 }
 
 // curvesFlags registers -curves and its companions on fs.
@@ -38,6 +41,8 @@ func curvesFlags(fs *flag.FlagSet) *curvesConfig {
 	fs.DurationVar(&c.bound, "curves-bound", 3*time.Minute, "a tool whose point takes longer than this is not measured at the larger sizes of that curve")
 	fs.IntVar(&c.iterations, "curves-iterations", 1, "runs of each tool at each point of the component and tag curves (medians)")
 	fs.IntVar(&c.requests, "curves-requests", 100_000, "requests the proxy serves in the proxy curve")
+	fs.StringVar(&c.only, "curves-only", "", "comma-separated curves to measure: components, proxy, layout (default: all)")
+	fs.StringVar(&c.tags, "curves-tags", "", "comma-separated tag counts of the tagged-push curve (default: the identities curve's sizes; a layout of 100,000 tags takes the better part of an hour to build the first time)")
 	return c
 }
 
@@ -46,15 +51,44 @@ func (c *curvesConfig) enabled() bool { return c.full || c.quick }
 // curveSizes are the x values of each curve.
 type curveSizes struct {
 	components  []int // files in one identity
-	identities  []int // identities (and tags) already in a layout
+	identities  []int // identities already in a layout
+	tags        []int // tags already in a layout
 	checkpoints []int // requests served, where the proxy curve is read
 	docSize     int   // bytes of each component
 	clients     int   // proxy clients at once
 }
 
-func (c *curvesConfig) sizes() curveSizes {
+func (c *curvesConfig) sizes() (curveSizes, error) {
+	s := c.defaultSizes()
+	if c.tags != "" {
+		s.tags = nil
+		for _, f := range strings.Split(c.tags, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 {
+				return s, fmt.Errorf("-curves-tags: %q is not a positive number", f)
+			}
+			s.tags = append(s.tags, n)
+		}
+	}
+	return s, nil
+}
+
+// wants reports whether the curves named name are to be measured.
+func (c *curvesConfig) wants(name string) bool {
+	if c.only == "" {
+		return true
+	}
+	for _, f := range strings.Split(c.only, ",") {
+		if strings.TrimSpace(f) == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *curvesConfig) defaultSizes() curveSizes {
 	if c.quick {
-		return curveSizes{components: []int{1, 10}, identities: []int{10, 20}, checkpoints: []int{20, 40}, docSize: 256, clients: 4}
+		return curveSizes{components: []int{1, 10}, identities: []int{10, 20}, tags: []int{10, 20}, checkpoints: []int{20, 40}, docSize: 256, clients: 4}
 	}
 	cp := []int{100, 1000, 10_000, 100_000}
 	for len(cp) > 1 && cp[len(cp)-1] > c.requests {
@@ -66,9 +100,10 @@ func (c *curvesConfig) sizes() curveSizes {
 	return curveSizes{
 		components:  []int{1, 100, 1000, 10_000, 100_000},
 		identities:  []int{10, 1000, 10_000, 100_000},
+		tags:        []int{10, 1000, 10_000, 100_000},
 		checkpoints: cp,
 		docSize:     256,
-		clients:     8,
+		clients:     16,
 	}
 }
 
@@ -107,7 +142,11 @@ func runCurves(ctx context.Context, root, work string, cfg *curvesConfig, w io.W
 	if err != nil {
 		return err
 	}
-	e := &curveEnv{cfg: cfg, sizes: cfg.sizes(), root: root, work: work, logf: logf, quick: cfg.quick}
+	sizes, err := cfg.sizes()
+	if err != nil {
+		return err
+	}
+	e := &curveEnv{cfg: cfg, sizes: sizes, root: root, work: work, logf: logf, quick: cfg.quick}
 	bin := filepath.Join(work, "bin")
 	e.runid = filepath.Join(bin, "runid-oci")
 	logf("building runid-oci from %s", root)
@@ -147,10 +186,13 @@ func runCurves(ctx context.Context, root, work string, cfg *curvesConfig, w io.W
 		fn   func(context.Context) ([]*curve, error)
 	}{
 		{"components", e.componentCurves},
-		{"layout", e.layoutCurves},
 		{"proxy", e.proxyCurves},
+		{"layout", e.layoutCurves},
 	}
 	for _, s := range steps {
+		if !cfg.wants(s.name) {
+			continue
+		}
 		logf("curves: %s", s.name)
 		cs, err := s.fn(ctx)
 		if err != nil {
