@@ -85,7 +85,29 @@ func (e *curveEnv) layoutCurves(ctx context.Context) ([]*curve, error) {
 			return nil, err
 		}
 	}
+	ops.notes = append(ops.notes, flatNote(ops, e.sizes.identities, []string{"open", "push", "attach", "resolve", "verify", "discover"}))
+	tags.notes = append(tags.notes, flatNote(tags, e.sizes.tags, []string{"runid-oci, library (open and push)"}))
 	return []*curve{ops, tags}, nil
+}
+
+// layoutFlatTarget is the store's promise: an operation at the largest
+// size costs at most this many times what it costs at the smallest.
+const layoutFlatTarget = 1.5
+
+// flatNote states each named series' growth across sizes against
+// layoutFlatTarget.
+func flatNote(c *curve, sizes []int, names []string) string {
+	f := c.flatness()
+	var parts []string
+	for _, n := range names {
+		r, ok := f[n]
+		if !ok {
+			parts = append(parts, n+" not measured")
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s %.2fx (%s)", n, r, yesNo(r <= layoutFlatTarget)))
+	}
+	return fmt.Sprintf("Target: at %d, at most %.1fx the cost at %d. Measured: %s.", sizes[len(sizes)-1], layoutFlatTarget, sizes[0], strings.Join(parts, ", "))
 }
 
 // tagCLIPoints times `runid-oci push --oci-layout DIR:tag` and `oras push

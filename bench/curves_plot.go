@@ -37,6 +37,7 @@ type curve struct {
 	yLabel string
 	logY   bool
 	series []*series
+	notes  []string // printed after the table
 }
 
 // add records y (or a skip reason) for x in the series named name,
@@ -138,6 +139,34 @@ func (c *curve) table(w io.Writer) {
 		fmt.Fprintf(w, "| %s |\n", strings.Join(row, " | "))
 	}
 	fmt.Fprintln(w)
+	for _, n := range c.notes {
+		fmt.Fprintln(w, n)
+	}
+	if len(c.notes) > 0 {
+		fmt.Fprintln(w)
+	}
+}
+
+// flatness returns, for each series, its last measured point over its
+// first: how much the cost grew across the curve.
+func (c *curve) flatness() map[string]float64 {
+	out := map[string]float64{}
+	for _, s := range c.series {
+		var first, last *point
+		for i := range s.points {
+			if s.points[i].skip != "" {
+				continue
+			}
+			if first == nil {
+				first = &s.points[i]
+			}
+			last = &s.points[i]
+		}
+		if first != nil && last != first && first.y > 0 {
+			out[s.name] = last.y / first.y
+		}
+	}
+	return out
 }
 
 // formatValue prints a measurement with three significant digits.

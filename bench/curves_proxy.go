@@ -152,6 +152,9 @@ func (e *curveEnv) proxyCurves(ctx context.Context) ([]*curve, error) {
 		over.add("p99", point{x: x, y: ms(p99)})
 		mem.add("resident (VmRSS)", point{x: x, y: float64(rss) / (1 << 20)})
 	}
+	if f, ok := mem.flatness()["resident (VmRSS)"]; ok {
+		mem.notes = append(mem.notes, fmt.Sprintf("Resident memory at the last checkpoint: %.2fx the first (the store keeps nothing per request).", f))
+	}
 	return []*curve{over, mem}, nil
 }
 
