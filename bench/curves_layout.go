@@ -67,7 +67,7 @@ func (e *curveEnv) layoutCurves(ctx context.Context) ([]*curve, error) {
 	}
 
 	tags := &curve{file: "curves-tags.svg", title: "Push one tagged identity into a layout of N tags",
-		xLabel: "tags in the layout", yLabel: "ms, wall"}
+		xLabel: "tags in the layout", yLabel: "ms, wall", logY: true}
 	cache, err := os.UserCacheDir()
 	if err != nil {
 		return nil, err
