@@ -282,10 +282,6 @@ func (e *curveEnv) componentCurves(ctx context.Context) ([]*curve, error) {
 			}},
 		}
 		for _, j := range jobs {
-			if why := over[j.name]; why != "" {
-				j.c.add(j.name, point{x: x, skip: why})
-				continue
-			}
 			if j.name == "oras pull" || j.name == "runid-oci verify" {
 				// Nothing to read if its push failed.
 				src := "oras push"
@@ -296,6 +292,10 @@ func (e *curveEnv) componentCurves(ctx context.Context) ([]*curve, error) {
 					j.c.add(j.name, point{x: x, skip: "nothing pushed"})
 					continue
 				}
+			}
+			if why := over[j.name]; why != "" {
+				j.c.add(j.name, point{x: x, skip: why})
+				continue
 			}
 			if j.name == "oras push" && n > maxOrasComponents {
 				// Measured refusal of the format: see maxOrasComponents.
