@@ -145,22 +145,7 @@ func TestKeylessAttestCommandUsage(t *testing.T) {
 // type in its dev.sigstore.bundle.predicateType annotation; the statement
 // inside decides.)
 func TestKeylessVerifiesCosignAttest(t *testing.T) {
-	ss, sf, vf := keylessSetup(t)
-	tokenFile := sf[5]
-	home := t.TempDir()
-	signingConfig, trustedRoot := ss.WriteSigningConfig(t, home), vf[1]
-	t.Setenv("SIGSTORE_REKOR_PUBLIC_KEY", ss.WriteRekorPublicKey(t, home))
-	t.Setenv("SIGSTORE_CT_LOG_PUBLIC_KEY_FILE", ss.WriteCTLogPublicKey(t, home))
-	attestArgs := map[string]map[string][]string{
-		"cosign-v2": {
-			"bundle": {"--new-bundle-format", "--signing-config", signingConfig},
-			"tag":    {"--fulcio-url", ss.FulcioURL, "--rekor-url", ss.RekorURL},
-		},
-		"cosign-v3": {
-			"bundle": {"--signing-config", signingConfig, "--trusted-root", trustedRoot},
-			"tag":    {"--use-signing-config=false", "--new-bundle-format=false", "--fulcio-url", ss.FulcioURL, "--rekor-url", ss.RekorURL, "--trusted-root", trustedRoot},
-		},
-	}
+	vf, tokenFile, home, attestArgs := cosignKeylessSetup(t)
 	for _, st := range registryStores(t) {
 		for _, cv := range keylessCosigns {
 			for _, format := range []string{"tag", "bundle"} {

@@ -190,22 +190,7 @@ func TestKeylessCosignVerifies(t *testing.T) {
 //     names; v2 needs --insecure-skip-verify or SIGSTORE_CT_LOG_PUBLIC_KEY_FILE
 //     to check the SCT.
 func TestKeylessVerifiesCosign(t *testing.T) {
-	ss, sf, vf := keylessSetup(t)
-	tokenFile := sf[5]
-	home := t.TempDir()
-	signingConfig, trustedRoot := ss.WriteSigningConfig(t, home), vf[1]
-	t.Setenv("SIGSTORE_REKOR_PUBLIC_KEY", ss.WriteRekorPublicKey(t, home))
-	t.Setenv("SIGSTORE_CT_LOG_PUBLIC_KEY_FILE", ss.WriteCTLogPublicKey(t, home))
-	signArgs := map[string]map[string][]string{
-		"cosign-v2": {
-			"bundle": {"--new-bundle-format", "--signing-config", signingConfig},
-			"tag":    {"--fulcio-url", ss.FulcioURL, "--rekor-url", ss.RekorURL},
-		},
-		"cosign-v3": {
-			"bundle": {"--signing-config", signingConfig, "--trusted-root", trustedRoot},
-			"tag":    {"--use-signing-config=false", "--new-bundle-format=false", "--fulcio-url", ss.FulcioURL, "--rekor-url", ss.RekorURL, "--trusted-root", trustedRoot},
-		},
-	}
+	vf, tokenFile, home, signArgs := cosignKeylessSetup(t)
 	for _, st := range registryStores(t) {
 		for _, cv := range keylessCosigns {
 			for _, format := range []string{"tag", "bundle"} {
@@ -225,5 +210,30 @@ func TestKeylessVerifiesCosign(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+// cosignKeylessSetup starts the in-process Sigstore for stock cosign to sign
+// against, offline: it returns runid-oci's verify flags, the identity token
+// file, cosign's home, and the flags each cosign version (keylessCosigns)
+// signs with in each format, "bundle" (a signing config) and "tag" (Fulcio
+// and Rekor URLs). The Rekor and CT log keys are set in the environment, as
+// cosign reads them.
+func cosignKeylessSetup(t *testing.T) (verifyFlags []string, tokenFile, home string, formatArgs map[string]map[string][]string) {
+	t.Helper()
+	ss, sf, vf := keylessSetup(t)
+	home = t.TempDir()
+	signingConfig, trustedRoot := ss.WriteSigningConfig(t, home), vf[1]
+	t.Setenv("SIGSTORE_REKOR_PUBLIC_KEY", ss.WriteRekorPublicKey(t, home))
+	t.Setenv("SIGSTORE_CT_LOG_PUBLIC_KEY_FILE", ss.WriteCTLogPublicKey(t, home))
+	return vf, sf[5], home, map[string]map[string][]string{
+		"cosign-v2": {
+			"bundle": {"--new-bundle-format", "--signing-config", signingConfig},
+			"tag":    {"--fulcio-url", ss.FulcioURL, "--rekor-url", ss.RekorURL},
+		},
+		"cosign-v3": {
+			"bundle": {"--signing-config", signingConfig, "--trusted-root", trustedRoot},
+			"tag":    {"--use-signing-config=false", "--new-bundle-format=false", "--fulcio-url", ss.FulcioURL, "--rekor-url", ss.RekorURL, "--trusted-root", trustedRoot},
+		},
 	}
 }
