@@ -14,7 +14,6 @@ import (
 
 	"github.com/runid/runid-oci/internal/sigstoretest"
 	"github.com/runid/runid-oci/internal/testutil"
-	"github.com/runid/runid-oci/pack"
 	"github.com/runid/runid-oci/pack/attest"
 	"github.com/runid/runid-oci/pack/sign"
 	"github.com/runid/runid-oci/pull"
@@ -153,21 +152,8 @@ func keylessAttLayer(t *testing.T, store oras.ReadOnlyTarget, subject ocispec.De
 // over envelope.
 func putAttLayer(t *testing.T, store oras.Target, subject ocispec.Descriptor, envelope []byte, layer ocispec.Descriptor) {
 	t.Helper()
-	ctx := t.Context()
-	if _, err := pack.PushBlobs(ctx, store, []pack.Blob{pack.BytesBlob("", layer, envelope)}, pack.PushBlobsOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	built, err := sign.BuildAttestationTagManifest([]ocispec.Descriptor{layer}, &subject)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pack.PushBlobs(ctx, store, []pack.Blob{pack.BytesBlob("", built.ConfigDesc, built.Config)}, pack.PushBlobsOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	attTag, _ := sign.AttestationTag(subject.Digest)
-	if _, err := oras.TagBytes(ctx, store, built.Descriptor.MediaType, built.Manifest, attTag); err != nil {
-		t.Fatal(err)
-	}
+	putTagLayer(t, store, subject, envelope, layer, sign.BuildAttestationTagManifest, attTag)
 }
 
 // TestKeylessAttestationsHostile: keyless attestations that must not

@@ -237,18 +237,26 @@ func tagLayer(t *testing.T, store oras.ReadOnlyTarget, subject ocispec.Descripto
 // with one holding layer over payload.
 func putTagSignature(t *testing.T, store oras.Target, subject ocispec.Descriptor, payload []byte, layer ocispec.Descriptor) {
 	t.Helper()
+	tag, _ := spec.SignatureTag(subject.Digest)
+	putTagLayer(t, store, subject, payload, layer, sign.BuildTagManifest, tag)
+}
+
+// putTagLayer pushes blob as layer and tags, as tag, the manifest that
+// build makes of it for subject: a tag-format signature or attestation
+// whose layer a test has chosen.
+func putTagLayer(t *testing.T, store oras.Target, subject ocispec.Descriptor, blob []byte, layer ocispec.Descriptor, build func([]ocispec.Descriptor, *ocispec.Descriptor) (sign.Built, error), tag string) {
+	t.Helper()
 	ctx := t.Context()
-	if _, err := pack.PushBlobs(ctx, store, []pack.Blob{pack.BytesBlob("", layer, payload)}, pack.PushBlobsOptions{}); err != nil {
+	if _, err := pack.PushBlobs(ctx, store, []pack.Blob{pack.BytesBlob("", layer, blob)}, pack.PushBlobsOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	built, err := sign.BuildTagManifest([]ocispec.Descriptor{layer}, &subject)
+	built, err := build([]ocispec.Descriptor{layer}, &subject)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := pack.PushBlobs(ctx, store, []pack.Blob{pack.BytesBlob("", built.ConfigDesc, built.Config)}, pack.PushBlobsOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	tag, _ := spec.SignatureTag(subject.Digest)
 	if _, err := oras.TagBytes(ctx, store, built.Descriptor.MediaType, built.Manifest, tag); err != nil {
 		t.Fatal(err)
 	}
