@@ -169,7 +169,7 @@ func StartSecureDistribution(t testing.TB, opts SecureOptions) *Registry {
 		ca = NewCA(t)
 	}
 	serverCert, _, _ := ca.Issue(t, "registry", "127.0.0.1", "localhost")
-	h := newDistributionApp(t, auth)
+	h := newDistributionApp(t, auth, true)
 	srv := httptest.NewUnstartedServer(h)
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{serverCert}, MinVersion: tls.VersionTLS12}
 	reg := &Registry{Handler: h, CA: ca}

@@ -1,14 +1,8 @@
 package testregistry
 
 import (
-	"context"
-	"io"
 	"net/http"
 	"testing"
-
-	"github.com/distribution/distribution/v3/configuration"
-	"github.com/distribution/distribution/v3/registry/handlers"
-	"github.com/sirupsen/logrus"
 )
 
 // NewStockDistributionHandler returns the HTTP handler of a fresh CNCF
@@ -18,27 +12,7 @@ import (
 // API and logging silenced.
 func NewStockDistributionHandler(t testing.TB) http.Handler {
 	t.Helper()
-	silenceLogrus.Do(func() {
-		logrus.SetOutput(io.Discard)
-		logrus.SetLevel(logrus.PanicLevel)
-	})
-	config := &configuration.Configuration{
-		Storage: configuration.Storage{
-			"inmemory": configuration.Parameters{},
-			"redirect": configuration.Parameters{"disable": true},
-			"maintenance": configuration.Parameters{
-				"uploadpurging": map[any]any{"enabled": false},
-			},
-		},
-	}
-	config.HTTP.Secret = "runid-oci-testregistry"
-	app := handlers.NewApp(context.Background(), config)
-	t.Cleanup(func() {
-		if err := app.Shutdown(); err != nil {
-			t.Errorf("testregistry: shut down distribution: %v", err)
-		}
-	})
-	return app
+	return newDistributionApp(t, nil, false)
 }
 
 // StartStockDistribution starts a fresh Distribution registry configured

@@ -81,12 +81,13 @@ var silenceLogrus sync.Once
 // referrers API.
 func NewDistributionHandler(t testing.TB) http.Handler {
 	t.Helper()
-	return newDistributionApp(t, nil)
+	return newDistributionApp(t, nil, true)
 }
 
 // newDistributionApp is a fresh Distribution app with the given auth
-// configuration (none when nil).
-func newDistributionApp(t testing.TB, auth configuration.Auth) http.Handler {
+// configuration (none when nil), deleting manifests only when deletes is
+// set (Distribution as it ships refuses deletes with 405).
+func newDistributionApp(t testing.TB, auth configuration.Auth, deletes bool) http.Handler {
 	t.Helper()
 	// Distribution logs through the logrus standard logger (including an
 	// error line for every 404). It is process-global, so silence it once.
@@ -98,7 +99,7 @@ func newDistributionApp(t testing.TB, auth configuration.Auth) http.Handler {
 	config := &configuration.Configuration{
 		Storage: configuration.Storage{
 			"inmemory": configuration.Parameters{},
-			"delete":   configuration.Parameters{"enabled": true},
+			"delete":   configuration.Parameters{"enabled": deletes},
 			"redirect": configuration.Parameters{"disable": true},
 			"maintenance": configuration.Parameters{
 				"uploadpurging": map[any]any{"enabled": false},

@@ -140,23 +140,10 @@ func writeAtomicAlongside(fsys fileSystem, tmpDir, path string, fill func(io.Wri
 // writeUnflushed writes path through a temporary file renamed into place,
 // without flushing either: for files whose loss costs only time.
 func writeUnflushed(fsys fileSystem, tmpDir, path string, data []byte) error {
-	f, err := fsys.CreateTemp(tmpDir, tempPattern)
-	if err != nil {
+	return writeRenamedUnflushed(fsys, tmpDir, path, func(w io.Writer) error {
+		_, err := w.Write(data)
 		return err
-	}
-	unlock := lockTemp(f.Name())
-	defer unlock()
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = fsys.Rename(f.Name(), path)
-	}
-	if err != nil {
-		fsys.Remove(f.Name())
-	}
-	return err
+	}, func(string) {})
 }
 
 // writeRenamedUnflushed writes path through a temporary file renamed into
