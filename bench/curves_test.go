@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/runid/runid-oci/internal/clitools"
 )
 
 func TestCurveTableAndDraw(t *testing.T) {
@@ -72,6 +74,10 @@ func TestCurvesQuick(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: the curves need the tools and minutes")
 	}
+	// The curves run the prebuilt oras and Distribution; a test never builds
+	// them (clitools says why): without them it skips, naming the command.
+	clitools.Oras(t)
+	clitools.Registry(t)
 	root, err := moduleRoot()
 	if err != nil {
 		t.Fatal(err)
