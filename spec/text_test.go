@@ -18,8 +18,8 @@ func declWith(name, text string) string {
 }
 
 // Bytes that are not UTF-8 are refused where they stand, never replaced
-// by U+FFFD: three declarations that differ only there used to give one
-// identity.
+// by U+FFFD, which would give three declarations that differ only there
+// one identity.
 func TestDeclarationInvalidUTF8(t *testing.T) {
 	tests := []struct {
 		decl      string
