@@ -7,8 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 
+	"github.com/runid/runid-oci/pack"
 	"oras.land/oras-go/v2/registry/remote"
 	"oras.land/oras-go/v2/registry/remote/auth"
 	"oras.land/oras-go/v2/registry/remote/credentials"
@@ -70,7 +70,7 @@ const maxPEMFile = 1 << 20
 
 // readCapped reads a regular file of at most maxPEMFile bytes.
 func readCapped(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := pack.OpenRegular(path)
 	if err != nil {
 		return nil, err
 	}
@@ -78,9 +78,6 @@ func readCapped(path string) ([]byte, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: %w (mode %s)", path, ErrNotRegular, st.Mode().Type())
 	}
 	if st.Size() > maxPEMFile {
 		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxPEMFile)
