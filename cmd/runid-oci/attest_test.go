@@ -17,7 +17,7 @@ import (
 // and not with another key.
 func TestAttestCommand(t *testing.T) {
 	priv, pub := newCLIKey(t)
-	_, otherPub := newCLIKey(t)
+	_, otherPub := cliKey(t, "other")
 	t.Setenv("COSIGN_PASSWORD", cliKeyPassword)
 	for _, st := range stores(t) {
 		t.Run(st.name, func(t *testing.T) {

@@ -64,6 +64,8 @@ func (f *faultyRegistry) arm(t *testing.T, fault func(http.ResponseWriter, *http
 // fails verify and pull after the idle timeout (and a few retries of the
 // GET), with exit 1 and an error that says so.
 func TestVerifyStalledBlob(t *testing.T) {
+	// Waits on a slowed registry, not the CPU: runs beside other tests.
+	t.Parallel()
 	f := startFaulty(t)
 	ref, _ := f.arm(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		w.Header().Set("Content-Length", strconv.Itoa(len(body)))

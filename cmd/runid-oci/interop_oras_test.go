@@ -30,6 +30,10 @@ import (
 // runidBin is the runid-oci binary built once by TestMain.
 var runidBin string
 
+// testDir is TestMain's directory for what the tests of this binary share
+// (the built binary, key pairs); it is removed when they end.
+var testDir string
+
 func TestMain(m *testing.M) {
 	os.Exit(testMain(m))
 }
@@ -41,6 +45,7 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
+	testDir = dir
 	// No test reads the machine's registry credentials.
 	dockerConfig := filepath.Join(dir, "docker")
 	if err := os.Mkdir(dockerConfig, 0o700); err != nil {

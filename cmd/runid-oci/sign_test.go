@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -19,15 +20,35 @@ import (
 
 const cliKeyPassword = "cli-test-password"
 
-// newCLIKey makes a key pair with "runid-oci key generate" in a fresh
-// directory and returns the paths of the private and public keys. It sets
-// COSIGN_PASSWORD for the rest of the test.
-func newCLIKey(t *testing.T) (priv, pub string) {
+// cliKey returns the key pair named name, made once per test binary with
+// "runid-oci key generate" into TestMain's directory, and sets
+// COSIGN_PASSWORD for the rest of the test. Tests share the files and never
+// change them: each generation derives its encryption key with scrypt, about
+// 1 s of CPU (8 s under the race detector), and "key generate" itself is
+// tested in key_test.go.
+func cliKey(t *testing.T, name string) (priv, pub string) {
 	t.Helper()
 	t.Setenv(sign.PasswordEnv, cliKeyPassword)
-	prefix := filepath.Join(t.TempDir(), "cosign")
-	mustRun(t, 0, "key", "generate", "--output-key-prefix", prefix)
+	cliKeys.Lock()
+	defer cliKeys.Unlock()
+	prefix := filepath.Join(testDir, "key-"+name)
+	if !cliKeys.made[name] {
+		mustRun(t, 0, "key", "generate", "--output-key-prefix", prefix)
+		cliKeys.made[name] = true
+	}
 	return prefix + ".key", prefix + ".pub"
+}
+
+// cliKeys records which named key pairs cliKey has made.
+var cliKeys = struct {
+	sync.Mutex
+	made map[string]bool
+}{made: map[string]bool{}}
+
+// newCLIKey is the key pair most tests sign with.
+func newCLIKey(t *testing.T) (priv, pub string) {
+	t.Helper()
+	return cliKey(t, "signer")
 }
 
 func TestSignCommand(t *testing.T) {
@@ -147,7 +168,7 @@ func TestSignCommandCosignVerifies(t *testing.T) {
 // moved signature, on a layout, both registries and a layout tar.
 func TestPushSignAndVerifyKey(t *testing.T) {
 	priv, pub := newCLIKey(t)
-	_, otherPub := newCLIKey(t)
+	_, otherPub := cliKey(t, "other")
 	t.Setenv(sign.PasswordEnv, cliKeyPassword)
 	for _, st := range stores(t) {
 		for _, bundle := range []bool{false, true} {
@@ -235,7 +256,7 @@ func TestVerifyKeyLayoutTarOffline(t *testing.T) {
 // verify OUTPUT --key --identity-key follows it to its identity and reports
 // the chain.
 func TestVerifyKeyChainCommand(t *testing.T) {
-	producerKey, producerPub := newCLIKey(t)
+	producerKey, producerPub := cliKey(t, "producer")
 	declarerKey, declarerPub := newCLIKey(t)
 	dir := t.TempDir()
 	layout := filepath.Join(dir, "runs")
