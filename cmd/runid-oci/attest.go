@@ -29,20 +29,12 @@ type attestOutput struct {
 }
 
 func (o attestOutput) text(w io.Writer) error {
-	where := "referrer " + o.Attestation.String()
-	if o.Tag != "" {
-		where = "tag " + o.Tag
-	}
 	note := ""
 	if o.AlreadyAttested {
 		note = " (already attested by this key)"
 	}
-	by := "with key " + o.KeyID
-	if o.Signer != "" {
-		by = "keylessly as " + o.Signer
-	}
 	_, err := fmt.Fprintf(w, "Attested %s: %s naming %s, signed %s: %s-format attestation in %s%s\n",
-		o.Subject, o.PredicateType, o.Identity, by, o.Format, where, note)
+		o.Subject, o.PredicateType, o.Identity, signedBy(o.KeyID, o.Signer), o.Format, storedIn(o.Tag, o.Attestation), note)
 	return err
 }
 
