@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"unicode"
@@ -25,12 +26,11 @@ const root = "../.."
 // tables (links inside table cells) and autolinks.
 var markdown = goldmark.New(goldmark.WithExtensions(extension.GFM))
 
-// docFiles lists the Markdown files whose links are checked: README.md at
-// any depth, and every .md file directly in docs/ and spec/. Markdown files
-// elsewhere under testdata/ and spec/vectors/ are components of test runs,
-// not documentation.
-func docFiles(t *testing.T) []string {
-	t.Helper()
+// docFiles lists the Markdown files under root whose links are checked:
+// README.md at any depth, and every .md file directly in docs/ and spec/.
+// Markdown files elsewhere under testdata/ and spec/vectors/ are components
+// of test runs, not documentation. Hidden directories are skipped.
+func docFiles(root string) ([]string, error) {
 	var files []string
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -52,10 +52,7 @@ func docFiles(t *testing.T) []string {
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
+	return files, err
 }
 
 // link is one link destination found in a Markdown file.
@@ -171,14 +168,12 @@ func lineOf(n ast.Node, src []byte) int {
 	return 0
 }
 
-// TestLinksResolve checks every relative link of the documentation: the
-// file or directory it names exists, and its #fragment is a heading anchor
-// of that Markdown file.
-func TestLinksResolve(t *testing.T) {
-	files := docFiles(t)
-	if len(files) < 3 {
-		t.Fatalf("found %d documentation files (%v); the walk of %s is wrong", len(files), files, root)
-	}
+// checkLinks checks every relative link of files (paths relative to
+// root): the file or directory it names exists inside root, and its
+// #fragment is a heading anchor of that Markdown file. It returns one
+// problem a broken link, as "file:line: ...", and how many links it
+// checked; external links (with a scheme or host) are not checked.
+func checkLinks(root string, files []string) (problems []string, checked int, err error) {
 	cache := map[string]parsed{}
 	load := func(rel string) (parsed, error) {
 		if p, ok := cache[rel]; ok {
@@ -192,16 +187,18 @@ func TestLinksResolve(t *testing.T) {
 		cache[rel] = p
 		return p, nil
 	}
-	checked := 0
 	for _, file := range files {
 		doc, err := load(file)
 		if err != nil {
-			t.Fatal(err)
+			return nil, 0, err
 		}
 		for _, l := range doc.links {
+			bad := func(format string, args ...any) {
+				problems = append(problems, fmt.Sprintf("%s:%d: link %q: ", file, l.line, l.dest)+fmt.Sprintf(format, args...))
+			}
 			u, err := url.Parse(l.dest)
 			if err != nil {
-				t.Errorf("%s:%d: link %q does not parse: %v", file, l.line, l.dest, err)
+				bad("does not parse: %v", err)
 				continue
 			}
 			if u.Scheme != "" || u.Host != "" {
@@ -211,16 +208,16 @@ func TestLinksResolve(t *testing.T) {
 			target := file
 			if u.Path != "" {
 				if strings.HasPrefix(u.Path, "/") {
-					t.Errorf("%s:%d: link %q is absolute; GitHub resolves it against its own host, not the repository", file, l.line, l.dest)
+					bad("absolute; GitHub resolves it against its own host, not the repository")
 					continue
 				}
 				target = path.Clean(path.Join(path.Dir(file), u.Path))
 				if target == ".." || strings.HasPrefix(target, "../") {
-					t.Errorf("%s:%d: link %q leaves the repository", file, l.line, l.dest)
+					bad("leaves the repository")
 					continue
 				}
 				if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(target))); err != nil {
-					t.Errorf("%s:%d: link %q: %s does not exist", file, l.line, l.dest, target)
+					bad("%s does not exist", target)
 					continue
 				}
 			}
@@ -228,18 +225,38 @@ func TestLinksResolve(t *testing.T) {
 				continue
 			}
 			if !strings.HasSuffix(target, ".md") {
-				t.Errorf("%s:%d: link %q has a fragment but %s is not Markdown", file, l.line, l.dest, target)
+				bad("a fragment, but %s is not Markdown", target)
 				continue
 			}
 			tdoc, err := load(target)
 			if err != nil {
-				t.Errorf("%s:%d: link %q: %v", file, l.line, l.dest, err)
+				bad("%v", err)
 				continue
 			}
 			if !tdoc.anchors[u.Fragment] {
-				t.Errorf("%s:%d: link %q: %s has no heading with anchor #%s", file, l.line, l.dest, target, u.Fragment)
+				bad("%s has no heading with anchor #%s", target, u.Fragment)
 			}
 		}
+	}
+	return problems, checked, nil
+}
+
+// TestLinksResolve checks the repository's documentation: every relative
+// link resolves.
+func TestLinksResolve(t *testing.T) {
+	files, err := docFiles(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(files, "README.md") || !slices.Contains(files, "docs/cli.md") || !slices.Contains(files, "spec/SPEC.md") {
+		t.Fatalf("documentation files found: %v; the walk of %s is wrong", files, root)
+	}
+	problems, checked, err := checkLinks(root, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Error(p)
 	}
 	if checked == 0 {
 		t.Fatal("no relative link was checked; the parser found none")
@@ -274,17 +291,54 @@ func TestSlugify(t *testing.T) {
 	}
 }
 
-// TestBrokenLinksReported makes sure the check finds what it must: a
-// missing file and a missing anchor, each with its file and line.
+// TestBrokenLinksReported runs the check on a small tree with one link
+// of each kind, good and broken, and wants exactly the broken ones, each
+// with its file and line.
 func TestBrokenLinksReported(t *testing.T) {
-	src := []byte("# Top\n\nSee [a](#top) and\n[b](#nowhere), ![c](img.png).\n\n| x |\n|---|\n| [d](../d.md#e) |\n")
-	p := parse(src)
-	got := fmt.Sprint(p.links)
-	want := "[{#top 3} {#nowhere 4} {img.png 4} {../d.md#e 8}]"
-	if got != want {
-		t.Errorf("links %s, want %s", got, want)
+	dir := t.TempDir()
+	write := func(rel, content string) {
+		t.Helper()
+		p := filepath.Join(dir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if !p.anchors["top"] || p.anchors["nowhere"] {
-		t.Errorf("anchors %v", p.anchors)
+	write("README.md", "# Top\n\n"+
+		"Good: [a](#top), [b](docs/guide.md#the-cli-tool), [c](docs/), ![d](docs/img.png), [e](https://example.com/x).\n"+
+		"Missing file: [f](docs/nope.md).\n"+
+		"| cell |\n|---|\n| missing anchor: [g](docs/guide.md#nowhere) |\n"+
+		"\n```sh\n[not a link](nope.md)\n```\n"+
+		"Absolute: [h](/docs/guide.md), outside: [i](../x.md), fragment on a non-Markdown file: [j](docs/img.png#x).\n")
+	write("docs/guide.md", "# The `cli` tool\n\nBack to the [top](../README.md#top).\n")
+	write("docs/img.png", "png")
+	write("testdata/notes.md", "[ignored](nope.md)\n")
+
+	files, err := docFiles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"README.md", "docs/guide.md"}; !slices.Equal(files, want) {
+		t.Fatalf("files %v, want %v", files, want)
+	}
+	problems, checked, err := checkLinks(dir, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`README.md:4: link "docs/nope.md": docs/nope.md does not exist`,
+		`README.md:7: link "docs/guide.md#nowhere": docs/guide.md has no heading with anchor #nowhere`,
+		`README.md:12: link "/docs/guide.md": absolute; GitHub resolves it against its own host, not the repository`,
+		`README.md:12: link "../x.md": leaves the repository`,
+		`README.md:12: link "docs/img.png#x": a fragment, but docs/img.png is not Markdown`,
+	}
+	if !slices.Equal(problems, want) {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(problems, "\n"), strings.Join(want, "\n"))
+	}
+	// a, b, c, d, f, g, h, i, j in README.md and one in docs/guide.md.
+	if checked != 10 {
+		t.Errorf("checked %d relative links, want 10", checked)
 	}
 }
