@@ -154,12 +154,9 @@ image layout directory PATH:tag or PATH@digest.`,
 			for _, f := range args[1:] {
 				files = append(files, parseOutputFile(f))
 			}
-			t, err := tf.open(ctx, args[0], false)
+			t, err := tf.openNamed(ctx, "IDENTITY", args[0], false)
 			if err != nil {
 				return err
-			}
-			if t.Reference == "" {
-				return usageErrorf("IDENTITY %s names no tag or digest", args[0])
 			}
 			store, err := t.Writable()
 			if err != nil {

@@ -29,20 +29,12 @@ type attestOutput struct {
 }
 
 func (o attestOutput) text(w io.Writer) error {
-	where := "referrer " + o.Attestation.String()
-	if o.Tag != "" {
-		where = "tag " + o.Tag
-	}
 	note := ""
 	if o.AlreadyAttested {
 		note = " (already attested by this key)"
 	}
-	by := "with key " + o.KeyID
-	if o.Signer != "" {
-		by = "keylessly as " + o.Signer
-	}
 	_, err := fmt.Fprintf(w, "Attested %s: %s naming %s, signed %s: %s-format attestation in %s%s\n",
-		o.Subject, o.PredicateType, o.Identity, by, o.Format, where, note)
+		o.Subject, o.PredicateType, o.Identity, signedBy(o.KeyID, o.Signer), o.Format, storedIn(o.Tag, o.Attestation), note)
 	return err
 }
 
@@ -100,19 +92,13 @@ ARTIFACT, IDENTITY and --record are opened with the same target flags.`,
 			if _, err := attest.PredicateType(predicate); err != nil {
 				return usageErrorf("--predicate-type %q: want run or slsa", predicate)
 			}
-			at, err := tf.open(ctx, args[0], false)
+			at, err := tf.openNamed(ctx, "ARTIFACT", args[0], false)
 			if err != nil {
 				return err
 			}
-			if at.Reference == "" {
-				return usageErrorf("ARTIFACT %s names no tag or digest", args[0])
-			}
-			it, err := tf.open(ctx, identity, true)
+			it, err := tf.openNamed(ctx, "--identity", identity, true)
 			if err != nil {
 				return err
-			}
-			if it.Reference == "" {
-				return usageErrorf("--identity %s names no tag or digest", identity)
 			}
 			opts := attest.Options{
 				Statement:     attest.StatementOptions{Predicate: predicate, SubjectName: at.Display},
@@ -127,12 +113,9 @@ ARTIFACT, IDENTITY and --record are opened with the same target flags.`,
 				opts.Sign.Format = sign.SignatureFormatBundle
 			}
 			if record != "" {
-				rt, err := tf.open(ctx, record, true)
+				rt, err := tf.openNamed(ctx, "--record", record, true)
 				if err != nil {
 					return err
-				}
-				if rt.Reference == "" {
-					return usageErrorf("--record %s names no tag or digest", record)
 				}
 				opts.Record, opts.RecordStore = rt.Reference, rt.Store
 			}

@@ -44,12 +44,9 @@ tar file). Without a tag, DESTINATION gets SOURCE's tag, if any.`,
 		Args: exactArgs("SOURCE", "DESTINATION"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, log := cmd.Context(), a.logger()
-			src, err := from.open(ctx, args[0], true)
+			src, err := from.openNamed(ctx, "SOURCE", args[0], true)
 			if err != nil {
 				return err
-			}
-			if src.Reference == "" {
-				return usageErrorf("SOURCE %s names no tag or digest", args[0])
 			}
 			graph, ok := src.Store.(oras.ReadOnlyGraphTarget)
 			if !ok {

@@ -43,12 +43,9 @@ layout directory or tar file PATH:tag or PATH@digest.`,
 					return usageErrorf("--%s %d: want at least 1", name, v)
 				}
 			}
-			t, err := tf.open(ctx, args[0], true)
+			t, err := tf.openNamed(ctx, "TARGET", args[0], true)
 			if err != nil {
 				return err
-			}
-			if t.Reference == "" {
-				return usageErrorf("TARGET %s names no tag or digest", args[0])
 			}
 			opts.Repository, opts.Logger = t.Display, a.logger()
 			tree, err := pull.Discover(ctx, t.Store, t.Reference, opts)

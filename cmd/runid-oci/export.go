@@ -60,12 +60,9 @@ rule; the model and runtime components are read through their digests.`,
 			default:
 				return usageErrorf("--format %q: want cyclonedx or intoto", format)
 			}
-			t, err := tf.open(ctx, args[0], true)
+			t, err := tf.openNamed(ctx, "TARGET", args[0], true)
 			if err != nil {
 				return err
-			}
-			if t.Reference == "" {
-				return usageErrorf("TARGET %s names no tag or digest", args[0])
 			}
 			opts.Repository = t.Display
 			if identityRepo != "" {
@@ -78,12 +75,9 @@ rule; the model and runtime components are read through their digests.`,
 				if d, err := digest.Parse(subject); err == nil {
 					opts.Subject = ocispec.Descriptor{Digest: d}
 				} else {
-					st, err := tf.open(ctx, subject, true)
+					st, err := tf.openNamed(ctx, "--subject", subject, true)
 					if err != nil {
 						return err
-					}
-					if st.Reference == "" {
-						return usageErrorf("--subject %s names no tag or digest", subject)
 					}
 					if opts.Subject, err = sign.ResolveSubject(ctx, st.Store, st.Reference); err != nil {
 						return err

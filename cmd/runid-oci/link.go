@@ -49,19 +49,13 @@ opened with the same flags.`,
 			if identity == "" {
 				return usageErrorf("--identity is required: the identity that produced %s", args[0])
 			}
-			at, err := tf.open(ctx, args[0], false)
+			at, err := tf.openNamed(ctx, "ARTIFACT", args[0], false)
 			if err != nil {
 				return err
 			}
-			if at.Reference == "" {
-				return usageErrorf("ARTIFACT %s names no tag or digest", args[0])
-			}
-			it, err := tf.open(ctx, identity, true)
+			it, err := tf.openNamed(ctx, "--identity", identity, true)
 			if err != nil {
 				return err
-			}
-			if it.Reference == "" {
-				return usageErrorf("--identity %s names no tag or digest", identity)
 			}
 			store, err := at.Writable()
 			if err != nil {

@@ -36,20 +36,31 @@ func newSignOutput(ref string, r sign.SignResult) signOutput {
 }
 
 func (s signOutput) text(w io.Writer) error {
-	where := "referrer " + s.Signature.String()
-	if s.Tag != "" {
-		where = "tag " + s.Tag
-	}
 	note := ""
 	if s.AlreadySigned {
 		note = " (already signed by this key)"
 	}
-	by := "with key " + s.KeyID
-	if s.Signer != "" {
-		by = "keylessly as " + s.Signer
-	}
-	_, err := fmt.Fprintf(w, "Signed %s %s: %s-format signature in %s%s\n", s.Subject, by, s.Format, where, note)
+	_, err := fmt.Fprintf(w, "Signed %s %s: %s-format signature in %s%s\n",
+		s.Subject, signedBy(s.KeyID, s.Signer), s.Format, storedIn(s.Tag, s.Signature), note)
 	return err
+}
+
+// signedBy says who signed, for the text output of sign and attest: a key
+// by its ID, or a keyless signer by its certificate identity.
+func signedBy(keyID, signer string) string {
+	if signer != "" {
+		return "keylessly as " + signer
+	}
+	return "with key " + keyID
+}
+
+// storedIn says where a signature or attestation was stored, for the text
+// output of sign and attest: a cosign tag, or else a referrer by digest.
+func storedIn(tag string, referrer digest.Digest) string {
+	if tag != "" {
+		return "tag " + tag
+	}
+	return "referrer " + referrer.String()
 }
 
 // signFlags are the key flags of sign, and of push and attach with --sign.

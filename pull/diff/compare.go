@@ -560,11 +560,7 @@ func (c *comparer) comparePair(ctx context.Context, a, b *side, rp rolePlan, p p
 	case !p.content:
 		return d, nil
 	}
-	ba, err := c.content(ctx, a, *p.a)
-	if err != nil {
-		return d, err
-	}
-	bb, err := c.content(ctx, b, *p.b)
+	ba, bb, err := c.pairContent(ctx, a, b, p)
 	if err != nil {
 		return d, err
 	}
@@ -608,11 +604,7 @@ func (c *comparer) compareWithheld(ctx context.Context, a, b *side, p pairPlan, 
 	if !p.content {
 		return d, nil
 	}
-	ba, err := c.content(ctx, a, *p.a)
-	if err != nil {
-		return d, err
-	}
-	bb, err := c.content(ctx, b, *p.b)
+	ba, bb, err := c.pairContent(ctx, a, b, p)
 	if err != nil {
 		return d, err
 	}

@@ -136,6 +136,17 @@ func (c *comparer) dropCaptures() {
 	clear(c.captures)
 }
 
+// pairContent reads the bytes of both components of a pair, A's first.
+func (c *comparer) pairContent(ctx context.Context, a, b *side, p pairPlan) (ba, bb []byte, err error) {
+	if ba, err = c.content(ctx, a, *p.a); err != nil {
+		return nil, nil, err
+	}
+	if bb, err = c.content(ctx, b, *p.b); err != nil {
+		return nil, nil, err
+	}
+	return ba, bb, nil
+}
+
 // content returns the verified bytes of a component of s (at most
 // opts.MaxDiffSize, or pull.MaxCommitmentSize for a commitment, as planned),
 // reading them at most once per digest for the whole comparison.

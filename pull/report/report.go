@@ -75,23 +75,9 @@ type Key struct {
 	KeyID string `json:"keyID"`
 }
 
-// Signature is one signature examined (plain data: the signature checker
-// fills it).
-type Signature struct {
-	// Format is "tag" (cosign's simple-signing payload) or "bundle" (a
-	// Sigstore bundle).
-	Format string `json:"format"`
-	// Manifest is the digest of the signature manifest.
-	Manifest digest.Digest `json:"manifest"`
-	// Blob is the digest of the signed payload or of the bundle.
-	Blob digest.Digest `json:"blob,omitempty"`
-	// Found says where it was found: "tag", "referrers" or both.
-	Found string `json:"found"`
-	// Verified is true when it verifies with the key and names the subject.
-	Verified bool `json:"verified"`
-	// Reason says why it does not verify.
-	Reason string `json:"reason,omitempty"`
-}
+// Signature is one signature examined, as the signature checker reports
+// it.
+type Signature = pull.SignatureCheck
 
 // SignatureSet is the signature check of one manifest with one key.
 type SignatureSet struct {
@@ -442,9 +428,7 @@ func (r *Report) checkSignatures(ctx context.Context, src oras.ReadOnlyTarget, o
 				key.KeyID = sr.KeyID
 			}
 			set := SignatureSet{Subject: s.desc.Digest, Key: key}
-			for _, c := range sr.Signatures {
-				set.Signatures = append(set.Signatures, Signature{Format: c.Format, Manifest: c.Manifest, Blob: c.Blob, Found: c.Found, Verified: c.Verified, Reason: c.Reason})
-			}
+			set.Signatures = append(set.Signatures, sr.Signatures...)
 			r.Signatures = append(r.Signatures, set)
 			subj := s.label + " " + string(s.desc.Digest) + " key " + k.Name
 			switch {
