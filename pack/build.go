@@ -323,6 +323,11 @@ func buildComponent(root *os.Root, absDir string, mem map[string][]byte, d spec.
 		// an open, each of which walks the path below root.
 		f, err := root.OpenFile(filepath.FromSlash(d.File), os.O_RDONLY|syscall.O_NONBLOCK, 0)
 		if err != nil {
+			// Some files that are not regular cannot be opened at all (a
+			// socket): say what they are.
+			if st, serr := root.Stat(filepath.FromSlash(d.File)); serr == nil && !st.Mode().IsRegular() {
+				return fail(ErrComponentFile, "not a regular file (mode %s)", st.Mode().Type())
+			}
 			var pe *fs.PathError
 			msg := err.Error()
 			if errors.As(err, &pe) {
