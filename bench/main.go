@@ -10,6 +10,7 @@
 //	go run ./bench -proxy-only                              # the proxy only
 //	go run ./bench -store-only                              # the OCI layout store only
 //	go run ./bench -report-only                             # the HTML report in Chromium only
+//	go run ./bench -rows pull,documents -proxy-runs 0 -store-runs 0 -report-runs 0  # some rows only
 //	go run ./bench -curves                                  # cost curves into docs/ (docs/curves.md)
 //
 // It builds runid-oci from this checkout and the pinned oras CLI and CNCF
@@ -65,6 +66,7 @@ type config struct {
 	reportRuns  int
 	reportOnly  bool
 	curves      *curvesConfig
+	rows        string
 }
 
 // memTarget is the cap on runid-oci's peak resident memory that the
@@ -98,6 +100,7 @@ func main() {
 	flag.BoolVar(&cfg.storeOnly, "store-only", false, "measure the OCI layout store only")
 	flag.IntVar(&cfg.reportRuns, "report-runs", 3, "runs of the HTML report's Chromium load benchmark of 10,000 components (0: none)")
 	flag.BoolVar(&cfg.reportOnly, "report-only", false, "measure the HTML report in Chromium only")
+	flag.StringVar(&cfg.rows, "rows", "", "comma-separated words: time only the rows of the oras and openssl table whose workload contains one of them, such as pull,documents (default: every row)")
 	flag.BoolVar(&cfg.proxyOnly, "proxy-only", false, "measure the recording proxy only, not the oras and openssl rows")
 	cfg.curves = curvesFlags(flag.CommandLine)
 	flag.StringVar(&cfg.registryDir, "registry-dir", "", "parent directory of the registry's filesystem store (default: /dev/shm when it is a tmpfs, else the working directory)")
@@ -432,6 +435,13 @@ func run(ctx context.Context, cfg config) error {
 		return most == 0 && len(repushBytes) > 0, fmt.Sprintf("%d B uploaded", most)
 	}
 
+	timed := rows[:0]
+	for _, row := range rows {
+		if rowSelected(cfg.rows, row.c.workload) {
+			timed = append(timed, row)
+		}
+	}
+	rows = timed
 	for _, row := range rows {
 		for i := range cfg.iterations {
 			// Alternate: runid-oci, then the baseline, N times.
@@ -489,6 +499,21 @@ func run(ctx context.Context, cfg config) error {
 		writeProxyTable(os.Stdout, proxyRuns, pdir)
 	}
 	return nil
+}
+
+// rowSelected reports whether the row of that workload is timed under
+// -rows words: every row when words is empty, else a row whose workload
+// contains one of the comma-separated words, ignoring case.
+func rowSelected(words, workload string) bool {
+	if words == "" {
+		return true
+	}
+	for w := range strings.SplitSeq(words, ",") {
+		if w = strings.TrimSpace(w); w != "" && strings.Contains(strings.ToLower(workload), strings.ToLower(w)) {
+			return true
+		}
+	}
+	return false
 }
 
 // printHeader prints the line that opens the results: when and where the

@@ -27,6 +27,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -223,6 +224,7 @@ func build(ctx context.Context, decl *spec.Declaration, dir string, mem map[stri
 		return nil, err
 	}
 	var root *os.Root
+	var absDir string // dir made absolute once, not per file (it may ask the working directory)
 	if dir != "" {
 		r, err := os.OpenRoot(dir)
 		if err != nil {
@@ -230,6 +232,9 @@ func build(ctx context.Context, decl *spec.Declaration, dir string, mem map[stri
 		}
 		defer r.Close()
 		root = r
+		if absDir, err = filepath.Abs(dir); err != nil {
+			return nil, fmt.Errorf("%w: declaration directory: %v", ErrComponentFile, err)
+		}
 	}
 	comps := make([]Component, len(decls))
 	g, gctx := errgroup.WithContext(ctx)
@@ -239,7 +244,7 @@ func build(ctx context.Context, decl *spec.Declaration, dir string, mem map[stri
 			if err := gctx.Err(); err != nil {
 				return err
 			}
-			c, err := buildComponent(root, dir, mem, d, opts)
+			c, err := buildComponent(root, absDir, mem, d, opts)
 			if err == nil && d.Withheld {
 				c, err = withhold(c, opts.WithholdSecret)
 			}
@@ -278,7 +283,7 @@ func assemble(decl *spec.Declaration, comps []Component) (*Composition, error) {
 	return &Composition{Identity: id, Components: comps}, nil
 }
 
-func buildComponent(root *os.Root, dir string, mem map[string][]byte, d spec.ComponentDeclaration, opts BuildOptions) (Component, error) {
+func buildComponent(root *os.Root, absDir string, mem map[string][]byte, d spec.ComponentDeclaration, opts BuildOptions) (Component, error) {
 	c := Component{Source: d.Source()}
 	c.Role, c.Name = d.Role, d.Name
 	c.MediaType = mediatype.Component(d.Role, d.Format)
@@ -312,12 +317,17 @@ func buildComponent(root *os.Root, dir string, mem map[string][]byte, d spec.Com
 		if root == nil {
 			return fail(ErrComponentFile, "no directory to resolve files against")
 		}
-		// Look before opening: opening a named pipe or a device can block.
-		if st, err := root.Stat(filepath.FromSlash(d.File)); err == nil && !st.Mode().IsRegular() {
-			return fail(ErrComponentFile, "not a regular file (mode %s)", st.Mode().Type())
-		}
-		f, err := root.Open(filepath.FromSlash(d.File))
+		// Opened non-blocking, as OpenRegular does: opening a named pipe
+		// returns at once instead of waiting for a writer, and the file is
+		// checked with fstat below before any read. One open, not a stat and
+		// an open, each of which walks the path below root.
+		f, err := root.OpenFile(filepath.FromSlash(d.File), os.O_RDONLY|syscall.O_NONBLOCK, 0)
 		if err != nil {
+			// Some files that are not regular cannot be opened at all (a
+			// socket): say what they are.
+			if st, serr := root.Stat(filepath.FromSlash(d.File)); serr == nil && !st.Mode().IsRegular() {
+				return fail(ErrComponentFile, "not a regular file (mode %s)", st.Mode().Type())
+			}
 			var pe *fs.PathError
 			msg := err.Error()
 			if errors.As(err, &pe) {
@@ -371,11 +381,7 @@ func buildComponent(root *os.Root, dir string, mem map[string][]byte, d spec.Com
 			if after, err := f.Stat(); err == nil {
 				c.stamp = stableStamp(st, after, n, start, opts.racyWindow)
 			}
-			abs, err := filepath.Abs(filepath.Join(dir, filepath.FromSlash(d.File)))
-			if err != nil {
-				return fail(ErrComponentFile, "%v", err)
-			}
-			c.path = abs
+			c.path = filepath.Join(absDir, filepath.FromSlash(d.File))
 			return c, nil
 		}
 	}

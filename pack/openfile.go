@@ -3,6 +3,7 @@ package pack
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"syscall"
 )
@@ -20,18 +21,25 @@ var ErrNotRegular = errors.New("not a regular file")
 // be swapped in between the check and the open. Symbolic links are
 // followed; callers that must not follow them check with os.Lstat first.
 func OpenRegular(path string) (*os.File, error) {
+	f, _, err := openRegularStat(path)
+	return f, err
+}
+
+// openRegularStat is OpenRegular, also returning the file's status as the
+// fstat that checked it found it.
+func openRegularStat(path string) (*os.File, fs.FileInfo, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	if !st.Mode().IsRegular() {
 		f.Close()
-		return nil, &os.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w (mode %s)", ErrNotRegular, st.Mode().Type())}
+		return nil, nil, &os.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w (mode %s)", ErrNotRegular, st.Mode().Type())}
 	}
-	return f, nil
+	return f, st, nil
 }

@@ -69,11 +69,11 @@ func (c Component) openUpload() (io.ReadCloser, func() error, error) {
 		rc, err := c.Open()
 		return rc, nil, err
 	}
-	f, err := OpenRegular(c.path)
+	f, st, err := openRegularStat(c.path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w %q: %v", ErrComponentFile, c.Source, err)
 	}
-	if !c.unchanged(f.Stat()) {
+	if !c.unchanged(st, nil) {
 		f.Close()
 		rc, err := c.Open()
 		return rc, nil, err

@@ -28,7 +28,8 @@ const RoleOutput = "output"
 func inspectForPull(ctx context.Context, src oras.ReadOnlyTarget, ref string, opts PullOptions, o Options, rep *Report) (*Identity, error) {
 	res, err := Resolve(ctx, src, ref, o)
 	if err != nil || res.Descriptor.ArtifactType != mediatype.OutputRecord {
-		return inspect(ctx, src, ref, o, rep)
+		// The manifest is fetched once: an identity is checked from it.
+		return inspectResolved(ctx, src, ref, o, rep, res, err)
 	}
 	chain, err := Verify(ctx, src, ref, VerifyOptions{Options: opts.Options, noRecordBlobs: true})
 	var ve *VerificationError

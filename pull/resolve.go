@@ -155,6 +155,11 @@ func Inspect(ctx context.Context, src oras.ReadOnlyTarget, ref string, opts Opti
 // identity could not be checked; a failed check leaves id nil.
 func inspect(ctx context.Context, src oras.ReadOnlyTarget, ref string, opts Options, rep *Report) (*Identity, error) {
 	res, err := Resolve(ctx, src, ref, opts)
+	return inspectResolved(ctx, src, ref, opts, rep, res, err)
+}
+
+// inspectResolved is inspect after Resolve gave res and err.
+func inspectResolved(ctx context.Context, src oras.ReadOnlyTarget, ref string, opts Options, rep *Report, res Resolved, err error) (*Identity, error) {
 	var ve *VerificationError
 	if errors.As(err, &ve) {
 		rep.Digest = res.Descriptor.Digest

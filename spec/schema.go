@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -19,51 +20,48 @@ import (
 //go:embed schema/*.json
 var Schemas embed.FS
 
-var (
-	schemaOnce sync.Once
-	schemaErr  error
-	schemas    = map[string]*jsonschema.Schema{}
-)
+// compiledSchema is one embedded schema, compiled on its first use.
+type compiledSchema struct {
+	once sync.Once
+	s    *jsonschema.Schema
+	err  error
+}
 
+// compiled holds a compiledSchema per file name of Schemas.
+var compiled sync.Map // string → *compiledSchema
+
+// schema returns the embedded schema of that file name, compiled the first
+// time it is asked for. Each is compiled on its own (none refers to
+// another): a command that reads identities compiles the identity schema
+// only, not every document's. Compiling one means validating it against its
+// meta-schema and compiling its patterns, about as long as reading a small
+// identity.
 func schema(name string) (*jsonschema.Schema, error) {
-	schemaOnce.Do(func() {
-		entries, err := Schemas.ReadDir("schema")
-		if err != nil {
-			schemaErr = err
-			return
-		}
-		c := jsonschema.NewCompiler()
-		for _, e := range entries {
-			b, err := Schemas.ReadFile("schema/" + e.Name())
-			if err != nil {
-				schemaErr = err
-				return
-			}
-			doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-			if err != nil {
-				schemaErr = fmt.Errorf("schema %s: %w", e.Name(), err)
-				return
-			}
-			if err := c.AddResource("mem:///"+e.Name(), doc); err != nil {
-				schemaErr = err
-				return
-			}
-		}
-		for _, e := range entries {
-			s, err := c.Compile("mem:///" + e.Name())
-			if err != nil {
-				schemaErr = fmt.Errorf("schema %s: %w", e.Name(), err)
-				return
-			}
-			schemas[e.Name()] = s
-		}
-	})
-	if schemaErr != nil {
-		return nil, schemaErr
-	}
-	s, ok := schemas[name]
-	if !ok {
+	if _, err := fs.Stat(Schemas, "schema/"+name); err != nil {
 		return nil, fmt.Errorf("no schema %s", name)
+	}
+	v, _ := compiled.LoadOrStore(name, &compiledSchema{})
+	cs := v.(*compiledSchema)
+	cs.once.Do(func() { cs.s, cs.err = compileSchema(name) })
+	return cs.s, cs.err
+}
+
+func compileSchema(name string) (*jsonschema.Schema, error) {
+	b, err := Schemas.ReadFile("schema/" + name)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("schema %s: %w", name, err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("mem:///"+name, doc); err != nil {
+		return nil, fmt.Errorf("schema %s: %w", name, err)
+	}
+	s, err := c.Compile("mem:///" + name)
+	if err != nil {
+		return nil, fmt.Errorf("schema %s: %w", name, err)
 	}
 	return s, nil
 }

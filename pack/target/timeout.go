@@ -77,6 +77,14 @@ func (o Options) timeouts() (idle, total time.Duration) {
 	return idle, total
 }
 
+// maxIdleConnsPerHost is how many idle connections to one registry the
+// client keeps for its next requests. net/http keeps 2 by default: a push
+// or pull that sends 8 requests at once then closes most connections as
+// their requests end and opens new ones for the next, a TCP handshake (and
+// a TLS one) per request on both sides. It is at least the largest number
+// of requests pack and pull send at once.
+const maxIdleConnsPerHost = 32
+
 // NewHTTPClient returns the client Open uses for remote registries when
 // Options.HTTPClient is nil: TLS as o says (Insecure, CAFile, CertFile and
 // KeyFile), dial, TLS handshake, idle and total timeouts as o says
@@ -96,6 +104,7 @@ func NewHTTPClient(o Options) (*http.Client, error) {
 	base.TLSClientConfig = tlsConf
 	base.DialContext = (&net.Dialer{Timeout: DefaultDialTimeout, KeepAlive: 30 * time.Second}).DialContext
 	base.TLSHandshakeTimeout = DefaultTLSHandshakeTimeout
+	base.MaxIdleConnsPerHost = maxIdleConnsPerHost
 	tt := &timeoutTransport{base: base, idle: idle, total: total}
 	rt := retry.NewTransport(tt)
 	rt.Policy = func() retry.Policy { return noStallRetry }
