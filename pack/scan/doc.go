@@ -5,8 +5,8 @@
 //
 // What is scanned: every item of format text, yaml or json (pack.Scan passes
 // every component that is not withheld). Text and yaml are streamed in
-// blocks; a prefilter finds the lines that hold an anchor (a byte or word
-// that every detector's match holds, see scanAnchors) with the standard
+// blocks; a prefilter finds the lines that hold an anchor (a byte that
+// every detector's match holds, checked by anchorHit) with the standard
 // library's vectorised searches, and only those lines go through the
 // detectors' regular expressions (a line longer than scanChunk bytes is
 // scanned in overlapping windows). A yaml item that holds a backslash is
