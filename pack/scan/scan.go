@@ -167,6 +167,12 @@ type Item struct {
 	Data []byte
 	// Open opens the content when Data is nil.
 	Open func() (io.ReadCloser, error)
+	// Scanned says that the content was already scanned, by Reader as it
+	// was read for another purpose (pack.Build scans a text file as it
+	// hashes it), and Findings is what that scan found: Items reads
+	// nothing of the item and reports Findings as its own.
+	Scanned  bool
+	Findings []Finding
 }
 
 // Items scans every item in order and returns the findings in that order;
@@ -190,12 +196,15 @@ func Items(ctx context.Context, items []Item, opts Options) ([]Finding, error) {
 		}
 		var fs []Finding
 		var err error
-		if it.Data != nil || it.Open == nil {
+		switch {
+		case it.Scanned:
+			fs = it.Findings
+		case it.Data != nil || it.Open == nil:
 			if it.Format == mediatype.FormatJSON && !mayHoldCredential(it.Data, it.Format) {
 				continue // no detector's keyword: nothing to find
 			}
 			fs, err = Reader(bytes.NewReader(it.Data), it.Name, it.Format)
-		} else {
+		default:
 			rc, oerr := it.Open()
 			if oerr != nil {
 				return out, oerr
