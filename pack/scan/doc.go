@@ -16,7 +16,9 @@
 // string is scanned together with its member name (member names are
 // scanned too). Binary components are not scanned: they have no lines, and
 // model weights or archives would make the scan slow and noisy. Withheld
-// components are not scanned: nothing of them is pushed.
+// components are not scanned: nothing of them is pushed. pack.Build (with
+// BuildOptions.ScanCredentials) runs Reader on each text file as it hashes
+// it, on another goroutine, and passes the findings on as Item.Findings.
 //
 // A finding never carries the matched text, and names a line and column,
 // or for json the indices of the members and elements that lead to the
