@@ -363,7 +363,10 @@ func equalsHit(p []byte, at int) bool {
 	for i > 0 && isBlank(p[i-1]) {
 		i--
 	}
-	return endsWithFold(p[:i], "pwd") || endsWithFold(p[:i], "password") || longValue(p[at+1:])
+	if i > 0 && p[i-1]|0x20 == 'd' && (endsWithFold(p[:i], "pwd") || endsWithFold(p[:i], "password")) {
+		return true
+	}
+	return longValue(p[at+1:])
 }
 
 // endsWithFold reports whether b ends with the lower-case ASCII word w as
@@ -441,7 +444,7 @@ func keyChars(b []byte, limit int) int {
 	for i := 0; i < len(b) && n < limit; n++ {
 		c := b[i]
 		switch {
-		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '/' || c == '+':
+		case isKeyByte[c]:
 			i++
 		case c == 0xC5 && i+1 < len(b) && b[i+1] == 0xBF: // U+017F
 			i += 2
@@ -453,6 +456,14 @@ func keyChars(b []byte, limit int) int {
 	}
 	return n
 }
+
+// isKeyByte holds the ASCII characters of a key: letters, digits, / and +.
+var isKeyByte = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '/' || c == '+'
+	}
+	return t
+}()
 
 // blockBufs recycles scanLines' blocks: a push scans every text component,
 // and a fresh block for each of thousands of small documents would be most
