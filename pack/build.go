@@ -37,6 +37,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/runid/runid-oci/mediatype"
+	"github.com/runid/runid-oci/pack/scan"
 	"github.com/runid/runid-oci/spec"
 )
 
@@ -63,6 +64,14 @@ type BuildOptions struct {
 	// Progress, if set, receives EventFileHashing events as component
 	// files are hashed; it may be called from several goroutines at once.
 	Progress func(Event)
+	// ScanCredentials makes Build scan each disclosed text file for
+	// credentials while it hashes it: the scanner gets the bytes of the
+	// same reads and runs on another goroutine, so a file is read once and
+	// the scan costs about no wall time beside hashing. Push and Scan then
+	// use those findings instead of reading the file again; they are the
+	// findings of exactly the bytes hashed. Default: false (digest and
+	// verify do not scan; Push scans what Build did not).
+	ScanCredentials bool
 	// Logger receives debug logs. Default: discard.
 	Logger *slog.Logger
 
@@ -117,6 +126,9 @@ type Component struct {
 	reveal *spec.Reveal // set for a withheld component
 
 	stamp *fileStamp // the file as hashed, when it can be recognised again without reading it (upload.go)
+
+	scanned  bool           // the file was scanned for credentials as it was hashed
+	findings []scan.Finding // what that scan found
 }
 
 // Open returns the component's bytes. A file-backed component is read from
@@ -373,7 +385,15 @@ func buildComponent(root *os.Root, absDir string, mem map[string][]byte, d spec.
 					opts.Progress(Event{Kind: EventFileHashing, Name: d.Name, Descriptor: desc, Bytes: n})
 				}}
 			}
+			var sc *hashScan
+			if opts.ScanCredentials && d.Format == mediatype.FormatText && !d.Withheld {
+				sc = startHashScan(d.Name)
+				r = io.TeeReader(r, sc)
+			}
 			sum, n, err := hashStream(r, d.Format == mediatype.FormatText)
+			if sc != nil {
+				c.findings, c.scanned = sc.finish(err)
+			}
 			if err != nil {
 				return Component{}, fmt.Errorf("component %q at %s.file (%q): %w", d.Name, d.Field, d.File, err)
 			}

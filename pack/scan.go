@@ -10,7 +10,9 @@ import (
 
 // Scan looks for credentials in every disclosed text, yaml and json
 // component of c (package pack/scan says what is scanned) and returns the
-// findings in component order; none means none was found. Withheld
+// findings in component order; none means none was found. A file that
+// Build scanned as it hashed it (BuildOptions.ScanCredentials) is not read
+// again: its findings are those of the bytes hashed. Withheld
 // components are not scanned: nothing of them is pushed. The error is not
 // nil only when a component could not be read (for example
 // ErrComponentChanged) or ctx ended.
@@ -26,12 +28,15 @@ func Scan(ctx context.Context, c *Composition, opts scan.Options) ([]scan.Findin
 			format = mediatype.FormatBinary
 		}
 		it := scan.Item{Name: comp.Name, Format: format}
-		if comp.path == "" {
+		switch {
+		case comp.scanned: // while it was hashed (BuildOptions.ScanCredentials)
+			it.Scanned, it.Findings = true, comp.findings
+		case comp.path == "":
 			it.Data = comp.data
 			if it.Data == nil {
 				it.Data = []byte{}
 			}
-		} else {
+		default:
 			it.Open = func() (io.ReadCloser, error) {
 				// A file that still has the stamp it had when it was hashed
 				// is read as it is, not hashed again (upload.go says why

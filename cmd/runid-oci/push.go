@@ -66,7 +66,7 @@ With --sign --key cosign.key the identity is signed in the same step, as
 			}
 			tr := a.transfers()
 			defer tr.done()
-			comp, err := pack.Load(ctx, args[1], pack.BuildOptions{Logger: log, WithholdSecret: secret, Progress: tr.pack()})
+			comp, err := pack.Load(ctx, args[1], pack.BuildOptions{Logger: log, WithholdSecret: secret, Progress: tr.pack(), ScanCredentials: !allowSecrets})
 			if err != nil {
 				return err
 			}

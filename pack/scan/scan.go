@@ -167,6 +167,12 @@ type Item struct {
 	Data []byte
 	// Open opens the content when Data is nil.
 	Open func() (io.ReadCloser, error)
+	// Scanned says that the content was already scanned, by Reader as it
+	// was read for another purpose (pack.Build scans a text file as it
+	// hashes it), and Findings is what that scan found: Items reads
+	// nothing of the item and reports Findings as its own.
+	Scanned  bool
+	Findings []Finding
 }
 
 // Items scans every item in order and returns the findings in that order;
@@ -190,12 +196,15 @@ func Items(ctx context.Context, items []Item, opts Options) ([]Finding, error) {
 		}
 		var fs []Finding
 		var err error
-		if it.Data != nil || it.Open == nil {
+		switch {
+		case it.Scanned:
+			fs = it.Findings
+		case it.Data != nil || it.Open == nil:
 			if it.Format == mediatype.FormatJSON && !mayHoldCredential(it.Data, it.Format) {
 				continue // no detector's keyword: nothing to find
 			}
 			fs, err = Reader(bytes.NewReader(it.Data), it.Name, it.Format)
-		} else {
+		default:
 			rc, oerr := it.Open()
 			if oerr != nil {
 				return out, oerr
@@ -253,76 +262,208 @@ const (
 	scanBlock   = 1 << 20
 )
 
-// scanAnchors are what every detector's match holds: each detector's
-// regular expression cannot match a line that holds none of them where
-// their check says (the detectors' comments name the anchor each relies
-// on). Their needles are searched with bytes.Index, which runs at memory
-// speed, and each hit is checked with a few byte comparisons, so that
-// lines of prose are ruled out without a regular expression or a
-// lower-cased copy. The bearer detector is case-insensitive; its anchors
-// find "bearer" in lower, capitalised or upper case.
-var scanAnchors = []struct {
-	needle []byte
-	check  func(p []byte, at int) bool // nil: every hit counts
-}{
-	{[]byte("_"), func(p []byte, at int) bool { // ghp_ ... ghr_, github_pat_, _live_, hf_
-		b := p[max(0, at-10):at]
-		switch {
-		case len(b) >= 3 && b[len(b)-3] == 'g' && b[len(b)-2] == 'h' && bytes.IndexByte([]byte("posur"), b[len(b)-1]) >= 0,
-			bytes.HasSuffix(b, []byte("github_pat")), bytes.HasSuffix(b, []byte("_live")), bytes.HasSuffix(b, []byte("hf")):
-			return true
-		}
-		return false
-	}},
-	{[]byte("-"), func(p []byte, at int) bool { // sk-, xox?-, xapp-, -----BEGIN
-		b := p[max(0, at-4):at]
-		return bytes.HasSuffix(b, []byte("sk")) || bytes.HasSuffix(b, []byte("xapp")) ||
-			len(b) == 4 && bytes.HasPrefix(b, []byte("xox")) || bytes.HasPrefix(p[at:], []byte("-----BEGIN "))
-	}},
-	{[]byte(":"), func(p []byte, at int) bool { // ://user:password@, or an assigned key of 32 or more characters
-		return bytes.HasPrefix(p[at:], []byte("://")) && userinfo(p[at+3:]) || longValue(p[at+1:])
-	}},
-	{[]byte("="), nil}, // password=, pwd=, and assigned keys
-	{[]byte("A"), func(p []byte, at int) bool { // AKIA, ASIA, AIza
-		q := p[at:min(len(p), at+4)]
-		return bytes.Equal(q, []byte("AKIA")) || bytes.Equal(q, []byte("ASIA")) || bytes.Equal(q, []byte("AIza"))
-	}},
-	{[]byte("J"), func(p []byte, at int) bool { return at >= 2 && p[at-2] == 'e' && p[at-1] == 'y' }}, // eyJ
-	{[]byte("bearer"), nil}, {[]byte("Bearer"), nil}, {[]byte("BEARER"), nil},
+// The prefilter. anchorHit is a necessary condition for a detector to
+// match: a line (or a window of it) on which detect finds a credential
+// holds a byte of anchorBytes at which anchorHit is true (each detector's
+// comment names the anchor it relies on). scanBlock finds each anchor byte
+// with bytes.IndexByte, which runs at memory speed, and checks each hit
+// with a few byte comparisons, so that lines of prose, code and JSON are
+// ruled out without a regular expression or a lower-cased copy; once a
+// line passes, the rest of it is skipped.
+//
+// The checks must allow everything the regular expressions can match,
+// case folding included: under (?i) Go's regexp matches k and s also as
+// U+212A KELVIN SIGN and U+017F LATIN SMALL LETTER LONG S, so keyChars
+// and endsWithFold count those as letters.
+const anchorBytes = "_-:=AJbB"
+
+// anchorHit reports whether the anchor byte p[at] may start or hold a
+// detector's match.
+func anchorHit(p []byte, at int) bool {
+	switch p[at] {
+	case '_':
+		return underscoreHit(p, at)
+	case '-':
+		return hyphenHit(p, at)
+	case ':':
+		return colonHit(p, at)
+	case '=':
+		return equalsHit(p, at)
+	case 'A': // AKIA, ASIA, AIza
+		return startsWith(p, at, "AKIA") || startsWith(p, at, "ASIA") || startsWith(p, at, "AIza")
+	case 'J': // eyJ
+		return at >= 2 && p[at-2] == 'e' && p[at-1] == 'y'
+	case 'b', 'B':
+		return bearerHit(p, at)
+	}
+	return false
 }
 
-// userinfo reports whether the rest of a URL after "://" (up to a blank
-// or a quote) holds an @, as a URL with a user and password does.
+// underscoreHit: ghp_, gho_, ghs_, ghu_, ghr_, github_pat_, sk_live_ and
+// rk_live_, hf_.
+func underscoreHit(p []byte, at int) bool {
+	if at == 0 {
+		return false
+	}
+	switch p[at-1] {
+	case 'p', 'o', 's', 'u', 'r':
+		return endsWith(p, at-1, "gh")
+	case 't':
+		return endsWith(p, at, "github_pat")
+	case 'e':
+		return endsWith(p, at, "_live")
+	case 'f':
+		return endsWith(p, at, "hf")
+	}
+	return false
+}
+
+// hyphenHit: sk- (OpenAI, Anthropic), xoxa- to xoxs- and xapp- (Slack),
+// -----BEGIN (a private key).
+func hyphenHit(p []byte, at int) bool {
+	return endsWith(p, at, "sk") || endsWith(p, at, "xapp") || endsWith(p, at-1, "xox") ||
+		startsWith(p, at, "-----BEGIN ")
+}
+
+// colonHit: scheme://user:password@host, or a key assigned with a colon.
+func colonHit(p []byte, at int) bool {
+	return startsWith(p, at, "://") && userinfo(p[at+3:]) || longValue(p[at+1:])
+}
+
+// endsWith reports whether p[:at] ends with w.
+func endsWith(p []byte, at int, w string) bool {
+	if at < len(w) || at > len(p) {
+		return false
+	}
+	for i := range len(w) {
+		if p[at-len(w)+i] != w[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// startsWith reports whether p[at:] starts with w.
+func startsWith(p []byte, at int, w string) bool {
+	if len(p)-at < len(w) {
+		return false
+	}
+	for i := range len(w) {
+		if p[at+i] != w[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// equalsHit: password= or pwd= (any case, blanks before the =), or a key
+// assigned with =.
+func equalsHit(p []byte, at int) bool {
+	i := at
+	for i > 0 && isBlank(p[i-1]) {
+		i--
+	}
+	if i > 0 && p[i-1]|0x20 == 'd' && (endsWithFold(p[:i], "pwd") || endsWithFold(p[:i], "password")) {
+		return true
+	}
+	return longValue(p[at+1:])
+}
+
+// endsWithFold reports whether b ends with the lower-case ASCII word w as
+// a case-insensitive regular expression matches it: in any mix of cases,
+// with s also as U+017F and k also as U+212A.
+func endsWithFold(b []byte, w string) bool {
+	for i := len(w) - 1; i >= 0; i-- {
+		switch n := len(b); {
+		case n > 0 && b[n-1]|0x20 == w[i] && 'a' <= w[i] && w[i] <= 'z':
+			b = b[:n-1]
+		case w[i] == 's' && n >= 2 && b[n-2] == 0xC5 && b[n-1] == 0xBF: // U+017F
+			b = b[:n-2]
+		case w[i] == 'k' && n >= 3 && b[n-3] == 0xE2 && b[n-2] == 0x84 && b[n-1] == 0xAA: // U+212A
+			b = b[:n-3]
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// bearerHit: "bearer" in any mix of cases (the bearer detector is
+// case-insensitive; none of its letters folds to a non-ASCII one).
+func bearerHit(p []byte, at int) bool {
+	q := p[at+1 : min(len(p), at+6)]
+	return len(q) == 5 && asciiEqualFold(q, "earer")
+}
+
+// asciiEqualFold reports whether b equals the lower-case ASCII word w in
+// any mix of cases.
+func asciiEqualFold(b []byte, w string) bool {
+	for i := range len(w) {
+		if b[i]|0x20 != w[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// isBlank reports whether c is what \s matches on a line: a space, \t,
+// \f or \r (a line holds no \n).
+func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\f' || c == '\r' }
+
+// userinfo reports whether the rest of a URL after "://" holds an @
+// before a blank, a slash, a quote or an angle bracket, as a URL with a
+// user and password does.
 func userinfo(b []byte) bool {
 	for _, c := range b {
 		switch c {
 		case '@':
 			return true
-		case ' ', '\t', '\n', '\r', '"', '\'', '<', '>':
+		case ' ', '\t', '\n', '\f', '\r', '/', '"', '\'', '<', '>':
 			return false
 		}
 	}
 	return false
 }
 
-// longValue reports whether b starts, after blanks and a quote, with 32 or
+// longValue reports whether b starts, after blanks and quotes, with 32 or
 // more characters of a key (letters, digits, / and +): what an assigned
 // AWS secret, Weights & Biases or Azure key is.
 func longValue(b []byte) bool {
 	i := 0
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '"' || b[i] == '\'') {
+	for i < len(b) && (isBlank(b[i]) || b[i] == '"' || b[i] == '\'') {
 		i++
 	}
-	n := 0
-	for ; i < len(b) && n < 32; i++ {
-		c := b[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '/' || c == '+') {
-			return false
-		}
-		n++
-	}
-	return n == 32
+	return keyChars(b[i:], 32) == 32
 }
+
+// keyChars counts the characters of a key at the start of b, up to max:
+// ASCII letters and digits, / and +, and the two non-ASCII letters that
+// a case-insensitive [A-Za-z] also matches (U+017F, U+212A).
+func keyChars(b []byte, limit int) int {
+	n := 0
+	for i := 0; i < len(b) && n < limit; n++ {
+		c := b[i]
+		switch {
+		case isKeyByte[c]:
+			i++
+		case c == 0xC5 && i+1 < len(b) && b[i+1] == 0xBF: // U+017F
+			i += 2
+		case c == 0xE2 && i+2 < len(b) && b[i+1] == 0x84 && b[i+2] == 0xAA: // U+212A
+			i += 3
+		default:
+			return n
+		}
+	}
+	return n
+}
+
+// isKeyByte holds the ASCII characters of a key: letters, digits, / and +.
+var isKeyByte = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '/' || c == '+'
+	}
+	return t
+}()
 
 // blockBufs recycles scanLines' blocks: a push scans every text component,
 // and a fresh block for each of thousands of small documents would be most
@@ -377,14 +518,15 @@ func scanLines(r io.Reader, name string) ([]Finding, error) {
 // line p starts on, and is advanced past p.
 func (s *lineScanner) scanBlock(p []byte) {
 	spans := s.spans[:0]
-	for _, a := range scanAnchors {
+	for k := range len(anchorBytes) {
+		c := anchorBytes[k]
 		for off := 0; off < len(p); {
-			i := bytes.Index(p[off:], a.needle)
+			i := bytes.IndexByte(p[off:], c)
 			if i < 0 {
 				break
 			}
 			at := off + i
-			if a.check != nil && !a.check(p, at) {
+			if !anchorHit(p, at) {
 				off = at + 1
 				continue
 			}
@@ -394,7 +536,7 @@ func (s *lineScanner) scanBlock(p []byte) {
 				end = at + j
 			}
 			spans = append(spans, [2]int{start, end})
-			off = end + 1
+			off = end + 1 // the line is taken: look no further in it
 		}
 	}
 	slices.SortFunc(spans, func(a, b [2]int) int { return cmp.Compare(a[0], b[0]) })
@@ -599,7 +741,7 @@ func asciiLower(dst, src []byte) []byte {
 // detector finds one kind of credential. A line is matched against re
 // only if its lower-cased form contains one of the keywords, and context
 // (if set) matches it; accept, if set, vets each match (submatches as re
-// gives them). Every re must hold one of scanAnchors in each match (the
+// gives them). Every match of re must hold an anchor byte at which anchorHit is true (the
 // comment after each detector names it), or scanLines would never show it
 // the line.
 type detector struct {
@@ -645,7 +787,7 @@ var detectors = []detector{
 		re: regexp.MustCompile(`-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----`)},
 	{kind: SecretJWT, keywords: []string{"eyj"}, // eyJ
 		re: regexp.MustCompile(`\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*`)},
-	{kind: SecretBearerToken, keywords: []string{"bearer"}, // bearer, Bearer, BEARER
+	{kind: SecretBearerToken, keywords: []string{"bearer"}, // b or B
 		re:     regexp.MustCompile(`(?i)\bbearer\s+([A-Za-z0-9._~+/=\-]{16,})`),
 		accept: func(m [][]byte) bool { return hasDigit(m[1]) && hasLetter(m[1]) && !placeholder(m[1]) }},
 	{kind: SecretConnectionPassword, keywords: []string{"://"}, // :
@@ -659,12 +801,12 @@ var detectors = []detector{
 }
 
 // scanKeywords are the keywords of every detector, once each.
-var scanKeywords = func() []string {
-	var out []string
+var scanKeywords = func() [][]byte {
+	var out [][]byte
 	for _, d := range detectors {
 		for _, k := range d.keywords {
-			if !slices.Contains(out, k) {
-				out = append(out, k)
+			if !slices.ContainsFunc(out, func(b []byte) bool { return string(b) == k }) {
+				out = append(out, []byte(k))
 			}
 		}
 	}
@@ -731,11 +873,11 @@ func keywordEscape(data []byte) bool {
 // lower-cased), each once.
 func detect(line, lower []byte) []SecretKind {
 	var out []SecretKind
-	for _, d := range detectors {
+	for i, d := range detectors {
 		if len(out) > 0 && out[len(out)-1] == d.kind {
 			continue
 		}
-		if !containsAny(lower, d.keywords) {
+		if !containsAny(lower, detectorKeywords[i]) {
 			continue
 		}
 		if d.context != nil && !d.context.Match(line) {
@@ -751,25 +893,25 @@ func detect(line, lower []byte) []SecretKind {
 	return out
 }
 
-func containsAny(s []byte, words []string) bool {
+func containsAny(s []byte, words [][]byte) bool {
 	for _, w := range words {
-		if bytes.Contains(s, keywordBytes[w]) {
+		if bytes.Contains(s, w) {
 			return true
 		}
 	}
 	return false
 }
 
-// keywordBytes holds every detector keyword as bytes, so that detect
-// converts none per line.
-var keywordBytes = func() map[string][]byte {
-	m := map[string][]byte{}
-	for _, d := range detectors {
+// detectorKeywords holds each detector's keywords as bytes, so that detect
+// converts and looks up none per line.
+var detectorKeywords = func() [][][]byte {
+	out := make([][][]byte, len(detectors))
+	for i, d := range detectors {
 		for _, k := range d.keywords {
-			m[k] = []byte(k)
+			out[i] = append(out[i], []byte(k))
 		}
 	}
-	return m
+	return out
 }()
 
 func hasDigit(b []byte) bool {
