@@ -55,8 +55,17 @@ func (f *slowFile) Sync() error { f.fs.wait(); return f.tempFile.Sync() }
 // The latency is then the number of flush rounds a push waits for: its
 // own, and the commits of others it queues behind.
 //
+// The index=deferred rows push with SetDeferIndex, as the recording
+// proxy does: a push waits for one round of flushes of its own files, and
+// index.json is committed in the background.
+//
 //	go test -run '^$' -bench PushLatency -benchtime 800x ./pack/layout
 func BenchmarkPushLatency(b *testing.B) {
+	b.Run("index=commit", func(b *testing.B) { benchPushLatency(b, false) })
+	b.Run("index=deferred", func(b *testing.B) { benchPushLatency(b, true) })
+}
+
+func benchPushLatency(b *testing.B, deferIndex bool) {
 	parent := ""
 	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
 		parent = "/dev/shm"
@@ -71,6 +80,7 @@ func BenchmarkPushLatency(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	s.SetDeferIndex(deferIndex)
 	push := func(ctx context.Context, n int) error {
 		var layers []ocispec.Descriptor
 		g, gctx := errgroup.WithContext(ctx)
@@ -111,6 +121,9 @@ func BenchmarkPushLatency(b *testing.B) {
 	}
 	wg.Wait()
 	b.StopTimer()
+	if err := s.Sync(context.Background()); err != nil {
+		b.Fatal(err)
+	}
 	slices.Sort(lat)
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	b.ReportMetric(ms(lat[len(lat)/2]), "push-p50-ms")
