@@ -684,7 +684,8 @@ func (h *Handler) resolvable(ctx context.Context, desc ocispec.Descriptor) error
 // Shutdown stops accepting requests (new ones get 503) and waits until
 // every request in flight has finished and its output record is attached,
 // or ctx is done (its error is returned); then it saves the index.json of
-// an OCI layout store. Stop the http.Server first
+// an OCI layout store (an oci.Store's, or the background commit of a
+// pack/layout store). Stop the http.Server first
 // (http.Server.Shutdown), so that no request is cut off.
 func (h *Handler) Shutdown(ctx context.Context) error {
 	h.mu.Lock()
