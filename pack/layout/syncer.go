@@ -129,90 +129,91 @@ func (s *syncer) flushAll(parallel int) error {
 // flushed. Paths with no change noted cost a map lookup.
 func (s *syncer) flush(paths []string) error { return s.flushN(paths, flushParallel) }
 
-// flushN is flush running at most parallel flushes at once.
+// flushN is flush running at most parallel flushes at once. A flush is
+// registered as in progress only when it starts, so that nobody waits
+// for one that is still queued here.
 func (s *syncer) flushN(paths []string, parallel int) error {
-	type job struct {
-		path string
-		dir  bool
-		call *syncCall
+	fsys := s.fs
+	if fsys == nil {
+		fsys = osFS{}
 	}
-	var waits []*syncCall
-	var jobs []job
+	// A path needs a flush when a change to it is noted; which flush
+	// covers it is decided when its turn comes.
 	s.mu.Lock()
+	var todo []string
 	for _, p := range paths {
+		if _, ok := s.dirty[p]; ok {
+			todo = append(todo, p)
+		}
+	}
+	s.mu.Unlock()
+	if len(todo) == 0 {
+		return nil
+	}
+	errs := make([]error, len(todo))
+	one := func(i int) {
+		p := todo[i]
+		s.mu.Lock()
 		d, ok := s.dirty[p]
 		if !ok {
-			continue
+			s.mu.Unlock()
+			return
 		}
 		if c := s.inflight[p]; c != nil && c.start >= d.n {
-			waits = append(waits, c)
-			continue
+			s.mu.Unlock()
+			<-c.done
+			errs[i] = c.err
+			return
 		}
 		c := &syncCall{start: s.counter, done: make(chan struct{})}
 		if s.inflight == nil {
 			s.inflight = map[string]*syncCall{}
 		}
 		s.inflight[p] = c
-		jobs = append(jobs, job{p, d.dir, c})
-	}
-	s.mu.Unlock()
-	if len(jobs) == 0 && len(waits) == 0 {
-		return nil
-	}
-	fsys := s.fs
-	if fsys == nil {
-		fsys = osFS{}
-	}
-	run := func(j job) {
+		s.mu.Unlock()
 		var err error
-		if j.dir {
-			err = fsys.SyncDir(j.path)
+		if d.dir {
+			err = fsys.SyncDir(p)
 		} else {
-			err = fsys.SyncFile(j.path)
+			err = fsys.SyncFile(p)
 			if errors.Is(err, fs.ErrNotExist) {
 				err = nil // removed since: nothing to keep
 			}
 		}
-		j.call.err = err
+		c.err = err
 		s.mu.Lock()
 		if err == nil {
-			if d, ok := s.dirty[j.path]; ok && d.n <= j.call.start {
-				delete(s.dirty, j.path)
-				if !j.dir {
-					s.noteFlushedLocked(j.path)
+			if cur, ok := s.dirty[p]; ok && cur.n <= c.start {
+				delete(s.dirty, p)
+				if !cur.dir {
+					s.noteFlushedLocked(p)
 				}
 			}
 		}
-		if s.inflight[j.path] == j.call {
-			delete(s.inflight, j.path)
+		if s.inflight[p] == c {
+			delete(s.inflight, p)
 		}
 		s.mu.Unlock()
-		close(j.call.done)
+		close(c.done)
+		errs[i] = err
 	}
-	// The last job runs on this goroutine: a caller with one path to
-	// flush starts no goroutine.
+	// The last path is flushed on this goroutine: a caller with one path
+	// to flush starts no goroutine.
 	sem := make(chan struct{}, max(1, parallel-1))
 	var wg sync.WaitGroup
-	for i, j := range jobs {
-		if i == len(jobs)-1 {
-			run(j)
+	for i := range todo {
+		if i == len(todo)-1 {
+			one(i)
 			break
 		}
 		sem <- struct{}{}
-		wg.Go(func() { run(j); <-sem })
+		wg.Go(func() { one(i); <-sem })
 	}
 	wg.Wait()
-	var first error
-	for _, j := range jobs {
-		if j.call.err != nil && first == nil {
-			first = j.call.err
+	for _, err := range errs {
+		if err != nil {
+			return err
 		}
 	}
-	for _, c := range waits {
-		<-c.done
-		if c.err != nil && first == nil {
-			first = c.err
-		}
-	}
-	return first
+	return nil
 }
