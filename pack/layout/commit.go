@@ -110,7 +110,8 @@ func (g *groupCommit) enqueue(p *pendingCommit) {
 // run commits the waiting requests, batch after batch, until none wait:
 // a request waits for the batch being committed, then for its own.
 // Deferred requests of a batch that failed are committed again after
-// deferRetry; their journal files keep them meanwhile.
+// g.retry, or with the next request that has a waiter; their journal
+// files keep them meanwhile.
 func (g *groupCommit) run() {
 	g.mu.Lock()
 	if g.wake == nil {
@@ -155,8 +156,14 @@ func (g *groupCommit) run() {
 			}
 		}
 		if err != nil && len(retry) > 0 {
-			// Their journal files keep them meanwhile.
-			time.Sleep(g.retry)
+			// Their journal files keep them meanwhile. A waiter that
+			// comes is not kept waiting for the retry.
+			t := time.NewTimer(g.retry)
+			select {
+			case <-t.C:
+			case <-g.wake:
+				t.Stop()
+			}
 			g.retry = min(2*g.retry, maxDeferRetry)
 		} else {
 			g.retry = deferRetry

@@ -2,9 +2,13 @@ package layout
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -299,5 +303,62 @@ func TestRepairReplaysJournal(t *testing.T) {
 	}
 	if n := len(journalFiles(t, s2, d)); n != 0 {
 		t.Errorf("after repair, %d journal files left", n)
+	}
+}
+
+// indexFailFS fails every replacement of index.json while fail is set.
+type indexFailFS struct {
+	osFS
+	fail atomic.Bool
+}
+
+func (f *indexFailFS) Rename(a, b string) error {
+	if f.fail.Load() && filepath.Base(b) == indexFile {
+		return &fs.PathError{Op: "rename", Path: b, Err: syscall.EIO}
+	}
+	return f.osFS.Rename(a, b)
+}
+
+// TestDeferIndexCommitFails checks that a deferred push whose background
+// commit fails stays reported: Sync returns the commit's error, the
+// journal file stays, and once the disk is back a commit lists it.
+func TestDeferIndexCommitFails(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	ffs := &indexFailFS{}
+	s, err := Open(ctx, dir, Options{Create: true, fs: ffs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetDeferIndex(true)
+	ffs.fail.Store(true)
+	res, err := pack.Push(ctx, s, composeRun(t, 12), pack.PushOptions{})
+	if err != nil {
+		t.Fatalf("the push failed with its commit: %v", err)
+	}
+	d := res.Descriptor.Digest
+	if err := s.Sync(ctx); !errors.Is(err, syscall.EIO) {
+		t.Fatalf("Sync with index.json failing: %v, want EIO", err)
+	}
+	if n := len(journalFiles(t, s, d)); n != 1 {
+		t.Fatalf("%d journal files after the failed commit, want 1", n)
+	}
+	ffs.fail.Store(false)
+	start := time.Now()
+	if err := s.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > deferRetry/2 {
+		t.Errorf("Sync waited %v for the retry of the failed commit", took)
+	}
+	idx, _, err := s.readIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reachable(t, s, idx)[d] {
+		t.Errorf("after the disk came back, index.json does not list %s", d)
+	}
+	if n := len(journalFiles(t, s, d)); n != 0 {
+		t.Errorf("%d journal files left", n)
 	}
 }
