@@ -18,8 +18,9 @@ import (
 
 // proxyBenchmark is the sub-benchmark of pack/capture/proxy's
 // BenchmarkProxyOverhead that the overhead targets are about: a model that
-// takes 100 to 300 ms, into a durable OCI layout (pack/layout: every
-// blob, manifest and index.json flushed before the request is forwarded).
+// takes 100 to 300 ms, into a durable OCI layout (pack/layout: each
+// identity's manifest and blobs flushed in the store's journal before the
+// request is forwarded, index.json committed in the background).
 const proxyBenchmark = "BenchmarkProxyOverhead/model=100-300ms"
 
 // tracedBenchmark is the same with a span per request (the OpenTelemetry
@@ -164,7 +165,7 @@ func medianRange(runs []proxyRun, metric string) (med, lo, hi float64) {
 // time per request and the cost of a new file where the layout was.
 func writeProxyTable(w io.Writer, runs []proxyRun, dir string) {
 	fmt.Fprintf(w, "Recording proxy: 16 clients at once, distinct 10 KB Chat Completions requests, a model taking 100–300 ms, "+
-		"OCI layout in %s (durable: each blob, manifest and index.json flushed before the request is forwarded), without and with tracing (a span per request, batched, encoded by a real exporter); "+
+		"OCI layout in %s (durable: each identity's manifest and blobs flushed in the store's journal before the request is forwarded, index.json committed in the background), without and with tracing (a span per request, batched, encoded by a real exporter); "+
 		"%d requests direct then %d proxied per run, %d runs in one process: median (least–greatest).\n\n",
 		dir, proxyRequests, proxyRequests, len(runs))
 	fmt.Fprintln(w, "| measure | runid-oci proxy | target | met |")

@@ -65,10 +65,10 @@ untouched and are never recorded or logged. One log line per request goes
 to stderr (identity, status, duration). The proxy runs until interrupted
 (SIGINT, SIGTERM), then waits for pending records.
 
-With --oci-layout, each identity is flushed to disk and listed in the
-layout's index.json before its request is forwarded (concurrent requests
-share the flushes); other runid-oci processes may write the same layout at
-once.
+With --oci-layout, each identity is flushed to disk (in the layout's
+journal) before its request is forwarded, and listed in the layout's
+index.json a moment later, in the background; other runid-oci processes
+may write the same layout at once.
 
 Tracing is configured by OpenTelemetry's environment variables
 (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_SERVICE_NAME,

@@ -394,6 +394,15 @@ func Repair(ctx context.Context, dir string) (*RepairReport, error) {
 			return nil, fmt.Errorf("repair %s: %w", dir, err)
 		}
 	}
+	// Journal files hold the blobs of pushes a crash may have cut off
+	// from the disk: put those back first, so that the scan finds them.
+	if entries, err := os.ReadDir(s.journalDir()); err == nil {
+		for _, e := range entries {
+			if _, ok := journalManifest(e.Name()); ok {
+				_, _ = s.replayJournal(ctx, filepath.Join(s.journalDir(), e.Name()))
+			}
+		}
+	}
 	quarantine := filepath.Join(s.sidecar, "quarantine")
 	blobs, err := scanBlobs(ctx, dir, func(p string, d digest.Digest, _ string) {
 		if s.fs.MkdirAll(quarantine, 0o777) == nil && s.fs.Rename(p, filepath.Join(quarantine, filepath.Base(p))) == nil {
@@ -501,6 +510,20 @@ func Repair(ctx context.Context, dir string) (*RepairReport, error) {
 	}
 	if err := s.writeIndex(next); err != nil {
 		return nil, fmt.Errorf("repair %s: %w", dir, err)
+	}
+	// Journal files name manifests to list: the new index.json lists them.
+	listedNow := make(map[digest.Digest]bool, len(manifests))
+	for _, m := range manifests {
+		listedNow[m.Digest] = true
+	}
+	if entries, err := os.ReadDir(s.journalDir()); err == nil {
+		var done []string
+		for _, e := range entries {
+			if d, ok := journalManifest(e.Name()); ok && listedNow[d] {
+				done = append(done, filepath.Join(s.journalDir(), e.Name()))
+			}
+		}
+		s.removeJournal(done)
 	}
 	for n, d := range tags {
 		if err := s.writeTag(n, d); err != nil {

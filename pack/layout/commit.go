@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
@@ -51,41 +52,125 @@ type groupCommit struct {
 	mu      sync.Mutex
 	pending []*pendingCommit
 	running bool
+	// waiters counts the pending requests with a waiter; wake tells a
+	// committer holding deferred requests back that one arrived.
+	waiters int
+	wake    chan struct{}
+	// last is when the last commit ended.
+	last time.Time
+	// retry is the wait before deferred requests whose commit failed are
+	// committed again: deferRetry, doubling to maxDeferRetry.
+	retry time.Duration
 }
 
+// deferInterval is the least time between two commits that only list
+// deferred manifests (SetDeferIndex): nobody waits for them, and fewer,
+// larger commits cost less CPU and fewer flushes than one per push. A
+// request with a waiter is committed at once, with every deferred one.
+const deferInterval = 100 * time.Millisecond
+
+// pendingCommit is one request waiting for a commit. A deferred one
+// (SetDeferIndex) has no waiter: done is nil, journal names its journal
+// file, and a commit that fails queues it again.
 type pendingCommit struct {
-	req  commitRequest
-	done chan struct{}
-	err  error
+	req     commitRequest
+	done    chan struct{}
+	err     error
+	journal string
 }
 
 func (g *groupCommit) commit(_ context.Context, req commitRequest) error {
 	p := &pendingCommit{req: req, done: make(chan struct{})}
+	g.enqueue(p)
+	<-p.done
+	return p.err
+}
+
+// enqueue queues p for the next commit and starts the committer if it is
+// not running.
+func (g *groupCommit) enqueue(p *pendingCommit) {
 	g.mu.Lock()
 	g.pending = append(g.pending, p)
+	if p.done != nil {
+		g.waiters++
+		if g.wake != nil {
+			select {
+			case g.wake <- struct{}{}:
+			default:
+			}
+		}
+	}
 	if !g.running {
 		g.running = true
 		go g.run()
 	}
 	g.mu.Unlock()
-	<-p.done
-	return p.err
 }
 
 // run commits the waiting requests, batch after batch, until none wait:
 // a request waits for the batch being committed, then for its own.
+// Deferred requests of a batch that failed are committed again after
+// g.retry, or with the next request that has a waiter; their journal
+// files keep them meanwhile.
 func (g *groupCommit) run() {
 	g.mu.Lock()
+	if g.wake == nil {
+		g.wake = make(chan struct{}, 1)
+		g.retry = deferRetry
+	}
 	for len(g.pending) > 0 {
+		if wait := deferInterval - time.Since(g.last); g.waiters == 0 && wait > 0 {
+			// Only deferred requests: gather more, unless a waiter comes.
+			g.mu.Unlock()
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-g.wake:
+				t.Stop()
+			}
+			g.mu.Lock()
+			if g.waiters == 0 && time.Since(g.last) < deferInterval {
+				continue
+			}
+		}
+		select {
+		case <-g.wake:
+		default:
+		}
 		batch := g.pending
 		g.pending = nil
+		g.waiters = 0
 		g.mu.Unlock()
-		err := g.store.commitBatch(context.Background(), batch)
+		journal, err := g.store.commitBatch(context.Background(), batch)
+		if err == nil {
+			g.store.removeJournal(journal)
+		}
+		var retry []*pendingCommit
 		for _, b := range batch {
-			b.err = err
-			close(b.done)
+			switch {
+			case b.done != nil:
+				b.err = err
+				close(b.done)
+			case err != nil:
+				retry = append(retry, b)
+			}
+		}
+		if err != nil && len(retry) > 0 {
+			// Their journal files keep them meanwhile. A waiter that
+			// comes is not kept waiting for the retry.
+			t := time.NewTimer(g.retry)
+			select {
+			case <-t.C:
+			case <-g.wake:
+				t.Stop()
+			}
+			g.retry = min(2*g.retry, maxDeferRetry)
+		} else {
+			g.retry = deferRetry
 		}
 		g.mu.Lock()
+		g.last = time.Now()
+		g.pending = append(retry, g.pending...)
 	}
 	g.running = false
 	g.mu.Unlock()
@@ -95,12 +180,51 @@ func (g *groupCommit) run() {
 // it reads the index.json on disk, brings the sidecar up to date if
 // another program wrote it, writes a segment for the new manifests,
 // replaces index.json, then writes the tags' sidecar files and the state.
-func (s *Store) commitBatch(ctx context.Context, batch []*pendingCommit) error {
+// It also lists the manifests of journal files no live writer commits
+// (see recoverJournal), and returns the journal files that the new
+// index.json makes unneeded.
+func (s *Store) commitBatch(ctx context.Context, batch []*pendingCommit) ([]string, error) {
 	unlock, err := s.lockLayout(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer unlock()
+	var manifests []ocispec.Descriptor
+	var journal []string
+	tags := map[string]ocispec.Descriptor{}
+	mine := map[string]bool{}
+	for _, p := range batch {
+		manifests = append(manifests, p.req.manifests...)
+		for t, d := range p.req.tags {
+			tags[t] = d
+		}
+		if p.journal != "" {
+			journal = append(journal, p.journal)
+			mine[p.journal] = true
+		}
+	}
+	recovered, rfiles := s.recoverJournal(ctx, mine)
+	manifests = append(manifests, recovered...)
+	journal = append(journal, rfiles...)
+	if len(manifests) == 0 && len(tags) == 0 {
+		return nil, nil
+	}
+	parallel := backgroundParallel
+	for _, p := range batch {
+		if p.done != nil {
+			parallel = flushParallel
+		}
+	}
+	if err := s.commitLocked(ctx, manifests, tags, parallel); err != nil {
+		return nil, err
+	}
+	return journal, nil
+}
+
+// commitLocked is commitBatch's commit, under the layout's lock, running
+// at most parallel flushes at once.
+func (s *Store) commitLocked(ctx context.Context, manifests []ocispec.Descriptor, tags map[string]ocispec.Descriptor, parallel int) error {
+	var err error
 	cur := s.cachedLines()
 	s.lastIndex = indexCache{}
 	if cur == nil {
@@ -108,14 +232,6 @@ func (s *Store) commitBatch(ctx context.Context, batch []*pendingCommit) error {
 	}
 	if err != nil {
 		return err
-	}
-	var manifests []ocispec.Descriptor
-	tags := map[string]ocispec.Descriptor{}
-	for _, p := range batch {
-		manifests = append(manifests, p.req.manifests...)
-		for t, d := range p.req.tags {
-			tags[t] = d
-		}
 	}
 	next, err := s.mergeLines(cur, manifests, tags)
 	if err != nil {
@@ -125,7 +241,7 @@ func (s *Store) commitBatch(ctx context.Context, batch []*pendingCommit) error {
 	if err != nil {
 		return err
 	}
-	if err := s.writeIndexBytes(b, s.flushDirs); err != nil {
+	if err := s.writeIndexBytes(b, func() error { return s.sync.flushAll(parallel) }); err != nil {
 		return err
 	}
 	for t, d := range tags {

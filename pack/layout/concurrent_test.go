@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/opencontainers/go-digest"
 )
 
 // TestConcurrentWriterProcesses runs 20, then 50 writer processes of every
@@ -79,7 +81,7 @@ func TestKilledWriters(t *testing.T) {
 		iterations++
 		var wg sync.WaitGroup
 		var mu sync.Mutex
-		for w, kind := range []string{"push", "attach"} {
+		for w, kind := range []string{"push", "attach", "record"} {
 			cmd := writerCmd(context.Background(), dir, kind, 1000*i+100*w, 50)
 			var stdout bytes.Buffer
 			cmd.Stdout = &stdout
@@ -125,4 +127,34 @@ func TestKilledWriters(t *testing.T) {
 	if ents, _ := os.ReadDir(s.tmpDir); len(ents) != 0 {
 		t.Errorf("%d files in %s", len(ents), s.tmpDir)
 	}
+
+	// The killed writers' journal files, once stale, are listed by the
+	// next commit: every identity a killed writer reported is in
+	// index.json, and no journal file is left.
+	ents, _ := os.ReadDir(s.journalDir())
+	old := time.Now().Add(-2 * journalStale)
+	for _, e := range ents {
+		os.Chtimes(filepath.Join(s.journalDir(), e.Name()), old, old)
+	}
+	if _, err := write(t.Context(), s, "push", -2); err != nil {
+		t.Fatal(err)
+	}
+	idx, _, err := s.readIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := reachable(t, s, idx)
+	declared := 0
+	for _, r := range reported {
+		if r.kind == "declared" || r.kind == "attach" {
+			declared++
+			if !listed[digest.Digest(r.b)] {
+				t.Errorf("reported %s %s is not listed in index.json after the next commit", r.kind, r.b)
+			}
+		}
+	}
+	if ents, _ := os.ReadDir(s.journalDir()); len(ents) != 0 {
+		t.Errorf("%d journal files left after the next commit", len(ents))
+	}
+	t.Logf("%d journal files of killed writers recovered; %d reported identities and records listed", len(ents), declared)
 }

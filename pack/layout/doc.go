@@ -11,6 +11,8 @@
 //   - referrers/<alg>/<hh>/<hex>/<alg>-<hex>: one file per manifest whose
 //     subject is <alg>:<hex>, holding the referrer's descriptor;
 //   - deleted/<alg>-<hex>: manifests deleted after a segment listed them;
+//   - journal/<alg>-<hex>.<n>: reported pushes not yet listed in
+//     index.json, with their bytes (see SetDeferIndex);
 //   - state.json: the size and modification time of the index.json this
 //     store last wrote, to notice another program's writes;
 //   - lock: the advisory lock writers take to change index.json;
@@ -28,6 +30,10 @@
 // and its directory is flushed; index.json is replaced the same way,
 // under the lock, after reading and merging the one on disk. Commits of
 // concurrent writers in one process share one lock and one index.json
-// replacement (group commit). See docs/store.md for the design and its
-// trade-offs.
+// replacement (group commit). With Store.SetDeferIndex (the recording
+// proxy) a push of an untagged manifest reports success once a journal
+// file in .runid/journal/ holding it and its unflushed blobs is flushed,
+// and index.json lists it after a commit in the background; after a
+// crash, the next writer lists it from the journal. See docs/store.md for
+// the design and its trade-offs.
 package layout

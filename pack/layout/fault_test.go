@@ -126,7 +126,7 @@ func copyDir(tb testing.TB, src, dst string) {
 // first failure, and returns the reports of those that succeeded.
 func writeEach(tb testing.TB, s *Store, n int) ([]report, error) {
 	var out []report
-	for _, kind := range []string{"push", "attach", "sign"} {
+	for _, kind := range []string{"push", "attach", "sign", "record"} {
 		i := n
 		if kind == "sign" {
 			i = 0 // seeded as sig-0

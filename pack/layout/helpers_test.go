@@ -65,7 +65,8 @@ func newRun(n int) *pack.Run {
 }
 
 // report is one line a writer prints after its write succeeded:
-// "push <tag> <digest>", "attach <subject> <record>" or
+// "push <tag> <digest>", "declared <digest> <digest>" (an untagged
+// identity pushed with SetDeferIndex), "attach <subject> <record>" or
 // "sign <subject> <signature> <base64 PEM public key>".
 type report struct {
 	kind, a, b, key string
@@ -131,6 +132,34 @@ func write(ctx context.Context, s *Store, kind string, i int) (string, error) {
 			return "", err
 		}
 		return fmt.Sprintf("push %s %s", tag, res.Descriptor.Digest), nil
+	case "record":
+		// As the recording proxy does: an untagged identity and a record
+		// of it, their listing in index.json deferred.
+		s.SetDeferIndex(true)
+		defer s.SetDeferIndex(false)
+		c, err := newRun(i).Compose(ctx, pack.BuildOptions{})
+		if err != nil {
+			return "", err
+		}
+		res, err := pack.Push(ctx, s, c, pack.PushOptions{})
+		if err != nil {
+			return "", err
+		}
+		dir, err := os.MkdirTemp("", "record")
+		if err != nil {
+			return "", err
+		}
+		defer os.RemoveAll(dir)
+		p := filepath.Join(dir, "answer.txt")
+		if err := os.WriteFile(p, []byte(fmt.Sprintf("answer %d %d", i, time.Now().UnixNano())), 0o644); err != nil {
+			return "", err
+		}
+		d := res.Descriptor.Digest
+		rec, err := referrer.Attach(ctx, s, d.String(), []referrer.OutputFile{{Path: p}}, referrer.AttachOptions{})
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("declared %s %s\nattach %s %s", d, d, d, rec.Descriptor.Digest), nil
 	case "attach":
 		// Records of several writers land on the same few subjects.
 		subject := "base-" + strconv.Itoa(i%3)
@@ -220,6 +249,10 @@ func checkReports(tb testing.TB, dir string, reports []report) {
 			}
 			if _, err := pull.Verify(ctx, s, r.b, pull.VerifyOptions{}); err != nil {
 				tb.Errorf("reported push %s does not verify: %v", r.b, err)
+			}
+		case "declared":
+			if _, err := pull.Verify(ctx, s, r.a, pull.VerifyOptions{}); err != nil {
+				tb.Errorf("reported identity %s does not verify: %v", r.a, err)
 			}
 		case "attach":
 			refs, err := s.Predecessors(ctx, ocispec.Descriptor{Digest: digest.Digest(r.a)})

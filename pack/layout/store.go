@@ -8,14 +8,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -117,42 +116,21 @@ type Store struct {
 	// the layout's lock.
 	lastIndex indexCache
 
-	// pendingDirs are directories with new names not yet flushed, and
-	// pendingFiles blobs renamed into place before their content was
-	// flushed (see deferSyncMax): the next commit flushes them all at once,
-	// alongside the new index.json, before it replaces index.json.
-	pendingMu    sync.Mutex
-	pendingDirs  map[string]bool
-	pendingFiles map[string]bool
-	// flushed are small blobs this store knows to be flushed, so that
-	// Exists neither reads nor flushes them again (bounded by
-	// maxFlushedKnown).
-	flushed map[string]bool
-}
+	// sync tracks the blobs renamed into place before their content was
+	// flushed (see deferSyncMax) and the directories with names not yet
+	// flushed: a commit flushes them all at once, alongside the new
+	// index.json, before it replaces index.json; a push whose listing is
+	// deferred (SetDeferIndex) flushes its own.
+	sync syncer
 
-// maxFlushedKnown bounds Store.flushed; it starts again when full.
-const maxFlushedKnown = 1 << 14
+	// deferIndex: see SetDeferIndex.
+	deferIndex atomic.Bool
+}
 
 // knownBlob reports whether the small blob at path is one this store
-// renamed into place and the next commit flushes, or one it knows to be
+// renamed into place and has not flushed yet, or one it knows to be
 // flushed.
-func (s *Store) knownBlob(path string) bool {
-	s.pendingMu.Lock()
-	defer s.pendingMu.Unlock()
-	return s.pendingFiles[path] || s.flushed[path]
-}
-
-// noteFlushed remembers that the small blobs at paths are flushed.
-func (s *Store) noteFlushed(paths ...string) {
-	s.pendingMu.Lock()
-	defer s.pendingMu.Unlock()
-	if s.flushed == nil || len(s.flushed)+len(paths) > maxFlushedKnown {
-		s.flushed = make(map[string]bool, len(paths))
-	}
-	for _, p := range paths {
-		s.flushed[p] = true
-	}
-}
+func (s *Store) knownBlob(path string) bool { return s.sync.known(path) }
 
 // deferSyncMax is the largest blob whose content is flushed by the commit
 // that follows rather than before it is renamed into place. A push then
@@ -171,81 +149,19 @@ const recentWrite = 2 * time.Minute
 // deferFile notes that the blob at path, just renamed into place, and
 // its directory, are to be flushed by the next commit.
 func (s *Store) deferFile(path string) {
-	s.pendingMu.Lock()
-	if s.pendingFiles == nil {
-		s.pendingFiles = map[string]bool{}
-	}
-	s.pendingFiles[path] = true
-	s.pendingMu.Unlock()
-	s.deferDir(filepath.Dir(path))
+	s.sync.markFile(path)
+	s.sync.markDir(filepath.Dir(path))
 }
 
 // deferDir notes that dir has a new name that the next commit flushes.
 func (s *Store) deferDir(dir string) error {
-	s.pendingMu.Lock()
-	if s.pendingDirs == nil {
-		s.pendingDirs = map[string]bool{}
-	}
-	s.pendingDirs[dir] = true
-	s.pendingMu.Unlock()
+	s.sync.markDir(dir)
 	return nil
 }
 
-// flushParallel bounds the flushes one commit runs at once.
-const flushParallel = 32
-
-// flushDirs flushes the directories deferDir noted and the files
-// deferFile noted.
-func (s *Store) flushDirs() error {
-	s.pendingMu.Lock()
-	dirs, files := s.pendingDirs, s.pendingFiles
-	s.pendingDirs, s.pendingFiles = nil, nil
-	s.pendingMu.Unlock()
-	// One round: files and directories are flushed at once (a file's
-	// content and its name in its directory are both durable when both
-	// flushes have returned).
-	errs := make(chan error, len(dirs)+len(files))
-	sem := make(chan struct{}, flushParallel)
-	run := func(f func() error) {
-		sem <- struct{}{}
-		go func() { errs <- f(); <-sem }()
-	}
-	for f := range files {
-		run(func() error {
-			err := s.fs.SyncFile(f)
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil // deleted since: nothing to keep
-			}
-			return err
-		})
-	}
-	for d := range dirs {
-		run(func() error { return s.fs.SyncDir(d) })
-	}
-	var first error
-	for range len(dirs) + len(files) {
-		if err := <-errs; err != nil && first == nil {
-			first = err
-		}
-	}
-	if first == nil {
-		s.noteFlushed(slices.Collect(maps.Keys(files))...)
-	} else {
-		// The next commit flushes them again.
-		s.pendingMu.Lock()
-		if s.pendingFiles == nil {
-			s.pendingFiles = map[string]bool{}
-		}
-		for f := range files {
-			s.pendingFiles[f] = true
-		}
-		s.pendingMu.Unlock()
-		for d := range dirs {
-			s.deferDir(d)
-		}
-	}
-	return first
-}
+// flushDirs flushes every file and directory noted by deferFile and
+// deferDir, in one round.
+func (s *Store) flushDirs() error { return s.sync.flushAll(flushParallel) }
 
 // writeDeferred writes path atomically, its directory flushed by the next
 // commit.
@@ -269,6 +185,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	}
 	s.tmpDir = filepath.Join(s.sidecar, "tmp")
 	s.commits.store = s
+	s.sync.fs = s.fs
 
 	fi, err := os.Stat(dir)
 	switch {
@@ -491,7 +408,7 @@ func (s *Store) existsDurable(p string, fi os.FileInfo, target ocispec.Descripto
 			return false, fmt.Errorf("flush %s: %w", p, err)
 		}
 	}
-	s.noteFlushed(p)
+	s.sync.noteFlushed(p)
 	return true, nil
 }
 
@@ -550,6 +467,13 @@ func (s *Store) push(ctx context.Context, expected ocispec.Descriptor, r io.Read
 	if ok, err := s.Exists(ctx, expected); err != nil {
 		return err
 	} else if ok {
+		if manifest && s.deferring() {
+			// Stored by a push that may still be flushing it: the caller
+			// relies on it once this returns.
+			if err := s.flushWithParents(path); err != nil {
+				return fmt.Errorf("push %s to %s: %w", expected.Digest, s.root, err)
+			}
+		}
 		return fmt.Errorf("%s: %s: %w", expected.Digest, expected.MediaType, errdef.ErrAlreadyExists)
 	}
 	var buf *bytes.Buffer
@@ -602,6 +526,12 @@ func (s *Store) push(ctx context.Context, expected ocispec.Descriptor, r io.Read
 	}
 	if err := s.clearTombstone(expected.Digest); err != nil {
 		return fmt.Errorf("push %s to %s: %w", expected.Digest, s.root, err)
+	}
+	if tags == nil && s.deferring() {
+		if err := s.pushDeferred(desc, path, buf.Bytes()); err != nil {
+			return fmt.Errorf("push %s to %s: %w", expected.Digest, s.root, err)
+		}
+		return nil
 	}
 	return s.commits.commit(ctx, commitRequest{manifests: []ocispec.Descriptor{listed(desc)}, tags: tags})
 }
@@ -826,10 +756,7 @@ func (s *Store) Delete(ctx context.Context, target ocispec.Descriptor) error {
 	if err := s.fs.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("delete %s: %w", target.Digest, err)
 	}
-	s.pendingMu.Lock()
-	delete(s.flushed, p)
-	delete(s.pendingFiles, p)
-	s.pendingMu.Unlock()
+	s.sync.forget(p)
 	return s.fs.SyncDir(filepath.Dir(p))
 }
 

@@ -19,9 +19,12 @@ import (
 )
 
 // TestDurableLayoutStore runs the proxy on pack/layout's store: each
-// identity is in the layout, for any other process, by the time its
-// response arrives (no batching of index.json), and after shutdown every
-// record is listed as a referrer, for runid-oci and for oras-go alike.
+// identity is in the layout, for any runid-oci process, by the time its
+// response arrives (its manifest and blobs are durable, journaled, before
+// the request is forwarded); index.json lists it once the store's
+// background commit is done (Sync), for oras-go too; and after shutdown
+// every record is listed as a referrer, for runid-oci and for oras-go
+// alike.
 func TestDurableLayoutStore(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "layout")
 	store, err := layout.Open(t.Context(), dir, layout.Options{Create: true})
@@ -58,6 +61,9 @@ func TestDurableLayoutStore(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	if err := store.Sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	o, err := oci.NewWithContext(t.Context(), dir)
 	if err != nil {
 		t.Fatal(err)

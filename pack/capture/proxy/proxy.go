@@ -332,6 +332,8 @@ type Handler struct {
 	declared singleflight.Group
 
 	index *indexSaver // for an OCI layout store, or nil
+	// deferred is the store whose index commits run in the background, or nil.
+	deferred deferringStore
 
 	mu      sync.Mutex
 	closed  bool
@@ -347,9 +349,12 @@ type Handler struct {
 // repositories, OCI layout stores (oci.Store) and memory stores are.
 // Identities and records are named by digest, which a memory store
 // (memory.Store) resolves only when tagged so: the handler tags them by
-// their digest there. A pack/layout store (what the CLI opens) commits
-// each identity durably before its request is forwarded, grouping the
-// commits of concurrent requests, and shares the layout with other
+// their digest there. A pack/layout store (what the CLI opens) has its
+// index.json commits deferred (layout.Store.SetDeferIndex): each
+// identity's blobs and manifest are flushed, with a journal entry naming
+// it, before its request is forwarded, and index.json lists it a moment
+// later, in a commit shared with the other requests, in the background;
+// Shutdown waits for those commits. It shares the layout with other
 // processes. An *oci.Store has its index.json saved in batches until
 // Shutdown (see Options.IndexSaveInterval); no other process may write to
 // that layout meanwhile (as with any two oci.Store writers).
@@ -373,6 +378,10 @@ func New(store oras.Target, upstream *url.URL, opts Options) (*Handler, error) {
 	h := &Handler{store: store, upstream: upstream, opts: o, log: o.Logger, routes: routes}
 	if layout, ok := store.(*oci.Store); ok && o.IndexSaveInterval > 0 {
 		h.index = newIndexSaver(layout, o.IndexSaveInterval, o.Logger)
+	}
+	if d, ok := store.(deferringStore); ok {
+		d.SetDeferIndex(true)
+		h.deferred = d
 	}
 	h.rp = &httputil.ReverseProxy{
 		Rewrite:        h.rewrite,
@@ -675,7 +684,8 @@ func (h *Handler) resolvable(ctx context.Context, desc ocispec.Descriptor) error
 // Shutdown stops accepting requests (new ones get 503) and waits until
 // every request in flight has finished and its output record is attached,
 // or ctx is done (its error is returned); then it saves the index.json of
-// an OCI layout store. Stop the http.Server first
+// an OCI layout store (an oci.Store's, or the background commit of a
+// pack/layout store). Stop the http.Server first
 // (http.Server.Shutdown), so that no request is cut off.
 func (h *Handler) Shutdown(ctx context.Context) error {
 	h.mu.Lock()
@@ -697,7 +707,20 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 	if err := h.index.close(); err != nil {
 		return fmt.Errorf("proxy shutdown: %w", err)
 	}
+	if h.deferred != nil {
+		if err := h.deferred.Sync(ctx); err != nil {
+			return fmt.Errorf("proxy shutdown: list the recorded runs in the layout's index.json: %w", err)
+		}
+	}
 	return nil
+}
+
+// deferringStore is a store that lists manifests in its index in the
+// background once they are durable (pack/layout.Store), and waits for
+// that with Sync.
+type deferringStore interface {
+	SetDeferIndex(on bool)
+	Sync(ctx context.Context) error
 }
 
 // rewrite points a request at the upstream.

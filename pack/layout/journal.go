@@ -1,0 +1,367 @@
+package layout
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// The journal: with SetDeferIndex, a push of an untagged manifest writes
+// the manifest and its blobs into place without flushing them, then one
+// journal file in .runid/journal/ holding the bytes of the manifest and
+// of every small blob it lists that is not flushed yet, and flushes that
+// file and its directory: two flushes, in parallel, instead of one per
+// file. A commit in the background then flushes the blobs and the
+// manifest where they are, lists the manifest in index.json and removes
+// the journal file. After a crash before that commit, the journal file is
+// what says that the manifest was reported stored, and holds what may not
+// have reached the disk: the next commit of any writer puts back from it
+// any blob that is missing or damaged and lists the manifest (see
+// recoverJournal).
+//
+// A journal file is named <alg>-<hex>.<random> after the manifest and
+// holds a header line, then for each blob, the manifest first, a line
+// "<digest> <size>" and the blob's bytes.
+
+// journalMagic is a journal file's first line.
+const journalMagic = "runid-journal v1\n"
+
+// journalStale is how old a journal file that this store did not write
+// must be before a commit takes it over: younger ones belong to a live
+// writer that commits them itself.
+const journalStale = 10 * time.Second
+
+// deferRetry is the first wait before a background commit that failed is
+// tried again; the wait doubles after each failure, up to maxDeferRetry.
+const (
+	deferRetry    = time.Second
+	maxDeferRetry = time.Minute
+)
+
+func (s *Store) journalDir() string { return filepath.Join(s.sidecar, "journal") }
+
+// journalManifest returns the manifest a journal file's name gives.
+func journalManifest(name string) (digest.Digest, bool) {
+	base, _, ok := strings.Cut(name, ".")
+	if !ok {
+		return "", false
+	}
+	return splitDigestName(base)
+}
+
+// SetDeferIndex makes a push of an untagged manifest return without
+// waiting for index.json: once a journal file holding the manifest and
+// every small blob it lists that is not flushed yet is flushed with its
+// directory (.runid/journal/; one round of two flushes, the directory's
+// shared with concurrent pushes). A commit in the background then
+// flushes the blobs where they are and lists the manifest in index.json,
+// for every push waiting at that moment. What the
+// push reported survives a crash of the process or of the machine: it
+// resolves by digest and lists as a referrer at once (runid-oci reads
+// blobs and .runid/, not index.json), and the next commit of any writer
+// lists the manifests named in the journal in index.json. Only other
+// tools (oras) that read index.json see the manifest a moment later, when
+// the background commit is done. Tagged pushes and Tag still wait for
+// their commit. Sync waits for the background commits.
+//
+// The recording proxy turns it on: a request waits for one round of
+// flushes before it is forwarded, instead of a commit.
+func (s *Store) SetDeferIndex(on bool) { s.deferIndex.Store(on) }
+
+// Sync returns once every manifest pushed before the call is listed in
+// index.json, or the error of the commit that failed to list it.
+func (s *Store) Sync(ctx context.Context) error {
+	if s.opts.ReadOnly {
+		return nil
+	}
+	return s.commits.commit(ctx, commitRequest{})
+}
+
+// deferring reports whether a push of an untagged manifest defers its
+// listing (see SetDeferIndex).
+func (s *Store) deferring() bool {
+	return s.deferIndex.Load() && s.mem == nil && !s.opts.ReadOnly
+}
+
+// pushDeferred finishes the push of an untagged manifest at path, whose
+// bytes are b and whose descriptor is desc (see SetDeferIndex): it writes
+// and flushes the journal file, and queues the manifest's listing in
+// index.json.
+func (s *Store) pushDeferred(desc ocispec.Descriptor, path string, b []byte) error {
+	jdir := s.journalDir()
+	if err := s.mkdirDurable(jdir, 1); err != nil {
+		return err
+	}
+	f, err := s.fs.CreateTemp(jdir, digestName(desc.Digest)+".*")
+	if err != nil {
+		return err
+	}
+	jp := f.Name()
+	wrote := false
+	defer func() {
+		if !wrote {
+			s.fs.Remove(jp)
+		}
+	}()
+	// Blobs larger than deferSyncMax are flushed before they are renamed
+	// into place: only their names need flushing.
+	need := []string{jp}
+	w := bufio.NewWriterSize(f, 64<<10)
+	werr := writeJournalEntry(w, desc.Digest, b)
+	for _, d := range listedBlobs(b) {
+		p, err := s.blobPath(d.Digest)
+		if err != nil || werr != nil {
+			continue
+		}
+		if !s.sync.dirtyFile(p) {
+			// Flushed by a commit, with its directory; or found stored
+			// (Exists flushes a recent one): its name may still need
+			// flushing.
+			if d.Size > deferSyncMax || !s.sync.known(p) {
+				need = append(need, p)
+			}
+			continue
+		}
+		data, err := readCapped(p, deferSyncMax)
+		if err != nil || int64(len(data)) != d.Size || digest.FromBytes(data) != d.Digest {
+			werr = fmt.Errorf("journal %s: blob %s: not stored intact", desc.Digest, d.Digest)
+			break
+		}
+		werr = writeJournalEntry(w, d.Digest, data)
+	}
+	if werr == nil {
+		werr = w.Flush()
+	}
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return werr
+	}
+	s.sync.markFile(jp)
+	s.sync.markDir(jdir)
+	if err := s.flushWithParents(need...); err != nil {
+		return err
+	}
+	wrote = true
+	s.commits.enqueue(&pendingCommit{req: commitRequest{manifests: []ocispec.Descriptor{listed(desc)}}, journal: jp})
+	return nil
+}
+
+// writeJournalEntry writes one blob into a journal file.
+func writeJournalEntry(w *bufio.Writer, d digest.Digest, data []byte) error {
+	if w.Buffered() == 0 {
+		if _, err := w.WriteString(journalMagic); err != nil {
+			return err
+		}
+	}
+	if _, err := fmt.Fprintf(w, "%s %d\n", d, len(data)); err != nil {
+		return err
+	}
+	_, err := w.Write(data)
+	return err
+}
+
+// readJournal reads a journal file: the manifest's digest and bytes,
+// then the blobs'. It fails unless every entry is whole and has its
+// digest.
+func readJournal(path string) ([]journalEntry, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := bufio.NewReader(f)
+	magic, err := r.ReadString('\n')
+	if err != nil || magic != journalMagic {
+		return nil, fmt.Errorf("%s: not a journal file", path)
+	}
+	var out []journalEntry
+	for {
+		line, err := r.ReadString('\n')
+		if err == io.EOF && line == "" {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: cut short", path)
+		}
+		ds, ns, ok := strings.Cut(strings.TrimSuffix(line, "\n"), " ")
+		d, derr := digest.Parse(ds)
+		n, nerr := strconv.ParseInt(ns, 10, 64)
+		if !ok || derr != nil || nerr != nil || n < 0 || n > MaxManifestSize && n > deferSyncMax {
+			return nil, fmt.Errorf("%s: bad entry %q", path, line)
+		}
+		data := make([]byte, n)
+		if _, err := io.ReadFull(r, data); err != nil {
+			return nil, fmt.Errorf("%s: cut short", path)
+		}
+		if digest.FromBytes(data) != d {
+			return nil, fmt.Errorf("%s: %s does not match its bytes", path, d)
+		}
+		out = append(out, journalEntry{d, data})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: empty", path)
+	}
+	return out, nil
+}
+
+type journalEntry struct {
+	digest digest.Digest
+	data   []byte
+}
+
+// flushWithParents flushes what the store changed in files and in their
+// directories up to the layout's root.
+func (s *Store) flushWithParents(files ...string) error {
+	paths := make([]string, 0, 4*len(files))
+	seen := map[string]bool{}
+	for _, f := range files {
+		for p := f; !seen[p]; p = filepath.Dir(p) {
+			seen[p] = true
+			paths = append(paths, p)
+			if p == s.root || len(p) <= len(s.root) {
+				break
+			}
+		}
+	}
+	return s.sync.flush(paths)
+}
+
+// listedBlobs returns the descriptors a manifest or index lists (config,
+// layers, blobs, manifests), or nothing when b is not one.
+func listedBlobs(b []byte) []ocispec.Descriptor {
+	var m struct {
+		Config    *ocispec.Descriptor  `json:"config"`
+		Layers    []ocispec.Descriptor `json:"layers"`
+		Blobs     []ocispec.Descriptor `json:"blobs"`
+		Manifests []ocispec.Descriptor `json:"manifests"`
+	}
+	if json.Unmarshal(b, &m) != nil {
+		return nil
+	}
+	out := append(append(append([]ocispec.Descriptor(nil), m.Layers...), m.Blobs...), m.Manifests...)
+	if m.Config != nil {
+		out = append(out, *m.Config)
+	}
+	return out
+}
+
+// recoverJournal, under the layout's lock, returns the manifests named by
+// journal files that no live writer will commit (those of this store's
+// own pending listings are in skip; others younger than journalStale are
+// left to their writer), and the journal files to remove once they are
+// listed. From each, it puts back every blob that is missing or damaged
+// (flushed, as the commit flushes its directory). A journal file that is
+// cut short, or whose manifest lists a blob neither stored nor in the
+// journal, names a push that was never reported (a writer reports it only
+// once its journal file is flushed whole), and is removed.
+func (s *Store) recoverJournal(ctx context.Context, skip map[string]bool) ([]ocispec.Descriptor, []string) {
+	entries, err := os.ReadDir(s.journalDir())
+	if err != nil {
+		return nil, nil
+	}
+	var out []ocispec.Descriptor
+	var files []string
+	now := time.Now()
+	for _, e := range entries {
+		jp := filepath.Join(s.journalDir(), e.Name())
+		if _, ok := journalManifest(e.Name()); !ok || skip[jp] {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil || now.Sub(fi.ModTime()) < journalStale {
+			continue
+		}
+		desc, err := s.replayJournal(ctx, jp)
+		if err != nil {
+			_ = s.fs.Remove(jp)
+			continue
+		}
+		out = append(out, desc)
+		files = append(files, jp)
+	}
+	return out, files
+}
+
+// replayJournal puts back the blobs of the journal file jp that are not
+// stored intact, records its manifest as a referrer of its subject, and
+// returns the manifest's listing.
+func (s *Store) replayJournal(ctx context.Context, jp string) (ocispec.Descriptor, error) {
+	ents, err := readJournal(jp)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	for _, e := range ents {
+		desc := ocispec.Descriptor{Digest: e.digest, Size: int64(len(e.data))}
+		if ok, err := s.Exists(ctx, desc); err == nil && ok {
+			continue
+		}
+		if err := s.putBlobFlushed(desc, e.data); err != nil {
+			return ocispec.Descriptor{}, err
+		}
+	}
+	m := ents[0]
+	desc := ocispec.Descriptor{Digest: m.digest, Size: int64(len(m.data)), MediaType: sniffManifest(m.data)}
+	if desc.MediaType == "" {
+		return ocispec.Descriptor{}, fmt.Errorf("%s: %s is not a manifest", jp, m.digest)
+	}
+	for _, c := range listedBlobs(m.data) {
+		if ok, err := s.Exists(ctx, c); err != nil || !ok {
+			return ocispec.Descriptor{}, fmt.Errorf("%s: %s: %w", jp, c.Digest, errNotStored)
+		}
+	}
+	full, subject, err := describeManifest(desc, m.data)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	if subject != nil {
+		if err := s.putReferrer(*subject, full); err != nil {
+			return ocispec.Descriptor{}, err
+		}
+	}
+	if err := s.clearTombstone(m.digest); err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	return listed(full), nil
+}
+
+// putBlobFlushed stores b, replacing what is there, flushed before it is
+// renamed into place; the next commit flushes its directory.
+func (s *Store) putBlobFlushed(desc ocispec.Descriptor, b []byte) error {
+	path, err := s.blobPath(desc.Digest)
+	if err != nil {
+		return err
+	}
+	if err := s.mkdirDurable(filepath.Dir(path), 2); err != nil {
+		return err
+	}
+	s.sync.forget(path)
+	return writeAtomicFrom(s.fs, s.tmpDir, path, func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	}, s.deferDir)
+}
+
+var errNotStored = errors.New("not stored intact")
+
+// removeJournal removes journal files whose manifests index.json now
+// lists. A removal lost in a crash only makes a later commit list the
+// manifest again.
+func (s *Store) removeJournal(files []string) {
+	for _, f := range files {
+		_ = s.fs.Remove(f)
+		s.sync.forget(f)
+	}
+}
