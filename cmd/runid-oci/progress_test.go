@@ -147,8 +147,6 @@ var (
 // with the size, the rate and an ETA are drawn there, and stdout carries
 // only the result.
 func TestProgressOnTerminal(t *testing.T) {
-	// Waits on a slowed registry, not the CPU: runs beside other tests.
-	t.Parallel()
 	reg := testregistry.Serve(t, dripHandler(testregistry.NewDistributionHandler(t)))
 	decl := bigDeclaration(t)
 	ref := reg.Ref("runs/big", "v1")
@@ -206,8 +204,6 @@ func checkFrames(t *testing.T, what, screen, name string) {
 // TestNoProgress: with --no-progress on a terminal, or with stderr a pipe,
 // no progress is drawn.
 func TestNoProgress(t *testing.T) {
-	// Waits on a slowed registry, not the CPU: runs beside other tests.
-	t.Parallel()
 	reg := testregistry.Serve(t, dripHandler(testregistry.NewDistributionHandler(t)))
 	decl := bigDeclaration(t)
 

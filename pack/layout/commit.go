@@ -69,6 +69,13 @@ type groupCommit struct {
 // request with a waiter is committed at once, with every deferred one.
 const deferInterval = 100 * time.Millisecond
 
+// maxDeferred bounds the deferred listings waiting for a commit. Past it,
+// a deferred push waits for the commit as a tagged one does, so that a
+// writer pushing faster than the store can list (a proxy under a burst of
+// requests) is slowed down instead of growing its memory, its journal
+// directory and the next commit without bound.
+const maxDeferred = 256
+
 // pendingCommit is one request waiting for a commit. A deferred one
 // (SetDeferIndex) has no waiter: done is nil, journal names its journal
 // file, and a commit that fails queues it again.
@@ -90,6 +97,32 @@ func (g *groupCommit) commit(_ context.Context, req commitRequest) error {
 // not running.
 func (g *groupCommit) enqueue(p *pendingCommit) {
 	g.mu.Lock()
+	g.enqueueLocked(p)
+	g.mu.Unlock()
+}
+
+// enqueueDeferred queues the deferred listing p. When maxDeferred
+// listings already wait, it waits for the commit that lists p; if that
+// commit fails, p stays queued (its journal file keeps it) and the push
+// it belongs to is still reported.
+func (g *groupCommit) enqueueDeferred(p *pendingCommit) {
+	limit := g.store.opts.maxDeferred
+	if limit <= 0 {
+		limit = maxDeferred
+	}
+	g.mu.Lock()
+	if len(g.pending) >= limit {
+		p.done = make(chan struct{})
+	}
+	done := p.done
+	g.enqueueLocked(p)
+	g.mu.Unlock()
+	if done != nil {
+		<-done
+	}
+}
+
+func (g *groupCommit) enqueueLocked(p *pendingCommit) {
 	g.pending = append(g.pending, p)
 	if p.done != nil {
 		g.waiters++
@@ -104,7 +137,6 @@ func (g *groupCommit) enqueue(p *pendingCommit) {
 		g.running = true
 		go g.run()
 	}
-	g.mu.Unlock()
 }
 
 // run commits the waiting requests, batch after batch, until none wait:
@@ -147,12 +179,14 @@ func (g *groupCommit) run() {
 		}
 		var retry []*pendingCommit
 		for _, b := range batch {
-			switch {
-			case b.done != nil:
+			if b.done != nil {
 				b.err = err
 				close(b.done)
-			case err != nil:
-				retry = append(retry, b)
+			}
+			if err != nil && b.journal != "" {
+				// A deferred listing, kept by its journal file: retried,
+				// whether or not its push waited for this commit.
+				retry = append(retry, &pendingCommit{req: b.req, journal: b.journal})
 			}
 		}
 		if err != nil && len(retry) > 0 {

@@ -155,7 +155,7 @@ func (s *Store) pushDeferred(desc ocispec.Descriptor, path string, b []byte) err
 		return err
 	}
 	wrote = true
-	s.commits.enqueue(&pendingCommit{req: commitRequest{manifests: []ocispec.Descriptor{listed(desc)}}, journal: jp})
+	s.commits.enqueueDeferred(&pendingCommit{req: commitRequest{manifests: []ocispec.Descriptor{listed(desc)}}, journal: jp})
 	return nil
 }
 

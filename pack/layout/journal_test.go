@@ -362,3 +362,86 @@ func TestDeferIndexCommitFails(t *testing.T) {
 		t.Errorf("%d journal files left", n)
 	}
 }
+
+// indexBlockFS holds every replacement of index.json while block is set,
+// until release is closed: a background commit that cannot keep up.
+type indexBlockFS struct {
+	osFS
+	block   atomic.Bool
+	release chan struct{}
+}
+
+func (f *indexBlockFS) Rename(a, b string) error {
+	if f.block.Load() && filepath.Base(b) == indexFile {
+		<-f.release
+	}
+	return f.osFS.Rename(a, b)
+}
+
+// TestDeferredBacklogBounded checks that deferred pushes do not queue
+// without bound behind a commit that cannot keep up: past the limit a push
+// waits for the commit, and once the commit goes through every push is
+// reported and listed.
+func TestDeferredBacklogBounded(t *testing.T) {
+	ctx := t.Context()
+	const limit, pushes = 4, 12
+	bfs := &indexBlockFS{release: make(chan struct{})}
+	s, err := Open(ctx, t.TempDir(), Options{Create: true, fs: bfs, maxDeferred: limit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetDeferIndex(true)
+	bfs.block.Store(true)
+	comps := make([]*pack.Composition, pushes)
+	for i := range comps {
+		comps[i] = composeRun(t, i)
+	}
+	var reported atomic.Int32
+	errs := make(chan error, pushes)
+	for _, c := range comps {
+		go func() {
+			_, err := pack.Push(ctx, s, c, pack.PushOptions{})
+			reported.Add(1)
+			errs <- err
+		}()
+	}
+	// While index.json cannot be replaced, at most limit pushes queue
+	// their listing and report; the others wait for the commit (one of
+	// them may have been taken into the blocked commit's batch first).
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		s.commits.mu.Lock()
+		queued := len(s.commits.pending)
+		s.commits.mu.Unlock()
+		if queued >= limit {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // room for pushes past the limit to report, if they did
+	if n := reported.Load(); n > 2*limit {
+		t.Errorf("%d of %d pushes reported while index.json was blocked; want at most %d", n, pushes, 2*limit)
+	}
+	if n := reported.Load(); n == pushes {
+		t.Fatalf("every push reported while no commit could go through")
+	}
+	close(bfs.release)
+	for range pushes {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	idx, _, err := s.readIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := reachable(t, s, idx)
+	for _, c := range comps {
+		if !listed[c.Digest()] {
+			t.Errorf("index.json does not list %s", c.Digest())
+		}
+	}
+}

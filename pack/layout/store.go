@@ -70,6 +70,8 @@ type Options struct {
 	fs fileSystem
 	// recent replaces DefaultRecentManifests (tests).
 	recent int
+	// maxDeferred replaces maxDeferred (tests).
+	maxDeferred int
 }
 
 func (o Options) recentManifests() int {
