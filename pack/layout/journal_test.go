@@ -100,13 +100,9 @@ func TestDeferIndexPush(t *testing.T) {
 	if err := s.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	idx, _, err := s.readIndex()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := reachable(t, s, idx)
+	listed := indexLists(t, s)
 	for _, want := range []digest.Digest{d, rec.Descriptor.Digest} {
-		if !r[want] {
+		if !listed[want] {
 			t.Errorf("after Sync, index.json does not list %s", want)
 		}
 	}
@@ -177,11 +173,8 @@ func TestJournalRecovery(t *testing.T) {
 	if _, err := pack.Push(ctx, s2, composeRun(t, 8), pack.PushOptions{Tag: "other"}); err != nil {
 		t.Fatal(err)
 	}
-	idx, _, err := s2.readIndex()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reachable(t, s2, idx)[d] {
+	listed := indexLists(t, s2)
+	if !listed[d] {
 		t.Fatalf("the next commit did not list %s, named by a journal file", d)
 	}
 	for _, p := range []string{js[0], gp} {
@@ -236,11 +229,8 @@ func TestDeferIndexFreshJournalLeft(t *testing.T) {
 	if err := s.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	idx, _, err := s.readIndex()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reachable(t, s, idx)[res.Descriptor.Digest] {
+	listed := indexLists(t, s)
+	if !listed[res.Descriptor.Digest] {
 		t.Errorf("Sync did not list %s", res.Descriptor.Digest)
 	}
 }
@@ -294,11 +284,8 @@ func TestRepairReplaysJournal(t *testing.T) {
 	if _, err := pull.Verify(ctx, s2, d.String(), pull.VerifyOptions{}); err != nil {
 		t.Errorf("after repair, %s does not verify: %v", d, err)
 	}
-	idx, _, err := s2.readIndex()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reachable(t, s2, idx)[d] {
+	listed := indexLists(t, s2)
+	if !listed[d] {
 		t.Errorf("after repair, index.json does not list %s", d)
 	}
 	if n := len(journalFiles(t, s2, d)); n != 0 {
@@ -351,11 +338,8 @@ func TestDeferIndexCommitFails(t *testing.T) {
 	if took := time.Since(start); took > deferRetry/2 {
 		t.Errorf("Sync waited %v for the retry of the failed commit", took)
 	}
-	idx, _, err := s.readIndex()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reachable(t, s, idx)[d] {
+	listed := indexLists(t, s)
+	if !listed[d] {
 		t.Errorf("after the disk came back, index.json does not list %s", d)
 	}
 	if n := len(journalFiles(t, s, d)); n != 0 {
@@ -434,11 +418,7 @@ func TestDeferredBacklogBounded(t *testing.T) {
 	if err := s.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	idx, _, err := s.readIndex()
-	if err != nil {
-		t.Fatal(err)
-	}
-	listed := reachable(t, s, idx)
+	listed := indexLists(t, s)
 	for _, c := range comps {
 		if !listed[c.Digest()] {
 			t.Errorf("index.json does not list %s", c.Digest())

@@ -26,6 +26,17 @@ func containsDigest(ds []ocispec.Descriptor, d string) bool {
 	return false
 }
 
+// indexLists returns every digest the index.json of s lists, through
+// its segments.
+func indexLists(tb testing.TB, s *Store) map[digest.Digest]bool {
+	tb.Helper()
+	idx, _, err := s.readIndex()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return reachable(tb, s, idx)
+}
+
 // reachable returns every digest reachable from idx through indexes.
 func reachable(tb testing.TB, s *Store, idx *ocispec.Index) map[digest.Digest]bool {
 	tb.Helper()
