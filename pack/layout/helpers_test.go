@@ -145,15 +145,11 @@ func write(ctx context.Context, s *Store, kind string, i int) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		dir, err := os.MkdirTemp("", "record")
+		p, err := writeAnswer(i)
 		if err != nil {
 			return "", err
 		}
-		defer os.RemoveAll(dir)
-		p := filepath.Join(dir, "answer.txt")
-		if err := os.WriteFile(p, []byte(fmt.Sprintf("answer %d %d", i, time.Now().UnixNano())), 0o644); err != nil {
-			return "", err
-		}
+		defer os.RemoveAll(filepath.Dir(p))
 		d := res.Descriptor.Digest
 		rec, err := referrer.Attach(ctx, s, d.String(), []referrer.OutputFile{{Path: p}}, referrer.AttachOptions{})
 		if err != nil {
@@ -163,15 +159,11 @@ func write(ctx context.Context, s *Store, kind string, i int) (string, error) {
 	case "attach":
 		// Records of several writers land on the same few subjects.
 		subject := "base-" + strconv.Itoa(i%3)
-		dir, err := os.MkdirTemp("", "attach")
+		p, err := writeAnswer(i)
 		if err != nil {
 			return "", err
 		}
-		defer os.RemoveAll(dir)
-		p := filepath.Join(dir, "answer.txt")
-		if err := os.WriteFile(p, []byte(fmt.Sprintf("answer %d %d", i, time.Now().UnixNano())), 0o644); err != nil {
-			return "", err
-		}
+		defer os.RemoveAll(filepath.Dir(p))
 		res, err := referrer.Attach(ctx, s, subject, []referrer.OutputFile{{Path: p}}, referrer.AttachOptions{})
 		if err != nil {
 			return "", err
@@ -299,3 +291,18 @@ func indexBytes(tb testing.TB, dir string) []byte {
 }
 
 var _ = bytes.Equal
+
+// writeAnswer writes a distinct output file for writer i into a new
+// temporary directory, which the caller removes.
+func writeAnswer(i int) (string, error) {
+	dir, err := os.MkdirTemp("", "answer")
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(dir, "answer.txt")
+	if err := os.WriteFile(p, []byte(fmt.Sprintf("answer %d %d", i, time.Now().UnixNano())), 0o644); err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	return p, nil
+}
