@@ -377,8 +377,8 @@ func (x *extraction) syncDirs(plan []placement) error {
 }
 
 // syncDir flushes the directory name. Windows cannot flush a directory
-// (and needs not: NTFS journals names), and a file system that cannot flush
-// one says so with EINVAL: neither is an error.
+// opened as a file, and a file system that cannot flush one says so with
+// EINVAL: neither is an error.
 func (x *extraction) syncDir(name string) error {
 	if runtime.GOOS == "windows" {
 		return nil
