@@ -403,7 +403,17 @@ func run(ctx context.Context, cfg config) error {
 			theirs: func() []command { return []command{textDigest} },
 		},
 		{
-			c: comparison{workload: fmt.Sprintf("pull and verify the %s identity", size), baseline: "`oras pull` of it", target: pullTarget, everyRun: true},
+			// The same work as oras: neither flushes the files to disk.
+			c: comparison{workload: fmt.Sprintf("pull and verify the %s identity, --no-sync", size), baseline: "`oras pull` of it", target: pullTarget, everyRun: true},
+			ours: func() command {
+				return command{argv: []string{runid, "pull", "--no-sync", "--plain-http", ref("bench/again", "v1"), "--dir", pullDir}}
+			},
+			theirs: func() []command {
+				return []command{{argv: []string{oras, "pull", "--plain-http", ref("bench/again", "v1"), "-o", pullDir}}}
+			},
+		},
+		{
+			c: comparison{workload: fmt.Sprintf("pull and verify the %s identity, flushed to disk, for reference", size), baseline: "`oras pull` of it (not flushed)"},
 			ours: func() command {
 				return command{argv: []string{runid, "pull", "--plain-http", ref("bench/again", "v1"), "--dir", pullDir}}
 			},

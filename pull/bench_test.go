@@ -89,24 +89,31 @@ func BenchmarkVerify(b *testing.B) {
 }
 
 // BenchmarkPull verifies an identity and writes every component into a
-// fresh directory (removed, untimed, after each iteration).
+// fresh directory (removed, untimed, after each iteration), flushed to
+// disk (the default) or not (NoSync).
 func BenchmarkPull(b *testing.B) {
 	for _, s := range benchShapes {
-		b.Run(s.name, func(b *testing.B) {
-			store, ref, total := benchIdentity(b, s.files, s.size, s.ext)
-			dir := filepath.Join(b.TempDir(), "out")
-			b.SetBytes(total)
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := pull.Pull(b.Context(), store, ref, dir, pull.PullOptions{}); err != nil {
-					b.Fatalf("pull: %v", err)
-				}
-				b.StopTimer()
-				if err := os.RemoveAll(dir); err != nil {
-					b.Fatal(err)
-				}
-				b.StartTimer()
+		for _, noSync := range []bool{false, true} {
+			name := s.name + "/flushed"
+			if noSync {
+				name = s.name + "/no-sync"
 			}
-		})
+			b.Run(name, func(b *testing.B) {
+				store, ref, total := benchIdentity(b, s.files, s.size, s.ext)
+				dir := filepath.Join(b.TempDir(), "out")
+				b.SetBytes(total)
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := pull.Pull(b.Context(), store, ref, dir, pull.PullOptions{NoSync: noSync}); err != nil {
+						b.Fatalf("pull: %v", err)
+					}
+					b.StopTimer()
+					if err := os.RemoveAll(dir); err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+				}
+			})
+		}
 	}
 }

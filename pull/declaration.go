@@ -61,8 +61,8 @@ func (x *extraction) declaration(ctx context.Context, src oras.ReadOnlyTarget, i
 			return placement{}, fmt.Errorf("write declaration: %w", err)
 		}
 		_, err = f.Write(data)
-		if serr := f.Sync(); err == nil {
-			err = serr
+		if err == nil && x.sync {
+			err = f.Sync()
 		}
 		if cerr := f.Close(); err == nil {
 			err = cerr

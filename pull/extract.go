@@ -11,8 +11,10 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -44,6 +46,15 @@ type PullOptions struct {
 	// at their names and the owner's withhold secret is given. Nothing is
 	// written for an output record. Default: none.
 	Declaration string
+	// NoSync skips making the written files durable. By default every
+	// file is flushed to disk (fsync) as its blob finishes, before the
+	// blob is reported verified, and every directory that gained a name
+	// is flushed after the files are moved to their names; a crash after
+	// Pull returns then cannot leave a file empty or cut short. With
+	// NoSync the files are only in the page cache when Pull returns, as
+	// with `oras pull`: faster where the disk is slower than the network,
+	// for a directory that need not survive a crash. Default: false.
+	NoSync bool
 }
 
 // Pull verifies the identity that ref names in src exactly as Verify does,
@@ -116,7 +127,7 @@ func Pull(ctx context.Context, src oras.ReadOnlyTarget, ref, dir string, opts Pu
 			return rep, err
 		}
 	}
-	x := &extraction{root: root, temps: map[digest.Digest]string{}, live: map[string]bool{}}
+	x := &extraction{root: root, sync: !opts.NoSync, temps: map[digest.Digest]string{}, live: map[string]bool{}}
 	defer x.cleanup(o)
 	err = verifyBlobs(ctx, src, id, o, rep, x.sinkFor)
 	if cerr := x.closeFiles(); err == nil && cerr != nil {
@@ -232,6 +243,7 @@ func checkPath(root *os.Root, name string) (exists bool, err error) {
 // extraction tracks the temporary files, files and directories of one Pull.
 type extraction struct {
 	root *os.Root
+	sync bool // flush files and directories (PullOptions.NoSync unset)
 
 	mu    sync.Mutex
 	temps map[digest.Digest]string // verified (or being verified) blob → temp name
@@ -279,7 +291,7 @@ func (x *extraction) sinkFor(job blobJob) (sink, error) {
 	x.temps[job.desc.Digest] = name
 	x.files = append(x.files, f)
 	x.mu.Unlock()
-	return fileSink{f}, nil
+	return &fileSink{f: f, sync: x.sync}, nil
 }
 
 func (x *extraction) closeFiles() error {
@@ -291,18 +303,6 @@ func (x *extraction) closeFiles() error {
 	}
 	x.files = nil
 	return errors.Join(errs...)
-}
-
-// fileSink writes to a temporary file; reset truncates it.
-type fileSink struct{ f *os.File }
-
-func (s fileSink) Write(p []byte) (int, error) { return s.f.Write(p) }
-
-func (s fileSink) reset() error {
-	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-	return s.f.Truncate(0)
 }
 
 // commit moves every verified temporary file to its name. On failure it
@@ -352,7 +352,49 @@ func (x *extraction) commit(ctx context.Context, plan []placement, opts Options,
 		opts.Logger.Debug("wrote component", "name", p.name, "digest", p.desc.Digest)
 		opts.progress(Event{Kind: EventFileWritten, Name: p.name, Descriptor: p.desc})
 	}
+	return x.syncDirs(plan)
+}
+
+// syncDirs flushes every directory that gained or lost a name: the
+// parents of the placed files, the directories commit created and their
+// parents, and the top directory, where the temporary files were.
+func (x *extraction) syncDirs(plan []placement) error {
+	if !x.sync {
+		return nil
+	}
+	dirs := map[string]bool{".": true}
+	for _, p := range plan {
+		for d := path.Dir(p.name); d != "."; d = path.Dir(d) {
+			dirs[d] = true
+		}
+	}
+	for d := range dirs {
+		if err := x.syncDir(filepath.FromSlash(d)); err != nil {
+			return fmt.Errorf("flush directory %q: %w", d, err)
+		}
+	}
 	return nil
+}
+
+// syncDir flushes the directory name. Windows cannot flush a directory
+// opened as a file, and a file system that cannot flush one says so with
+// EINVAL: neither is an error.
+func (x *extraction) syncDir(name string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	f, err := x.root.Open(name)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, syscall.EINVAL) || errors.Is(err, errors.ErrUnsupported) {
+		return nil
+	}
+	return err
 }
 
 // makeParents creates the missing parent directories of name, recording
@@ -392,6 +434,9 @@ func (x *extraction) copyTemp(from string, buf []byte) (string, error) {
 		return "", err
 	}
 	_, err = io.CopyBuffer(writerOnly{out}, in, buf)
+	if err == nil && x.sync {
+		err = out.Sync()
+	}
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}

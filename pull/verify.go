@@ -328,6 +328,7 @@ func verifyBlobs(ctx context.Context, src oras.ReadOnlyTarget, id *Identity, opt
 			if err != nil {
 				return err
 			}
+			file, _ := dst.(*fileSink)
 			var kept *memSink
 			if job.checkJSON && job.desc.Size <= MaxJSONComponentSize {
 				kept = &memSink{}
@@ -340,6 +341,13 @@ func verifyBlobs(ctx context.Context, src oras.ReadOnlyTarget, id *Identity, opt
 			err = fetchVerified(gctx, src, job.desc, what, dst, buf, opts)
 			if err == nil && job.checkJSON {
 				err = checkJSONBlob(job.desc, kept)
+			}
+			if err == nil && file != nil {
+				// Durable before it is reported verified, each file as
+				// its blob ends rather than all of them at the end.
+				if ferr := file.flush(); ferr != nil {
+					return fmt.Errorf("write component %q: %w", job.name, ferr)
+				}
 			}
 			var bp *blobProblem
 			switch {

@@ -41,9 +41,16 @@ func TestPull(t *testing.T) {
 					if r.stdout != "" {
 						t.Errorf("stdout not empty on error: %q", r.stdout)
 					}
-					j := decodeJSON[pullResult](t, mustRun(t, 0, args("pull", append(st.flags, "--format", "json"), ref, "-o", dir, "--overwrite")...).stdout)
+					// --no-sync writes the same files, without flushing them.
+					j := decodeJSON[pullResult](t, mustRun(t, 0, args("pull", append(st.flags, "--format", "json"), ref, "-o", dir, "--overwrite", "--no-sync")...).stdout)
 					if !j.Verified || j.Digest != comp.Digest() || j.Directory != dir || len(j.Files) != len(comp.Components) {
 						t.Errorf("json: verified=%v digest=%s directory=%s files=%d", j.Verified, j.Digest, j.Directory, len(j.Files))
+					}
+					for _, c := range comp.Components {
+						got, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(c.Name)))
+						if err != nil || !bytes.Equal(got, testutil.ComponentBytes(t, c)) {
+							t.Errorf("%s after --overwrite --no-sync: %v, or the bytes differ from the packed ones", c.Name, err)
+						}
 					}
 				})
 			}
