@@ -481,12 +481,34 @@ type lineScanner struct {
 	lower    []byte
 }
 
+// smallBlock is the size of the first read: an input that ends within it
+// is scanned from a buffer of that size and never takes a whole block, so
+// that scanning thousands of small documents at once holds a few small
+// buffers rather than a block each.
+const smallBlock = 64 << 10
+
+var smallBufs = sync.Pool{New: func() any { b := make([]byte, smallBlock); return &b }}
+
 func scanLines(r io.Reader, name string) ([]Finding, error) {
+	s := &lineScanner{name: name, line: 1, seen: map[SecretKind]bool{}}
+	sp := smallBufs.Get().(*[]byte)
+	n, err := io.ReadFull(r, *sp)
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		s.scanBlock((*sp)[:n])
+		smallBufs.Put(sp)
+		return s.out, nil
+	}
+	if err != nil {
+		smallBufs.Put(sp)
+		return s.out, err
+	}
+	// More follows: go on in whole blocks, from what was read, as if
+	// the first read had filled the block.
 	bp := blockBufs.Get().(*[]byte)
 	defer blockBufs.Put(bp)
 	buf := *bp
-	s := &lineScanner{name: name, line: 1, seen: map[SecretKind]bool{}}
-	carry := 0
+	carry := copy(buf, (*sp)[:n])
+	smallBufs.Put(sp)
 	for {
 		n, err := io.ReadFull(r, buf[carry:])
 		n += carry
