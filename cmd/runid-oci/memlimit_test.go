@@ -1,42 +1,56 @@
 package main
 
 import (
+	"math"
 	"runtime"
 	"runtime/debug"
 	"testing"
 	"time"
 )
 
-// TestMemoryLimitFollowsLiveHeap: the limit starts at the floor and, once
-// the live heap grows past the floor less the headroom, is moved above it
-// after a collection, so that a large live heap never runs the collector
-// without pause.
-func TestMemoryLimitFollowsLiveHeap(t *testing.T) {
-	t.Setenv("GOMEMLIMIT", "")
-	before := debug.SetMemoryLimit(-1)
-	startMemoryLimit()
-	defer func() {
-		memoryLimitOn.Store(false)
-		runtime.GC() // runs the last armed finalizer, which now stops
-		debug.SetMemoryLimit(before)
-	}()
-	if got := debug.SetMemoryLimit(-1); got > memoryLimitFor(1<<30) || got < memoryLimitFloor {
-		t.Fatalf("limit at start %d, want at least the floor %d", got, memoryLimitFloor)
-	}
-	live := make([][]byte, 0, 96)
-	for range 96 {
+// holdMiB allocates n MiB that stay live until the result is dropped.
+func holdMiB(n int) [][]byte {
+	out := make([][]byte, 0, n)
+	for range n {
 		b := make([]byte, 1<<20)
 		b[0] = 1
-		live = append(live, b)
+		out = append(out, b)
 	}
-	want := int64(96<<20) + memoryLimitHeadroom
+	return out
+}
+
+// limitAfterGC collects until the limit satisfies ok (the finalizer that
+// moves it runs after a collection, on its own goroutine), or 10 s pass,
+// and returns the limit.
+func limitAfterGC(ok func(int64) bool) int64 {
 	deadline := time.Now().Add(10 * time.Second)
-	for debug.SetMemoryLimit(-1) < want && time.Now().Before(deadline) {
+	for !ok(debug.SetMemoryLimit(-1)) && time.Now().Before(deadline) {
 		runtime.GC()
 		time.Sleep(10 * time.Millisecond)
 	}
-	if got := debug.SetMemoryLimit(-1); got < want {
-		t.Errorf("limit %d with %d MiB live, want at least %d", got, len(live), want)
+	return debug.SetMemoryLimit(-1)
+}
+
+// TestMemoryLimitFollowsLiveHeap: the limit starts at the floor, moves
+// above the live heap once that passes the floor less the headroom, and
+// is lifted once the live heap passes memoryLimitLift, so that a large
+// live heap never makes the collector run more often than the default.
+func TestMemoryLimitFollowsLiveHeap(t *testing.T) {
+	t.Setenv("GOMEMLIMIT", "")
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	defer stopMemoryLimit()
+	startMemoryLimit()
+	if got := debug.SetMemoryLimit(-1); got != memoryLimitFloor {
+		t.Fatalf("limit at start %d, want the floor %d", got, memoryLimitFloor)
+	}
+	live := holdMiB(32)
+	want := int64(32<<20) + memoryLimitHeadroom
+	if got := limitAfterGC(func(l int64) bool { return l >= want }); got < want || got == math.MaxInt64 {
+		t.Errorf("limit %d with 32 MiB live, want from %d up, not lifted", got, want)
+	}
+	live = append(live, holdMiB(32)...)
+	if got := limitAfterGC(func(l int64) bool { return l == math.MaxInt64 }); got != math.MaxInt64 {
+		t.Errorf("limit %d with %d MiB live, want it lifted", got, len(live))
 	}
 	runtime.KeepAlive(live)
 }
@@ -47,5 +61,20 @@ func TestMemoryLimitLeftToGOMEMLIMIT(t *testing.T) {
 	startMemoryLimit()
 	if got := debug.SetMemoryLimit(-1); got != before {
 		t.Errorf("limit changed to %d with GOMEMLIMIT set", got)
+	}
+}
+
+// TestStopMemoryLimit: the proxy's stop removes the limit, and the next
+// collection does not set it again.
+func TestStopMemoryLimit(t *testing.T) {
+	t.Setenv("GOMEMLIMIT", "")
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	startMemoryLimit()
+	stopMemoryLimit()
+	runtime.GC()
+	time.Sleep(50 * time.Millisecond) // the finalizer goroutine runs after the collection
+	runtime.GC()
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Errorf("limit %d after stopMemoryLimit, want none", got)
 	}
 }
