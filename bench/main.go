@@ -436,6 +436,13 @@ func run(ctx context.Context, cfg config) error {
 				return cmds
 			},
 		},
+		{
+			// What every command pays before it does anything: package
+			// initialisation and the binary's pages.
+			c:      comparison{workload: "process start: `runid-oci version`", baseline: "`oras version`"},
+			ours:   func() command { return command{argv: []string{runid, "version"}} },
+			theirs: func() []command { return []command{{argv: []string{oras, "version"}}} },
+		},
 	}
 	rows[1].c.extra = func() (bool, string) {
 		var most int64

@@ -390,7 +390,7 @@ func buildComponent(root *os.Root, absDir string, mem map[string][]byte, d spec.
 				sc = startHashScan(d.Name)
 				r = io.TeeReader(r, sc)
 			}
-			sum, n, err := hashStream(r, d.Format == mediatype.FormatText)
+			sum, n, err := hashStream(r, d.Format == mediatype.FormatText, st.Size())
 			if sc != nil {
 				c.findings, c.scanned = sc.finish(err)
 			}
@@ -428,17 +428,33 @@ var hashBufs = sync.Pool{New: func() any {
 	return &b
 }}
 
+// smallHashBufSize is the read size for files that Build found to be at
+// most that long: hashing thousands of small files at once then holds a
+// few small buffers, not a megabyte each.
+const smallHashBufSize = 64 << 10
+
+var smallHashBufs = sync.Pool{New: func() any {
+	b := make([]byte, smallHashBufSize+utf8.UTFMax)
+	return &b
+}}
+
 // hashStream hashes r with SHA-256; if text, it also checks that the bytes
 // are valid UTF-8, carrying at most one incomplete rune between reads.
-func hashStream(r io.Reader, text bool) (digest.Digest, int64, error) {
+// sizeHint is the size the file had when it was opened (or -1): it only
+// chooses the read size.
+func hashStream(r io.Reader, text bool, sizeHint int64) (digest.Digest, int64, error) {
 	h := sha256.New()
-	bp := hashBufs.Get().(*[]byte)
-	defer hashBufs.Put(bp)
+	pool, chunk := &hashBufs, hashBufSize
+	if sizeHint >= 0 && sizeHint < smallHashBufSize {
+		pool, chunk = &smallHashBufs, smallHashBufSize
+	}
+	bp := pool.Get().(*[]byte)
+	defer pool.Put(bp)
 	buf := *bp
 	carry := 0 // bytes of an incomplete rune kept at the front of buf
 	var n int64
 	for {
-		k, err := r.Read(buf[carry : carry+hashBufSize])
+		k, err := r.Read(buf[carry : carry+chunk])
 		if k > 0 {
 			h.Write(buf[carry : carry+k])
 			n += int64(k)
@@ -447,7 +463,7 @@ func hashStream(r io.Reader, text bool) (digest.Digest, int64, error) {
 				cut := incompleteTail(data)
 				if !utf8.Valid(data[:cut]) {
 					return "", 0, fmt.Errorf("%w: text is not valid UTF-8 (within the %d bytes before byte %d)",
-						spec.ErrInvalidFormat, hashBufSize, n)
+						spec.ErrInvalidFormat, chunk, n)
 				}
 				carry = copy(buf, data[cut:])
 			}

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/opencontainers/go-digest"
 
@@ -160,7 +161,7 @@ func (d *runDecl) yaml() []byte {
 
 // plainScalar matches strings that YAML reads as the same string when
 // written plain, apart from the keywords in yamlKeywords.
-var plainScalar = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9._/-]*$`)
+var plainScalar = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9._/-]*$`) })
 
 // yamlKeywords are plain scalars that YAML 1.2 or 1.1 reads as booleans or
 // null, compared in lower case.
@@ -169,7 +170,7 @@ var yamlKeywords = []string{"true", "false", "null", "yes", "no", "on", "off", "
 // quote writes s as a YAML scalar: plain when that reads back as s, else
 // double-quoted (JSON string escapes are a subset of YAML's).
 func quote(s string) string {
-	if plainScalar.MatchString(s) && !slices.Contains(yamlKeywords, strings.ToLower(s)) {
+	if plainScalar().MatchString(s) && !slices.Contains(yamlKeywords, strings.ToLower(s)) {
 		return s
 	}
 	b, _ := json.Marshal(s)

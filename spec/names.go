@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -17,13 +18,15 @@ import (
 // MaxNameLength is the longest logical name, in bytes (spec/SPEC.md §4.2).
 const MaxNameLength = 255
 
-var extensionRoleRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$`)
+var extensionRoleRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[a-z0-9][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$`)
+})
 
 // IsExtensionRole reports whether r is a well-formed extension role name: a
 // reverse-DNS name of at least two labels, such as "com.example.guardrails"
 // (spec/SPEC.md §3.2).
 func IsExtensionRole(r string) bool {
-	return len(r) <= 128 && extensionRoleRE.MatchString(r)
+	return len(r) <= 128 && extensionRoleRE().MatchString(r)
 }
 
 // ValidateRole returns nil for a core role or a well-formed extension role,

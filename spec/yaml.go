@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/goccy/go-yaml/ast"
@@ -37,15 +38,19 @@ import (
 // parsers can take memory that grows with the square of the depth.
 const MaxDeclarationDepth = 64
 
-var (
-	reNull   = regexp.MustCompile(`^(null|Null|NULL|~|)$`)
-	reBool   = regexp.MustCompile(`^(true|True|TRUE|false|False|FALSE)$`)
-	reInt    = regexp.MustCompile(`^[-+]?[0-9]+$`)
-	reOct    = regexp.MustCompile(`^0o[0-7]+$`)
-	reHex    = regexp.MustCompile(`^0x[0-9a-fA-F]+$`)
-	reFloat  = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`)
-	reInfNaN = regexp.MustCompile(`^([-+]?\.(inf|Inf|INF)|\.nan|\.NaN|\.NAN)$`)
-)
+// yamlScalarRE holds the YAML 1.2 core schema's scalar patterns, compiled
+// on first use so that a process that parses no declaration does not pay
+// for them when it starts.
+var yamlScalarRE = sync.OnceValue(func() (r struct{ null, bool, int, oct, hex, float, infNaN *regexp.Regexp }) {
+	r.null = regexp.MustCompile(`^(null|Null|NULL|~|)$`)
+	r.bool = regexp.MustCompile(`^(true|True|TRUE|false|False|FALSE)$`)
+	r.int = regexp.MustCompile(`^[-+]?[0-9]+$`)
+	r.oct = regexp.MustCompile(`^0o[0-7]+$`)
+	r.hex = regexp.MustCompile(`^0x[0-9a-fA-F]+$`)
+	r.float = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`)
+	r.infNaN = regexp.MustCompile(`^([-+]?\.(inf|Inf|INF)|\.nan|\.NaN|\.NAN)$`)
+	return r
+})
 
 // yamlValue is an error located at a field path and line.
 type yamlValueError struct {
@@ -167,12 +172,13 @@ func mappingValue(values []*ast.MappingValueNode, path []string, hook valueHook)
 }
 
 func resolvePlain(s string, fail func(error, string, ...any) error) (any, error) {
+	re := yamlScalarRE()
 	switch {
-	case reNull.MatchString(s):
+	case re.null.MatchString(s):
 		return nil, nil
-	case reBool.MatchString(s):
+	case re.bool.MatchString(s):
 		return strings.EqualFold(s, "true"), nil
-	case reInt.MatchString(s):
+	case re.int.MatchString(s):
 		s = strings.TrimPrefix(s, "+")
 		neg := strings.HasPrefix(s, "-")
 		s = strings.TrimLeft(strings.TrimPrefix(s, "-"), "0")
@@ -183,7 +189,7 @@ func resolvePlain(s string, fail func(error, string, ...any) error) (any, error)
 			s = "-" + s
 		}
 		return json.Number(s), nil
-	case reOct.MatchString(s), reHex.MatchString(s):
+	case re.oct.MatchString(s), re.hex.MatchString(s):
 		base, digits := 8, s[2:]
 		if s[1] == 'x' {
 			base = 16
@@ -193,7 +199,7 @@ func resolvePlain(s string, fail func(error, string, ...any) error) (any, error)
 			return nil, fail(ErrInvalidJSON, "integer %s is out of range", s)
 		}
 		return json.Number(strconv.FormatUint(u, 10)), nil
-	case reFloat.MatchString(s):
+	case re.float.MatchString(s):
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil || math.IsInf(f, 0) {
 			return nil, fail(ErrInvalidJSON, "number %s is out of range for JSON", s)
@@ -202,7 +208,7 @@ func resolvePlain(s string, fail func(error, string, ...any) error) (any, error)
 			return nil, fail(ErrInvalidJSON, "number %s is too small for a double: it would become 0", s)
 		}
 		return json.Number(strconv.FormatFloat(f, 'g', -1, 64)), nil
-	case reInfNaN.MatchString(s):
+	case re.infNaN.MatchString(s):
 		return nil, fail(ErrInvalidJSON, "%s is not a JSON number (JSON has no infinity or NaN); quote it if it is text", s)
 	}
 	return s, nil

@@ -81,6 +81,7 @@ docs/telemetry.md.`,
   COSIGN_PASSWORD=... runid-oci proxy --listen :8080 --upstream https://api.anthropic.com --key cosign.key registry.example/runs`,
 		Args: exactArgs("TARGET"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			stopMemoryLimit() // its heap grows with the layout it serves, for hours
 			ctx := cmd.Context()
 			if listen == "" || upstream == "" {
 				return usageErrorf("--listen ADDR and --upstream URL are required")

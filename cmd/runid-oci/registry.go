@@ -10,6 +10,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -285,7 +286,7 @@ func errorHost(err error) string {
 		}
 	}
 	// oras-go reports other failures of a request as: METHOD "URL": error.
-	if m := quotedURL.FindStringSubmatch(err.Error()); m != nil {
+	if m := quotedURL().FindStringSubmatch(err.Error()); m != nil {
 		if u, perr := url.Parse(m[1]); perr == nil {
 			return u.Host
 		}
@@ -293,4 +294,4 @@ func errorHost(err error) string {
 	return ""
 }
 
-var quotedURL = regexp.MustCompile(`"(https?://[^"/]+/[^"]*)"`)
+var quotedURL = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`"(https?://[^"/]+/[^"]*)"`) })

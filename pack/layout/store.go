@@ -579,7 +579,17 @@ func listed(d ocispec.Descriptor) ocispec.Descriptor {
 	return ocispec.Descriptor{MediaType: d.MediaType, Digest: d.Digest, Size: d.Size, ArtifactType: d.ArtifactType}
 }
 
-var tagPattern = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
+var tagPattern = lazyRegexp{compile: sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
+})}
+
+// lazyRegexp is a regular expression compiled on its first use: the
+// bounded repetition above compiles to a large program, which a process
+// that never names a tag should not pay for when it starts.
+type lazyRegexp struct{ compile func() *regexp.Regexp }
+
+// MatchString reports whether s matches the expression.
+func (l lazyRegexp) MatchString(s string) bool { return l.compile().MatchString(s) }
 
 // Tag makes reference name desc, which must be stored. A digest
 // reference equal to desc's digest only makes sure index.json lists it.

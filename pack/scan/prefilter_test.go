@@ -26,6 +26,11 @@ func prefilterTraps() []testutil.FakeSecret {
 	return []testutil.FakeSecret{
 		{Kind: scan.SecretBearerToken, Secret: bearer, Line: "Authorization: bEaReR " + bearer},
 		{Kind: scan.SecretBearerToken, Secret: bearer, Line: "auth=BeaRER\t" + bearer},
+		{Kind: scan.SecretBearerToken, Secret: bearer, Line: "authorization: bearer " + bearer},
+		{Kind: scan.SecretBearerToken, Secret: bearer, Line: "beareR " + bearer},
+		{Kind: scan.SecretBearerToken, Secret: bearer, Line: "x bearEr " + bearer},
+		{Kind: scan.SecretBearerToken, Secret: bearer, Line: "(beArer " + bearer + ")"},
+		{Kind: scan.SecretBearerToken, Secret: bearer, Line: "BEARER " + bearer},
 		{Kind: scan.SecretAWSSecretAccessKey, Secret: awsSecret, Line: "aws_secret_access_key:\f" + awsSecret},
 		{Kind: scan.SecretAWSSecretAccessKey, Secret: awsSecret, Line: "AWS_SECRET_KEY \r= '" + awsSecret + "'"},
 		{Kind: scan.SecretAWSSecretAccessKey, Secret: awsSecret, Line: "aws-secret:" + awsSecret[:20] + "\u017f" + awsSecret[21:]},

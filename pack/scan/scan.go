@@ -481,12 +481,34 @@ type lineScanner struct {
 	lower    []byte
 }
 
+// smallBlock is the size of the first read: an input that ends within it
+// is scanned from a buffer of that size and never takes a whole block, so
+// that scanning thousands of small documents at once holds a few small
+// buffers rather than a block each.
+const smallBlock = 64 << 10
+
+var smallBufs = sync.Pool{New: func() any { b := make([]byte, smallBlock); return &b }}
+
 func scanLines(r io.Reader, name string) ([]Finding, error) {
+	s := &lineScanner{name: name, line: 1, seen: map[SecretKind]bool{}}
+	sp := smallBufs.Get().(*[]byte)
+	n, err := io.ReadFull(r, *sp)
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		s.scanBlock((*sp)[:n])
+		smallBufs.Put(sp)
+		return s.out, nil
+	}
+	if err != nil {
+		smallBufs.Put(sp)
+		return s.out, err
+	}
+	// More follows: go on in whole blocks, from what was read, as if
+	// the first read had filled the block.
 	bp := blockBufs.Get().(*[]byte)
 	defer blockBufs.Put(bp)
 	buf := *bp
-	s := &lineScanner{name: name, line: 1, seen: map[SecretKind]bool{}}
-	carry := 0
+	carry := copy(buf, (*sp)[:n])
+	smallBufs.Put(sp)
 	for {
 		n, err := io.ReadFull(r, buf[carry:])
 		n += carry
@@ -747,56 +769,63 @@ func asciiLower(dst, src []byte) []byte {
 type detector struct {
 	kind     SecretKind
 	keywords []string
-	context  *regexp.Regexp
-	re       *regexp.Regexp
+	context  func() *regexp.Regexp
+	re       func() *regexp.Regexp
 	accept   func(m [][]byte) bool
+}
+
+// lazyRegexp compiles expr on its first use, once: a process that scans
+// nothing (most commands) does not pay for compiling the detectors when
+// it starts.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }
 
 var detectors = []detector{
 	{kind: SecretAWSAccessKeyID, keywords: []string{"akia", "asia"}, // AKIA, ASIA
-		re: regexp.MustCompile(`\b(?:AKIA|ASIA)[0-9A-Z]{16}\b`)},
+		re: lazyRegexp(`\b(?:AKIA|ASIA)[0-9A-Z]{16}\b`)},
 	{kind: SecretAWSSecretAccessKey, keywords: []string{"aws"}, // : or =
-		re:     regexp.MustCompile(`(?i)aws[a-z0-9_.\-]{0,20}secret[a-z0-9_.\-]{0,20}["']?\s*[:=]\s*["']?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)`),
+		re:     lazyRegexp(`(?i)aws[a-z0-9_.\-]{0,20}secret[a-z0-9_.\-]{0,20}["']?\s*[:=]\s*["']?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)`),
 		accept: func(m [][]byte) bool { return hasDigit(m[1]) && hasLetter(m[1]) }},
 	{kind: SecretAnthropicKey, keywords: []string{"sk-ant-"}, // -
-		re: regexp.MustCompile(`\bsk-ant-[A-Za-z0-9_\-]{32,}`)},
+		re: lazyRegexp(`\bsk-ant-[A-Za-z0-9_\-]{32,}`)},
 	{kind: SecretOpenAIKey, keywords: []string{"sk-"}, // -
-		re: regexp.MustCompile(`\bsk-((?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{32,})`),
+		re: lazyRegexp(`\bsk-((?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{32,})`),
 		accept: func(m [][]byte) bool {
 			return !bytes.HasPrefix(m[1], []byte("ant-")) && hasDigit(m[1]) && hasLetter(m[1])
 		}},
 	{kind: SecretGitHubToken, keywords: []string{"ghp_", "gho_", "ghs_", "ghu_", "ghr_", "github_pat_"}, // _
-		re: regexp.MustCompile(`\b(?:(?:ghp|gho|ghs|ghu|ghr)_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{50,})\b`)},
+		re: lazyRegexp(`\b(?:(?:ghp|gho|ghs|ghu|ghr)_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{50,})\b`)},
 	{kind: SecretSlackToken, keywords: []string{"xox", "xapp-"}, // -
-		re:     regexp.MustCompile(`\b(?:xox[abprs]|xapp)-[A-Za-z0-9\-]{10,}`),
+		re:     lazyRegexp(`\b(?:xox[abprs]|xapp)-[A-Za-z0-9\-]{10,}`),
 		accept: func(m [][]byte) bool { return hasDigit(m[0][bytes.IndexByte(m[0], '-'):]) }},
 	{kind: SecretGoogleAPIKey, keywords: []string{"aiza"}, // AIza
-		re: regexp.MustCompile(`\bAIza[0-9A-Za-z_\-]{35}(?:[^0-9A-Za-z_\-]|$)`)},
+		re: lazyRegexp(`\bAIza[0-9A-Za-z_\-]{35}(?:[^0-9A-Za-z_\-]|$)`)},
 	{kind: SecretStripeKey, keywords: []string{"_live_"}, // _
-		re: regexp.MustCompile(`\b(?:sk|rk)_live_[0-9A-Za-z]{20,}`)},
+		re: lazyRegexp(`\b(?:sk|rk)_live_[0-9A-Za-z]{20,}`)},
 	{kind: SecretHuggingFaceToken, keywords: []string{"hf_"}, // _
-		re:     regexp.MustCompile(`\bhf_([A-Za-z0-9]{34})\b`),
+		re:     lazyRegexp(`\bhf_([A-Za-z0-9]{34})\b`),
 		accept: func(m [][]byte) bool { return hasUpper(m[1]) && hasLower(m[1]) }},
 	{kind: SecretWandBKey, keywords: []string{"wandb"}, // : or =
-		re:     regexp.MustCompile(`(?i)wandb[a-z0-9_.\-]{0,20}["']?\s*[:=]\s*["']?([0-9a-f]{40})\b`),
+		re:     lazyRegexp(`(?i)wandb[a-z0-9_.\-]{0,20}["']?\s*[:=]\s*["']?([0-9a-f]{40})\b`),
 		accept: func(m [][]byte) bool { return hasDigit(m[1]) && hasLetter(m[1]) }},
 	{kind: SecretAzureOpenAIKey, keywords: []string{"azure"}, // : or =
-		re:     regexp.MustCompile(`(?i)azure[a-z0-9_.\-]{0,30}key["']?\s*[:=]\s*["']?([0-9a-f]{32}|[A-Za-z0-9]{84})\b`),
+		re:     lazyRegexp(`(?i)azure[a-z0-9_.\-]{0,30}key["']?\s*[:=]\s*["']?([0-9a-f]{32}|[A-Za-z0-9]{84})\b`),
 		accept: func(m [][]byte) bool { return hasDigit(m[1]) && hasLetter(m[1]) }},
 	{kind: SecretPrivateKey, keywords: []string{"private key"}, // -
-		re: regexp.MustCompile(`-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----`)},
+		re: lazyRegexp(`-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----`)},
 	{kind: SecretJWT, keywords: []string{"eyj"}, // eyJ
-		re: regexp.MustCompile(`\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*`)},
+		re: lazyRegexp(`\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*`)},
 	{kind: SecretBearerToken, keywords: []string{"bearer"}, // b or B
-		re:     regexp.MustCompile(`(?i)\bbearer\s+([A-Za-z0-9._~+/=\-]{16,})`),
+		re:     lazyRegexp(`(?i)\bbearer\s+([A-Za-z0-9._~+/=\-]{16,})`),
 		accept: func(m [][]byte) bool { return hasDigit(m[1]) && hasLetter(m[1]) && !placeholder(m[1]) }},
 	{kind: SecretConnectionPassword, keywords: []string{"://"}, // :
-		re:     regexp.MustCompile(`\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@"'<>]+:([^\s/@"'<>]+)@[^\s/@"'<>]+`),
+		re:     lazyRegexp(`\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@"'<>]+:([^\s/@"'<>]+)@[^\s/@"'<>]+`),
 		accept: func(m [][]byte) bool { return !placeholder(m[1]) }},
 	{kind: SecretConnectionPassword, keywords: []string{"password", "pwd"}, // =
 		// ADO.NET / ODBC style: Server=...;User Id=...;Password=...;
-		context: regexp.MustCompile(`(?i)(?:^|[;\s"'])(?:server|host|data source|address|addr)\s*=`),
-		re:      regexp.MustCompile(`(?i)(?:^|[;\s"'])(?:password|pwd)\s*=\s*([^;\s"']+)`),
+		context: lazyRegexp(`(?i)(?:^|[;\s"'])(?:server|host|data source|address|addr)\s*=`),
+		re:      lazyRegexp(`(?i)(?:^|[;\s"'])(?:password|pwd)\s*=\s*([^;\s"']+)`),
 		accept:  func(m [][]byte) bool { return !placeholder(m[1]) }},
 }
 
@@ -880,10 +909,10 @@ func detect(line, lower []byte) []SecretKind {
 		if !containsAny(lower, detectorKeywords[i]) {
 			continue
 		}
-		if d.context != nil && !d.context.Match(line) {
+		if d.context != nil && !d.context().Match(line) {
 			continue
 		}
-		for _, m := range d.re.FindAllSubmatch(line, -1) {
+		for _, m := range d.re().FindAllSubmatch(line, -1) {
 			if d.accept == nil || d.accept(m) {
 				out = append(out, d.kind)
 				break

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/runid/runid-oci/pull"
@@ -28,12 +29,16 @@ const (
 	openComponents = 50
 )
 
-var tmpl = template.Must(template.New("report").Funcs(template.FuncMap{
-	"css":   func() template.CSS { return template.CSS(pageCSS) },
-	"bytes": humanBytes,
-	"add":   func(a, b int) int { return a + b },
-	"mul16": func(a int) int { return a * graphLineH },
-}).Parse(pageTemplate))
+// tmpl is the page template, parsed on first use so that commands which
+// render no report do not parse it when the process starts.
+var tmpl = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("report").Funcs(template.FuncMap{
+		"css":   func() template.CSS { return template.CSS(pageCSS) },
+		"bytes": humanBytes,
+		"add":   func(a, b int) int { return a + b },
+		"mul16": func(a int) int { return a * graphLineH },
+	}).Parse(pageTemplate))
+})
 
 // RenderOptions configure Render. The zero value is valid.
 type RenderOptions struct {
@@ -154,7 +159,7 @@ func Render(w io.Writer, r *Report, opts RenderOptions) error {
 		v.Changed, v.Unchanged = diffViews(r.Comparison)
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
-	if err := tmpl.Execute(bw, v); err != nil {
+	if err := tmpl().Execute(bw, v); err != nil {
 		return fmt.Errorf("render report: %w", err)
 	}
 	return bw.Flush()
