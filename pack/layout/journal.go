@@ -20,21 +20,22 @@ import (
 )
 
 // The journal: with SetDeferIndex, a push of an untagged manifest writes
-// the manifest and its blobs into place without flushing them, then one
-// journal file in .runid/journal/ holding the bytes of the manifest and
-// of every small blob it lists that is not flushed yet, and flushes that
-// file and its directory: two flushes, in parallel, instead of one per
-// file. A commit in the background then flushes the blobs and the
-// manifest where they are, lists the manifest in index.json and removes
-// the journal file. After a crash before that commit, the journal file is
-// what says that the manifest was reported stored, and holds what may not
-// have reached the disk: the next commit of any writer puts back from it
-// any blob that is missing or damaged and lists the manifest (see
+// the manifest and its blobs into place without flushing them, then
+// appends the bytes of the manifest and of every small blob it lists that
+// is not flushed yet to the store's journal log (see journalLog) and
+// waits for a flush of the log that covers them. A commit in the
+// background then flushes the blobs and the manifest where they are and
+// lists the manifest in index.json; the log is removed once every push
+// in it is listed. After a crash before that commit, the journal is what
+// says that the manifest was reported stored, and holds what may not have
+// reached the disk: the next commit of any writer puts back from it any
+// blob that is missing or damaged and lists the manifest (see
 // recoverJournal).
 //
-// A journal file is named <alg>-<hex>.<random> after the manifest and
-// holds a header line, then for each blob, the manifest first, a line
-// "<digest> <size>" and the blob's bytes.
+// Journal files of the first format (written by earlier versions) are
+// still read: one file per push, named <alg>-<hex>.<random> after the
+// manifest, holding a header line, then for each blob, the manifest
+// first, a line "<digest> <size>" and the blob's bytes.
 
 // journalMagic is a journal file's first line.
 const journalMagic = "runid-journal v1\n"
@@ -63,10 +64,10 @@ func journalManifest(name string) (digest.Digest, bool) {
 }
 
 // SetDeferIndex makes a push of an untagged manifest return without
-// waiting for index.json: once a journal file holding the manifest and
-// every small blob it lists that is not flushed yet is flushed with its
-// directory (.runid/journal/; one round of two flushes, the directory's
-// shared with concurrent pushes). A commit in the background then
+// waiting for index.json: once a record holding the manifest and every
+// small blob it lists that is not flushed yet is appended to the store's
+// journal log (.runid/journal/log-<n>) and flushed, one flush shared by
+// the pushes appended meanwhile. A commit in the background then
 // flushes the blobs where they are and lists the manifest in index.json,
 // for every push waiting at that moment. What the
 // push reported survives a crash of the process or of the machine: it
@@ -77,8 +78,8 @@ func journalManifest(name string) (digest.Digest, bool) {
 // the background commit is done. Tagged pushes and Tag still wait for
 // their commit. Sync waits for the background commits.
 //
-// The recording proxy turns it on: a request waits for one round of
-// flushes before it is forwarded, instead of a commit.
+// The recording proxy turns it on: a request waits for one flush of the
+// journal log before it is forwarded, instead of a commit.
 func (s *Store) SetDeferIndex(on bool) { s.deferIndex.Store(on) }
 
 // Sync returns once every manifest pushed before the call is listed in
