@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,10 +18,10 @@ import (
 // The journal log: a deferring store (SetDeferIndex) appends each push to
 // one journal file it holds open, .runid/journal/log-<random>, instead of
 // creating a file per push. A push appends one record, then waits for a
-// flush of the file that covers it: pushes appended while a flush is in
-// progress share the next one (group commit), so concurrent pushes pay
-// one flush together, and no push creates, renames or removes a file to
-// be durable. The file's name is flushed (its directory) before the
+// flush of the file that covers it: one in progress that started after
+// the append, or its own (up to maxLogFlushes at once; pushes appended
+// past that share the next one), so concurrent pushes share flushes, and
+// no push creates, renames or removes a file to be durable. The file's name is flushed (its directory) before the
 // first push in it reports.
 //
 // The file starts with journalLogMagic; each record is the manifest's
@@ -56,10 +57,10 @@ type journalLog struct {
 
 	mu   sync.Mutex
 	cond sync.Cond
-	// written counts the bytes appended, synced those flushed; syncing is
-	// set while a flush is in progress.
+	// written counts the bytes appended, synced those flushed; inflight
+	// holds the value of written when each flush in progress started.
 	written, synced int64
-	syncing         bool
+	inflight        []int64
 	// broken is the error of a write or flush that failed: the file may
 	// hold a torn record or lost pages, nothing more is appended.
 	broken error
@@ -161,9 +162,17 @@ func (s *Store) currentJournal() (*journalLog, error) {
 	return log, nil
 }
 
+// maxLogFlushes bounds the flushes of one journal log in progress at
+// once. A push whose record no flush in progress covers starts its own
+// while fewer are running, so that at low concurrency a push waits for
+// one flush, not for the end of another's first; past that, the pushes
+// appended meanwhile share the next flush.
+const maxLogFlushes = 4
+
 // syncTo returns once the log is flushed up to offset seq: it waits for a
-// flush in progress, and then, if that one did not cover seq, flushes
-// itself everything appended so far, for every push waiting meanwhile.
+// flush in progress that started after the record was appended, or starts
+// one (see maxLogFlushes); a flush covers every record appended before it
+// started.
 func (l *journalLog) syncTo(seq int64) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -171,16 +180,22 @@ func (l *journalLog) syncTo(seq int64) error {
 		if l.broken != nil {
 			return l.broken
 		}
-		if l.syncing {
+		covered := false
+		for _, t := range l.inflight {
+			covered = covered || t >= seq
+		}
+		if covered || len(l.inflight) >= maxLogFlushes {
 			l.cond.Wait()
 			continue
 		}
-		l.syncing = true
 		target := l.written
+		l.inflight = append(l.inflight, target)
 		l.mu.Unlock()
 		err := l.f.Sync()
 		l.mu.Lock()
-		l.syncing = false
+		if i := slices.Index(l.inflight, target); i >= 0 {
+			l.inflight = slices.Delete(l.inflight, i, i+1)
+		}
 		if err != nil {
 			// After a failed flush the kernel may have dropped the pages:
 			// a later flush succeeding says nothing about them.
@@ -219,7 +234,7 @@ func (s *Store) retireJournal(log *journalLog) {
 	s.jmu.Lock()
 	defer s.jmu.Unlock()
 	log.mu.Lock()
-	done := log.retired && log.pending <= 0 && !log.closed && !log.syncing
+	done := log.retired && log.pending <= 0 && !log.closed && len(log.inflight) == 0
 	if done {
 		log.closed = true
 	}
