@@ -396,10 +396,13 @@ func Repair(ctx context.Context, dir string) (*RepairReport, error) {
 	}
 	// Journal files hold the blobs of pushes a crash may have cut off
 	// from the disk: put those back first, so that the scan finds them.
+	journalDone := map[string][]ocispec.Descriptor{}
 	if entries, err := os.ReadDir(s.journalDir()); err == nil {
 		for _, e := range entries {
-			if _, ok := journalManifest(e.Name()); ok {
-				_, _ = s.replayJournal(ctx, filepath.Join(s.journalDir(), e.Name()))
+			if _, ok := journalManifest(e.Name()); ok || isJournalLog(e.Name()) {
+				jp := filepath.Join(s.journalDir(), e.Name())
+				descs, _ := s.replayJournal(ctx, jp)
+				journalDone[jp] = descs
 			}
 		}
 	}
@@ -516,15 +519,18 @@ func Repair(ctx context.Context, dir string) (*RepairReport, error) {
 	for _, m := range manifests {
 		listedNow[m.Digest] = true
 	}
-	if entries, err := os.ReadDir(s.journalDir()); err == nil {
-		var done []string
-		for _, e := range entries {
-			if d, ok := journalManifest(e.Name()); ok && listedNow[d] {
-				done = append(done, filepath.Join(s.journalDir(), e.Name()))
-			}
+	// A journal log a live writer holds is its writer's to remove.
+	var done []string
+	for jp, descs := range journalDone {
+		all := len(descs) > 0
+		for _, d := range descs {
+			all = all && listedNow[d.Digest]
 		}
-		s.removeJournal(done)
+		if all && (!isJournalLog(filepath.Base(jp)) || !s.journalLogHeld(jp)) {
+			done = append(done, jp)
+		}
 	}
+	s.removeJournal(done)
 	for n, d := range tags {
 		if err := s.writeTag(n, d); err != nil {
 			return nil, fmt.Errorf("repair %s: %w", dir, err)

@@ -34,6 +34,11 @@ func TestCheckAndRepair(t *testing.T) {
 		}
 		reports = append(reports, got...)
 	}
+	// The deferred listings of the records are committed before the
+	// layout is damaged below.
+	if err := s.Sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	rep, err := Check(t.Context(), dir)
 	if err != nil {
 		t.Fatal(err)

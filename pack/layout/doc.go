@@ -11,8 +11,9 @@
 //   - referrers/<alg>/<hh>/<hex>/<alg>-<hex>: one file per manifest whose
 //     subject is <alg>:<hex>, holding the referrer's descriptor;
 //   - deleted/<alg>-<hex>: manifests deleted after a segment listed them;
-//   - journal/<alg>-<hex>.<n>: reported pushes not yet listed in
-//     index.json, with their bytes (see SetDeferIndex);
+//   - journal/log-<n>: reported pushes not yet listed in index.json,
+//     with their bytes, appended by a writer that holds the file locked
+//     (see SetDeferIndex);
 //   - state.json: the size and modification time of the index.json this
 //     store last wrote, to notice another program's writes;
 //   - lock: the advisory lock writers take to change index.json;
@@ -31,8 +32,10 @@
 // under the lock, after reading and merging the one on disk. Commits of
 // concurrent writers in one process share one lock and one index.json
 // replacement (group commit). With Store.SetDeferIndex (the recording
-// proxy) a push of an untagged manifest reports success once a journal
-// file in .runid/journal/ holding it and its unflushed blobs is flushed,
+// proxy) a push of an untagged manifest reports success once a record
+// holding it and its unflushed blobs is appended to the store's journal
+// log in .runid/journal/ and flushed (one flush shared by the pushes
+// appended meanwhile),
 // and index.json lists it after a commit in the background; after a
 // crash, the next writer lists it from the journal. See docs/store.md for
 // the design and its trade-offs.

@@ -154,6 +154,10 @@ func TestWriteFailsWithEIO(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// No background commit changes the layout while it is copied.
+	if err := s0.Sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	failures := 0
 	for failAt := int64(1); ; failAt++ {
 		dir := filepath.Join(t.TempDir(), "l"+strconv.FormatInt(failAt, 10))
@@ -211,6 +215,10 @@ func TestFullDisk(t *testing.T) {
 	}
 	before, err := writeEach(t, s0, 0)
 	if err != nil {
+		t.Fatal(err)
+	}
+	// No background commit changes the layout while it is copied.
+	if err := s0.Sync(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	filler := filepath.Join(mnt, "filler")

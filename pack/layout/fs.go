@@ -98,7 +98,7 @@ func writeAtomicAlongside(fsys fileSystem, tmpDir, path string, fill func(io.Wri
 	if err != nil {
 		return err
 	}
-	unlock := lockTemp(f.Name())
+	unlock := lockTempFile(f)
 	defer unlock()
 	done := false
 	defer func() {
@@ -156,7 +156,7 @@ func writeRenamedUnflushed(fsys fileSystem, tmpDir, path string, fill func(io.Wr
 	if err != nil {
 		return err
 	}
-	unlock := lockTemp(f.Name())
+	unlock := lockTempFile(f)
 	defer unlock()
 	err = fill(f)
 	if cerr := f.Close(); err == nil {

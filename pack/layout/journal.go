@@ -2,6 +2,8 @@ package layout
 
 import (
 	"bufio"
+	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,21 +20,22 @@ import (
 )
 
 // The journal: with SetDeferIndex, a push of an untagged manifest writes
-// the manifest and its blobs into place without flushing them, then one
-// journal file in .runid/journal/ holding the bytes of the manifest and
-// of every small blob it lists that is not flushed yet, and flushes that
-// file and its directory: two flushes, in parallel, instead of one per
-// file. A commit in the background then flushes the blobs and the
-// manifest where they are, lists the manifest in index.json and removes
-// the journal file. After a crash before that commit, the journal file is
-// what says that the manifest was reported stored, and holds what may not
-// have reached the disk: the next commit of any writer puts back from it
-// any blob that is missing or damaged and lists the manifest (see
+// the manifest and its blobs into place without flushing them, then
+// appends the bytes of the manifest and of every small blob it lists that
+// is not flushed yet to the store's journal log (see journalLog) and
+// waits for a flush of the log that covers them. A commit in the
+// background then flushes the blobs and the manifest where they are and
+// lists the manifest in index.json; the log is removed once every push
+// in it is listed. After a crash before that commit, the journal is what
+// says that the manifest was reported stored, and holds what may not have
+// reached the disk: the next commit of any writer puts back from it any
+// blob that is missing or damaged and lists the manifest (see
 // recoverJournal).
 //
-// A journal file is named <alg>-<hex>.<random> after the manifest and
-// holds a header line, then for each blob, the manifest first, a line
-// "<digest> <size>" and the blob's bytes.
+// Journal files of the first format (written by earlier versions) are
+// still read: one file per push, named <alg>-<hex>.<random> after the
+// manifest, holding a header line, then for each blob, the manifest
+// first, a line "<digest> <size>" and the blob's bytes.
 
 // journalMagic is a journal file's first line.
 const journalMagic = "runid-journal v1\n"
@@ -61,10 +64,10 @@ func journalManifest(name string) (digest.Digest, bool) {
 }
 
 // SetDeferIndex makes a push of an untagged manifest return without
-// waiting for index.json: once a journal file holding the manifest and
-// every small blob it lists that is not flushed yet is flushed with its
-// directory (.runid/journal/; one round of two flushes, the directory's
-// shared with concurrent pushes). A commit in the background then
+// waiting for index.json: once a record holding the manifest and every
+// small blob it lists that is not flushed yet is appended to the store's
+// journal log (.runid/journal/log-<n>) and flushed, one flush shared by
+// the pushes appended meanwhile. A commit in the background then
 // flushes the blobs where they are and lists the manifest in index.json,
 // for every push waiting at that moment. What the
 // push reported survives a crash of the process or of the machine: it
@@ -75,8 +78,8 @@ func journalManifest(name string) (digest.Digest, bool) {
 // the background commit is done. Tagged pushes and Tag still wait for
 // their commit. Sync waits for the background commits.
 //
-// The recording proxy turns it on: a request waits for one round of
-// flushes before it is forwarded, instead of a commit.
+// The recording proxy turns it on: a request waits for one flush of the
+// journal log before it is forwarded, instead of a commit.
 func (s *Store) SetDeferIndex(on bool) { s.deferIndex.Store(on) }
 
 // Sync returns once every manifest pushed before the call is listed in
@@ -85,7 +88,11 @@ func (s *Store) Sync(ctx context.Context) error {
 	if s.opts.ReadOnly {
 		return nil
 	}
-	return s.commits.commit(ctx, commitRequest{})
+	if err := s.commits.commit(ctx, commitRequest{}); err != nil {
+		return err
+	}
+	s.dropIdleJournal()
+	return nil
 }
 
 // deferring reports whether a push of an untagged manifest defers its
@@ -95,33 +102,20 @@ func (s *Store) deferring() bool {
 }
 
 // pushDeferred finishes the push of an untagged manifest at path, whose
-// bytes are b and whose descriptor is desc (see SetDeferIndex): it writes
-// and flushes the journal file, and queues the manifest's listing in
-// index.json.
+// bytes are b and whose descriptor is desc (see SetDeferIndex): it appends
+// the manifest and the blobs it lists that are not flushed yet to the
+// store's journal log, flushes the log (one flush shared by the pushes
+// appended meanwhile), and queues the manifest's listing in index.json.
 func (s *Store) pushDeferred(desc ocispec.Descriptor, path string, b []byte) error {
-	jdir := s.journalDir()
-	if err := s.mkdirDurable(jdir, 1); err != nil {
-		return err
-	}
-	f, err := s.fs.CreateTemp(jdir, digestName(desc.Digest)+".*")
-	if err != nil {
-		return err
-	}
-	jp := f.Name()
-	wrote := false
-	defer func() {
-		if !wrote {
-			s.fs.Remove(jp)
-		}
-	}()
 	// Blobs larger than deferSyncMax are flushed before they are renamed
 	// into place: only their names need flushing.
-	need := []string{jp}
-	w := bufio.NewWriterSize(f, 64<<10)
-	werr := writeJournalEntry(w, desc.Digest, b)
+	need := []string{s.journalDir()}
+	var rec bytes.Buffer
+	rec.Grow(len(b) + 64)
+	appendJournalEntry(&rec, desc.Digest, b)
 	for _, d := range listedBlobs(b) {
 		p, err := s.blobPath(d.Digest)
-		if err != nil || werr != nil {
+		if err != nil {
 			continue
 		}
 		if !s.sync.dirtyFile(p) {
@@ -135,31 +129,35 @@ func (s *Store) pushDeferred(desc ocispec.Descriptor, path string, b []byte) err
 		}
 		data, err := readCapped(p, deferSyncMax)
 		if err != nil || int64(len(data)) != d.Size || digest.FromBytes(data) != d.Digest {
-			werr = fmt.Errorf("journal %s: blob %s: not stored intact", desc.Digest, d.Digest)
-			break
+			return fmt.Errorf("journal %s: blob %s: not stored intact", desc.Digest, d.Digest)
 		}
-		werr = writeJournalEntry(w, d.Digest, data)
+		appendJournalEntry(&rec, d.Digest, data)
 	}
-	if werr == nil {
-		werr = w.Flush()
-	}
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr != nil {
-		return werr
-	}
-	s.sync.markFile(jp)
-	s.sync.markDir(jdir)
-	if err := s.flushWithParents(need...); err != nil {
+	fmt.Fprintf(&rec, "%s%s\n", journalEnd, desc.Digest)
+	log, seq, err := s.appendJournal(rec.Bytes())
+	if err != nil {
 		return err
 	}
-	wrote = true
-	s.commits.enqueueDeferred(&pendingCommit{req: commitRequest{manifests: []ocispec.Descriptor{listed(desc)}}, journal: jp})
+	err = s.flushWithParents(need...)
+	if err == nil {
+		err = log.syncTo(seq)
+	}
+	if err != nil {
+		s.releaseJournal(log.path)
+		return err
+	}
+	s.commits.enqueueDeferred(&pendingCommit{req: commitRequest{manifests: []ocispec.Descriptor{listed(desc)}}, journal: log.path})
 	return nil
 }
 
-// writeJournalEntry writes one blob into a journal file.
+// appendJournalEntry appends one blob to a journal record.
+func appendJournalEntry(w *bytes.Buffer, d digest.Digest, data []byte) {
+	fmt.Fprintf(w, "%s %d\n", d, len(data))
+	w.Write(data)
+}
+
+// writeJournalEntry writes one blob into a journal file of the first
+// format (one file per push), which readJournal still reads.
 func writeJournalEntry(w *bufio.Writer, d digest.Digest, data []byte) error {
 	if w.Buffered() == 0 {
 		if _, err := w.WriteString(journalMagic); err != nil {
@@ -260,13 +258,14 @@ func listedBlobs(b []byte) []ocispec.Descriptor {
 
 // recoverJournal, under the layout's lock, returns the manifests named by
 // journal files that no live writer will commit (those of this store's
-// own pending listings are in skip; others younger than journalStale are
-// left to their writer), and the journal files to remove once they are
-// listed. From each, it puts back every blob that is missing or damaged
-// (flushed, as the commit flushes its directory). A journal file that is
-// cut short, or whose manifest lists a blob neither stored nor in the
-// journal, names a push that was never reported (a writer reports it only
-// once its journal file is flushed whole), and is removed.
+// own pending listings are in skip; a journal log another writer holds
+// locked, or a file of the first format younger than journalStale, is
+// left to its writer), and the journal files to remove once they are
+// listed. From each push, it puts back every blob that is missing or
+// damaged (flushed, as the commit flushes its directory). A push cut
+// short, or whose manifest lists a blob neither stored nor in the
+// journal, was never reported (a writer reports a push only once it is
+// flushed whole) and is dropped.
 func (s *Store) recoverJournal(ctx context.Context, skip map[string]bool) ([]ocispec.Descriptor, []string) {
 	entries, err := os.ReadDir(s.journalDir())
 	if err != nil {
@@ -277,32 +276,65 @@ func (s *Store) recoverJournal(ctx context.Context, skip map[string]bool) ([]oci
 	now := time.Now()
 	for _, e := range entries {
 		jp := filepath.Join(s.journalDir(), e.Name())
-		if _, ok := journalManifest(e.Name()); !ok || skip[jp] {
+		if skip[jp] {
 			continue
 		}
 		fi, err := e.Info()
-		if err != nil || now.Sub(fi.ModTime()) < journalStale {
+		if err != nil {
 			continue
 		}
-		desc, err := s.replayJournal(ctx, jp)
+		young := now.Sub(fi.ModTime()) < journalStale
+		switch {
+		case isJournalLog(e.Name()):
+			// A log is created, then locked: a young one may be in between.
+			if s.journalLogHeld(jp) || young && fi.Size() <= int64(len(journalLogMagic)) {
+				continue
+			}
+		case young:
+			continue
+		default:
+			if _, ok := journalManifest(e.Name()); !ok {
+				continue
+			}
+		}
+		descs, err := s.replayJournal(ctx, jp)
 		if err != nil {
 			_ = s.fs.Remove(jp)
 			continue
 		}
-		out = append(out, desc)
+		out = append(out, descs...)
 		files = append(files, jp)
 	}
 	return out, files
 }
 
-// replayJournal puts back the blobs of the journal file jp that are not
-// stored intact, records its manifest as a referrer of its subject, and
-// returns the manifest's listing.
-func (s *Store) replayJournal(ctx context.Context, jp string) (ocispec.Descriptor, error) {
-	ents, err := readJournal(jp)
+// replayJournal puts back the blobs of the pushes held by the journal
+// file jp that are not stored intact, records each manifest as a referrer
+// of its subject, and returns the manifests' listings. A push that cannot
+// be put back whole is left out.
+func (s *Store) replayJournal(ctx context.Context, jp string) ([]ocispec.Descriptor, error) {
+	pushes, err := readJournalFile(jp)
 	if err != nil {
-		return ocispec.Descriptor{}, err
+		return nil, err
 	}
+	var out []ocispec.Descriptor
+	var first error
+	for _, ents := range pushes {
+		d, err := s.replayPush(ctx, jp, ents)
+		if err != nil {
+			first = cmp.Or(first, err)
+			continue
+		}
+		out = append(out, d)
+	}
+	if len(out) == 0 && first != nil {
+		return nil, first
+	}
+	return out, nil
+}
+
+// replayPush is replayJournal for one push.
+func (s *Store) replayPush(ctx context.Context, jp string, ents []journalEntry) (ocispec.Descriptor, error) {
 	for _, e := range ents {
 		desc := ocispec.Descriptor{Digest: e.digest, Size: int64(len(e.data))}
 		if ok, err := s.Exists(ctx, desc); err == nil && ok {
@@ -327,7 +359,7 @@ func (s *Store) replayJournal(ctx context.Context, jp string) (ocispec.Descripto
 		return ocispec.Descriptor{}, err
 	}
 	if subject != nil {
-		if err := s.putReferrer(*subject, full); err != nil {
+		if err := s.putReferrerUnflushed(*subject, full); err != nil {
 			return ocispec.Descriptor{}, err
 		}
 	}
@@ -356,12 +388,13 @@ func (s *Store) putBlobFlushed(desc ocispec.Descriptor, b []byte) error {
 
 var errNotStored = errors.New("not stored intact")
 
-// removeJournal removes journal files whose manifests index.json now
-// lists. A removal lost in a crash only makes a later commit list the
-// manifest again.
+// removeJournal notes that the pushes of the journal files listed (one
+// entry per push) are listed in index.json: a file taken over from
+// another writer is removed, a log of this store once none of its pushes
+// is left unlisted (see releaseJournal). A removal lost in a crash only
+// makes a later commit list the manifests again.
 func (s *Store) removeJournal(files []string) {
 	for _, f := range files {
-		_ = s.fs.Remove(f)
-		s.sync.forget(f)
+		s.releaseJournal(f)
 	}
 }

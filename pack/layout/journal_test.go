@@ -1,6 +1,8 @@
 package layout
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io/fs"
@@ -34,6 +36,22 @@ func (f *pathSyncFS) note(p string) {
 	}
 	f.synced[p]++
 }
+func (f *pathSyncFS) CreateTemp(dir, pattern string) (tempFile, error) {
+	t, err := f.osFS.CreateTemp(dir, pattern)
+	if err != nil {
+		return nil, err
+	}
+	return &pathSyncFile{tempFile: t, fs: f}, nil
+}
+
+// pathSyncFile counts its flushes under its name.
+type pathSyncFile struct {
+	tempFile
+	fs *pathSyncFS
+}
+
+func (f *pathSyncFile) Sync() error { f.fs.note(f.Name()); return f.tempFile.Sync() }
+
 func (f *pathSyncFS) SyncDir(p string) error  { f.note(p); return f.osFS.SyncDir(p) }
 func (f *pathSyncFS) SyncFile(p string) error { f.note(p); return f.osFS.SyncFile(p) }
 func (f *pathSyncFS) count(p string) int {
@@ -70,10 +88,11 @@ func TestDeferIndexPush(t *testing.T) {
 			t.Errorf("%s not flushed when the push returned", p)
 		}
 	}
-	ents, err := readJournal(js[0])
-	if err != nil {
-		t.Fatal(err)
+	pushes, err := readJournalFile(js[0])
+	if err != nil || len(pushes) != 1 {
+		t.Fatalf("the journal holds %d pushes (%v), want 1", len(pushes), err)
 	}
+	ents := pushes[0]
 	held := map[digest.Digest]bool{}
 	for _, e := range ents {
 		held[e.digest] = true
@@ -144,7 +163,8 @@ func TestJournalRecovery(t *testing.T) {
 	if err := os.Remove(mp); err != nil {
 		t.Fatal(err)
 	}
-	// A journal file of a push that never completed (cut short).
+	// The writer dies: its journal log is left, unlocked.
+	s.abandonJournal()
 	js := journalFiles(t, s, d)
 	if len(js) != 1 {
 		t.Fatalf("%d journal files, want 1", len(js))
@@ -153,13 +173,25 @@ func TestJournalRecovery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Journal files of pushes that never completed (cut short): a log,
+	// and a file of the first format (one push per file).
+	gl := filepath.Join(s.journalDir(), journalLogPrefix+"ghost")
+	if err := os.WriteFile(gl, whole[:len(whole)-10], 0o644); err != nil {
+		t.Fatal(err)
+	}
 	ghost := digest.FromString("never stored")
 	gp := filepath.Join(s.journalDir(), digestName(ghost)+".1")
-	if err := os.WriteFile(gp, whole[:len(whole)-10], 0o644); err != nil {
+	var v1 bytes.Buffer
+	w := bufio.NewWriter(&v1)
+	if err := writeJournalEntry(w, ghost, []byte("never stored")); err != nil {
+		t.Fatal(err)
+	}
+	w.Flush()
+	if err := os.WriteFile(gp, v1.Bytes()[:v1.Len()-3], 0o644); err != nil {
 		t.Fatal(err)
 	}
 	old := time.Now().Add(-2 * journalStale)
-	for _, p := range []string{js[0], gp} {
+	for _, p := range []string{js[0], gp, gl} {
 		if err := os.Chtimes(p, old, old); err != nil {
 			t.Fatal(err)
 		}
@@ -177,7 +209,7 @@ func TestJournalRecovery(t *testing.T) {
 	if !listed[d] {
 		t.Fatalf("the next commit did not list %s, named by a journal file", d)
 	}
-	for _, p := range []string{js[0], gp} {
+	for _, p := range []string{js[0], gp, gl} {
 		if _, err := os.Stat(p); err == nil {
 			t.Errorf("journal file %s left after the commit that handled it", p)
 		}
@@ -244,11 +276,29 @@ func journalFiles(tb testing.TB, s *Store, d digest.Digest) []string {
 	}
 	var out []string
 	for _, e := range ents {
-		if m, ok := journalManifest(e.Name()); ok && m == d {
-			out = append(out, filepath.Join(s.journalDir(), e.Name()))
+		p := filepath.Join(s.journalDir(), e.Name())
+		pushes, _ := readJournalFile(p)
+		for _, push := range pushes {
+			if push[0].digest == d {
+				out = append(out, p)
+				break
+			}
 		}
 	}
 	return out
+}
+
+// abandonJournal lets go of the store's journal logs as a writer killed
+// at that moment would: the files stay, unlocked.
+func (s *Store) abandonJournal() {
+	s.jmu.Lock()
+	defer s.jmu.Unlock()
+	for _, l := range s.jlogs {
+		l.f.Close()
+		l.lock.Unlock()
+	}
+	s.jlogs = nil
+	s.jcur = nil
 }
 
 // TestRepairReplaysJournal checks that layout repair puts back, from a
@@ -274,6 +324,7 @@ func TestRepairReplaysJournal(t *testing.T) {
 	if err := os.Truncate(mp, 3); err != nil {
 		t.Fatal(err)
 	}
+	s.abandonJournal() // the writer died
 	if _, err := Repair(ctx, dir); err != nil {
 		t.Fatal(err)
 	}

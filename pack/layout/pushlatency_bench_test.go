@@ -61,8 +61,9 @@ func (f *slowFile) Sync() error { f.fs.wait(); return f.tempFile.Sync() }
 // dominates; -push-writers 4 shows the flush rounds.
 //
 // The index=deferred rows push with SetDeferIndex, as the recording
-// proxy does: a push waits for one round of flushes (its journal file and
-// directory), and index.json is committed in the background.
+// proxy does: a push waits for one flush of the journal log (shared with
+// the pushes appended meanwhile), and index.json is committed in the
+// background.
 //
 //	go test -run '^$' -bench PushLatency -benchtime 300x ./pack/layout -args -push-writers 4
 func BenchmarkPushLatency(b *testing.B) {

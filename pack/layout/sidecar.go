@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -113,6 +114,18 @@ func (s *Store) referrerDir(subject digest.Digest) string {
 
 // putReferrer records d as a referrer of subject.
 func (s *Store) putReferrer(subject, d ocispec.Descriptor) error {
+	return s.putReferrerFile(subject, d, false)
+}
+
+// putReferrerUnflushed is putReferrer for a push or a replay that a commit
+// follows: the file is renamed into place unflushed and the commit flushes
+// it, with the other files of its manifest, before index.json lists the
+// manifest; until then the journal or the commit's waiter covers it.
+func (s *Store) putReferrerUnflushed(subject, d ocispec.Descriptor) error {
+	return s.putReferrerFile(subject, d, true)
+}
+
+func (s *Store) putReferrerFile(subject, d ocispec.Descriptor, unflushed bool) error {
 	if subject.Digest.Validate() != nil {
 		return nil
 	}
@@ -133,7 +146,14 @@ func (s *Store) putReferrer(subject, d ocispec.Descriptor) error {
 	if err != nil {
 		return err
 	}
-	return s.writeDeferred(filepath.Join(dir, digestName(d.Digest)), b)
+	p := filepath.Join(dir, digestName(d.Digest))
+	if unflushed {
+		return writeRenamedUnflushed(s.fs, s.tmpDir, p, func(w io.Writer) error {
+			_, err := w.Write(b)
+			return err
+		}, s.deferFile)
+	}
+	return s.writeDeferred(p, b)
 }
 
 // mkdirDurable creates dir and flushes the parents of the directories it

@@ -127,6 +127,12 @@ type Store struct {
 
 	// deferIndex: see SetDeferIndex.
 	deferIndex atomic.Bool
+
+	// jmu guards jcur, the journal log deferred pushes append to, and
+	// jlogs, this store's journal logs not yet removed (see journalLog).
+	jmu   sync.Mutex
+	jcur  *journalLog
+	jlogs map[string]*journalLog
 }
 
 // knownBlob reports whether the small blob at path is one this store
@@ -522,7 +528,7 @@ func (s *Store) push(ctx context.Context, expected ocispec.Descriptor, r io.Read
 		return nil
 	}
 	if subject != nil {
-		if err := s.putReferrer(*subject, desc); err != nil {
+		if err := s.putReferrerUnflushed(*subject, desc); err != nil {
 			return fmt.Errorf("push %s to %s: record referrer: %w", expected.Digest, s.root, err)
 		}
 	}

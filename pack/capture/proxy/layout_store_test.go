@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -74,6 +75,10 @@ func TestDurableLayoutStore(t *testing.T) {
 		}
 	}
 	hs.shutdown()
+	// Shutdown leaves nothing for the next writer to replay.
+	if ents, _ := os.ReadDir(filepath.Join(dir, ".runid", "journal")); len(ents) != 0 {
+		t.Errorf("%d journal files left after shutdown", len(ents))
+	}
 	fresh, err := layout.Open(t.Context(), dir, layout.Options{})
 	if err != nil {
 		t.Fatal(err)

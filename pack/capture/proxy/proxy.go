@@ -351,8 +351,8 @@ type Handler struct {
 // (memory.Store) resolves only when tagged so: the handler tags them by
 // their digest there. A pack/layout store (what the CLI opens) has its
 // index.json commits deferred (layout.Store.SetDeferIndex): each
-// identity's blobs and manifest are flushed, with a journal entry naming
-// it, before its request is forwarded, and index.json lists it a moment
+// identity's manifest and blobs are flushed in the store's journal log
+// before its request is forwarded, and index.json lists it a moment
 // later, in a commit shared with the other requests, in the background;
 // Shutdown waits for those commits. It shares the layout with other
 // processes. An *oci.Store has its index.json saved in batches until

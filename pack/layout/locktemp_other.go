@@ -1,0 +1,6 @@
+//go:build !unix
+
+package layout
+
+// lockTempFile is lockTemp.
+func lockTempFile(f tempFile) func() { return lockTemp(f.Name()) }
