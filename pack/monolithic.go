@@ -145,11 +145,7 @@ func (m *monolithic) push(ctx context.Context, desc ocispec.Descriptor, body []b
 	}
 	ref := m.repo.Reference
 	ctx = auth.AppendRepositoryScope(ctx, ref, auth.ActionPull, auth.ActionPush)
-	scheme := "https"
-	if m.repo.PlainHTTP {
-		scheme = "http"
-	}
-	u := url.URL{Scheme: scheme, Host: ref.Host(), Path: "/v2/" + ref.Repository + "/blobs/uploads/",
+	u := url.URL{Scheme: m.scheme(), Host: ref.Host(), Path: "/v2/" + ref.Repository + "/blobs/uploads/",
 		RawQuery: url.Values{"digest": {desc.Digest.String()}}.Encode()}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
 	if err != nil {
@@ -164,12 +160,13 @@ func (m *monolithic) push(ctx context.Context, desc ocispec.Descriptor, body []b
 	switch resp.StatusCode {
 	case http.StatusCreated:
 		verdict = monoSupported
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
 		return true, nil
 	case http.StatusAccepted:
 		// The registry opened an upload session and ignored the digest
 		// (and the body): finish the session as a two-request upload would.
 		verdict = monoUnsupported
-		return true, m.complete(ctx, req, resp, desc, body)
+		return true, m.complete(ctx, req, resp, desc, bytes.NewReader(body))
 	}
 	rerr := errorResponse(resp)
 	if unsupported(rerr) {
@@ -183,9 +180,13 @@ func (m *monolithic) push(ctx context.Context, desc ocispec.Descriptor, body []b
 	return true, rerr
 }
 
-// complete PUTs body to the upload session a POST answered with 202, at its
-// Location, which must stay on the registry's host and scheme.
-func (m *monolithic) complete(ctx context.Context, post *http.Request, resp *http.Response, desc ocispec.Descriptor, body []byte) error {
+// complete PUTs body, the bytes of desc, to the upload session a POST
+// answered with 202, at its Location, which must stay on the registry's
+// host and scheme. The body is not one the client can rewind, so that a
+// failed PUT is not sent again (as oras-go's own PUT): the session may be
+// gone. A body in memory (*bytes.Reader) is one net/http sends in the same
+// write as the request's headers.
+func (m *monolithic) complete(ctx context.Context, post *http.Request, resp *http.Response, desc ocispec.Descriptor, body io.Reader) error {
 	loc, err := resp.Location()
 	if err != nil {
 		return fmt.Errorf("upload session without a Location: %w", err)
@@ -199,13 +200,12 @@ func (m *monolithic) complete(ctx context.Context, post *http.Request, resp *htt
 	q := loc.Query()
 	q.Set("digest", desc.Digest.String())
 	loc.RawQuery = q.Encode()
-	// The body is not one the client can rewind, so that a failed PUT is
-	// not sent again (as oras-go's own PUT): the session may be gone.
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, loc.String(), struct{ io.Reader }{bytes.NewReader(body)})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, loc.String(), nil)
 	if err != nil {
 		return err
 	}
-	req.ContentLength = int64(len(body))
+	req.Body = io.NopCloser(body)
+	req.ContentLength = desc.Size
 	req.Header.Set("Content-Type", "application/octet-stream")
 	if a := resp.Request.Header.Get("Authorization"); a != "" {
 		req.Header.Set("Authorization", a)
@@ -218,6 +218,7 @@ func (m *monolithic) complete(ctx context.Context, post *http.Request, resp *htt
 	if put.StatusCode != http.StatusCreated {
 		return errorResponse(put)
 	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(put.Body, maxDrain))
 	return nil
 }
 
