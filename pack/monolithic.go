@@ -136,7 +136,8 @@ const maxErrorBody = 64 << 10
 // push uploads body, the bytes of desc, in one POST. handled is false when
 // the registry refused the request as one it does not support and stored
 // nothing: the caller then uploads the blob the two-request way. When
-// handled, err is the outcome of the upload.
+// handled, err is the outcome of the upload. ctx carries the repository's
+// authentication scope (pull and push), as Push sets it.
 func (m *monolithic) push(ctx context.Context, desc ocispec.Descriptor, body []byte) (handled bool, err error) {
 	verdict := monoUnknown
 	defer func() { m.learn(verdict) }()
@@ -144,7 +145,6 @@ func (m *monolithic) push(ctx context.Context, desc ocispec.Descriptor, body []b
 		return true, fmt.Errorf("read %d bytes, the descriptor says %d", len(body), desc.Size)
 	}
 	ref := m.repo.Reference
-	ctx = auth.AppendRepositoryScope(ctx, ref, auth.ActionPull, auth.ActionPush)
 	u := url.URL{Scheme: m.scheme(), Host: ref.Host(), Path: "/v2/" + ref.Repository + "/blobs/uploads/",
 		RawQuery: url.Values{"digest": {desc.Digest.String()}}.Encode()}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))

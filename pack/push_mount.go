@@ -10,7 +10,6 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"oras.land/oras-go/v2/registry/remote/auth"
 )
 
 // Small blobs in two requests, on a registry without single-POST uploads.
@@ -57,10 +56,10 @@ const (
 // mount asks the repository to mount desc from itself. For mountOpened it
 // returns the request and the answer, whose Location is the session; err
 // is set for mountRefused only when the request could not be made or the
-// registry misbehaved (a 201 naming another digest).
+// registry misbehaved (a 201 naming another digest). ctx carries the
+// repository's authentication scope (pull and push), as Push sets it.
 func (m *monolithic) mount(ctx context.Context, desc ocispec.Descriptor) (mountOutcome, *http.Request, *http.Response, error) {
 	ref := m.repo.Reference
-	ctx = auth.AppendRepositoryScope(ctx, ref, auth.ActionPull, auth.ActionPush)
 	u := url.URL{Scheme: m.scheme(), Host: ref.Host(), Path: "/v2/" + ref.Repository + "/blobs/uploads/",
 		RawQuery: url.Values{"mount": {desc.Digest.String()}, "from": {ref.Repository}}.Encode()}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), nil)
