@@ -133,6 +133,10 @@ func (m *monolithic) learn(state int32) {
 // maxErrorBody caps how much of an error answer is read.
 const maxErrorBody = 64 << 10
 
+// maxDrain caps how much of a successful answer's body is read before it
+// is closed, so that the connection can serve the next request.
+const maxDrain = 4 << 10
+
 // push uploads body, the bytes of desc, in one POST. handled is false when
 // the registry refused the request as one it does not support and stored
 // nothing: the caller then uploads the blob the two-request way. When
@@ -145,7 +149,11 @@ func (m *monolithic) push(ctx context.Context, desc ocispec.Descriptor, body []b
 		return true, fmt.Errorf("read %d bytes, the descriptor says %d", len(body), desc.Size)
 	}
 	ref := m.repo.Reference
-	u := url.URL{Scheme: m.scheme(), Host: ref.Host(), Path: "/v2/" + ref.Repository + "/blobs/uploads/",
+	scheme := "https"
+	if m.repo.PlainHTTP {
+		scheme = "http"
+	}
+	u := url.URL{Scheme: scheme, Host: ref.Host(), Path: "/v2/" + ref.Repository + "/blobs/uploads/",
 		RawQuery: url.Values{"digest": {desc.Digest.String()}}.Encode()}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
 	if err != nil {
@@ -166,7 +174,7 @@ func (m *monolithic) push(ctx context.Context, desc ocispec.Descriptor, body []b
 		// The registry opened an upload session and ignored the digest
 		// (and the body): finish the session as a two-request upload would.
 		verdict = monoUnsupported
-		return true, m.complete(ctx, req, resp, desc, bytes.NewReader(body))
+		return true, m.complete(ctx, req, resp, desc, body)
 	}
 	rerr := errorResponse(resp)
 	if unsupported(rerr) {
@@ -180,13 +188,9 @@ func (m *monolithic) push(ctx context.Context, desc ocispec.Descriptor, body []b
 	return true, rerr
 }
 
-// complete PUTs body, the bytes of desc, to the upload session a POST
-// answered with 202, at its Location, which must stay on the registry's
-// host and scheme. The body is not one the client can rewind, so that a
-// failed PUT is not sent again (as oras-go's own PUT): the session may be
-// gone. A body in memory (*bytes.Reader) is one net/http sends in the same
-// write as the request's headers.
-func (m *monolithic) complete(ctx context.Context, post *http.Request, resp *http.Response, desc ocispec.Descriptor, body io.Reader) error {
+// complete PUTs body to the upload session a POST answered with 202, at its
+// Location, which must stay on the registry's host and scheme.
+func (m *monolithic) complete(ctx context.Context, post *http.Request, resp *http.Response, desc ocispec.Descriptor, body []byte) error {
 	loc, err := resp.Location()
 	if err != nil {
 		return fmt.Errorf("upload session without a Location: %w", err)
@@ -200,12 +204,16 @@ func (m *monolithic) complete(ctx context.Context, post *http.Request, resp *htt
 	q := loc.Query()
 	q.Set("digest", desc.Digest.String())
 	loc.RawQuery = q.Encode()
+	// The body is not one the client can rewind (no GetBody), so that a
+	// failed PUT is not sent again (as oras-go's own PUT): the session may
+	// be gone. It is a bytes.Reader, which net/http sends in the same write
+	// as the request's headers.
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut, loc.String(), nil)
 	if err != nil {
 		return err
 	}
-	req.Body = io.NopCloser(body)
-	req.ContentLength = desc.Size
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	req.ContentLength = int64(len(body))
 	req.Header.Set("Content-Type", "application/octet-stream")
 	if a := resp.Request.Header.Get("Authorization"); a != "" {
 		req.Header.Set("Authorization", a)

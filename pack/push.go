@@ -198,12 +198,13 @@ func Push(ctx context.Context, target oras.Target, c *Composition, opts PushOpti
 		opts.Logger.Debug("identity already present", "digest", mdesc.Digest, "blobs", len(blobs))
 	} else {
 		up := uploader{target: target, progress: progress, bytesProgress: opts.Progress, logger: opts.Logger}
+		up.mountRepo, up.mounter = mounterOf(target)
 		g, gctx := errgroup.WithContext(ctx)
 		if r, ok := target.(*remote.Repository); ok {
 			up.mono = newMonolithic(r)
-			// Every blob request needs pull and push on the repository:
-			// the authentication scope is worked out once for the push, not
-			// once per request.
+			// Every single-POST upload needs pull and push on the
+			// repository: the authentication scope is worked out once for
+			// the push, not once per request.
 			gctx = auth.AppendRepositoryScope(gctx, r.Reference, auth.ActionPull, auth.ActionPush)
 		}
 		g.SetLimit(opts.Concurrency)
@@ -269,12 +270,21 @@ type uploader struct {
 	bytesProgress func(Event)
 	logger        *slog.Logger
 
-	noMount atomic.Bool // set once the registry refused a mount request
-	// mono makes the requests of single-POST and mounted uploads, for a
-	// remote repository (push_mount.go, monolithic.go).
-	mono *monolithic
+	mounter   registry.Mounter // set for a remote repository
+	mountRepo string           // its repository name
+	noMount   atomic.Bool      // set once the registry refused a mount request
+	mono      *monolithic      // single-POST uploads, for a remote repository
 
 	uploaded, skipped, bytes atomic.Int64
+}
+
+// mounterOf returns the repository name and mounter of a remote
+// repository, or nothing for any other target.
+func mounterOf(t oras.Target) (string, registry.Mounter) {
+	if r, ok := t.(*remote.Repository); ok {
+		return r.Reference.Repository, r
+	}
+	return "", nil
 }
 
 // opener opens a blob's bytes for an upload, with a check to run once the
@@ -305,9 +315,8 @@ func (r *sourceReader) Read(p []byte) (int, error) {
 
 // push makes sure the target has the blob: sent in one request for a
 // small blob on a registry that takes single-POST uploads (monolithic.go),
-// else mounted (or found) in one request and sent in a second for a small
-// blob on a registry (push_mount.go), else checked with Exists and
-// uploaded if missing.
+// else mounted (or found) in one request for a small blob on a registry,
+// else checked with Exists and uploaded if missing.
 func (u *uploader) push(ctx context.Context, what, name string, desc ocispec.Descriptor, open opener) error {
 	if u.mono.use(ctx, desc.Size) {
 		done, err := u.pushMonolithic(ctx, what, name, desc, open)
@@ -315,13 +324,37 @@ func (u *uploader) push(ctx context.Context, what, name string, desc ocispec.Des
 			return err
 		}
 	}
-	if u.mono != nil && desc.Size <= mountMaxSize && !u.noMount.Load() {
-		if done, err := u.pushMounted(ctx, what, name, desc, open); done {
-			return err
+	if u.mounter != nil && desc.Size <= mountMaxSize && !u.noMount.Load() {
+		opened := false
+		var after func() error
+		var src *sourceReader
+		err := u.mounter.Mount(ctx, desc, u.mountRepo, func() (io.ReadCloser, error) {
+			opened = true
+			u.progress(Event{Kind: EventBlobUploading, Name: name, Descriptor: desc})
+			rc, check, err := open()
+			after = check
+			if err != nil {
+				return nil, err
+			}
+			src = &sourceReader{ReadCloser: rc}
+			return readCloser{counting(src, name, desc, u.bytesProgress), src}, nil
+		})
+		if err != nil && src != nil && src.err != nil {
+			err = src.err
 		}
-		// The registry refused the mount request itself: check and
-		// upload as for any target, and stop asking.
+		switch {
+		case err == nil && !opened:
+			u.found(name, desc)
+			return nil
+		case opened:
+			return u.finish(what, name, desc, err, after)
+		case ctx.Err() != nil:
+			return fmt.Errorf("push %s: %w: %w", what, ErrPush, err)
+		}
+		// The registry refused the request itself: check and upload as
+		// for any target, and stop asking.
 		u.noMount.Store(true)
+		u.logger.Debug("registry refused a blob mount; checking blobs with HEAD", "error", err)
 	}
 	ok, err := u.target.Exists(ctx, desc)
 	if err != nil {

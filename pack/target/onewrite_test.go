@@ -30,10 +30,10 @@ import (
 // that is written in several writes whatever its body.
 const transportWriteBuffer = 4 << 10
 
-// writeLog records the writes of the client's connections: how many blob
-// upload requests began, and how many of those that fit in the transport's
-// write buffer were written in more than one write (the headers flushed in
-// a write of their own, then the body).
+// writeLog records the writes of the client's connections: how many
+// single-POST uploads began, and how many of those that fit in the
+// transport's write buffer were written in more than one write (the
+// headers flushed in a write of their own, then the body).
 type writeLog struct {
 	mu           sync.Mutex
 	uploads      int
@@ -43,7 +43,7 @@ type writeLog struct {
 type loggedConn struct {
 	net.Conn
 	log      *writeLog
-	inUpload bool // the last request begun on this connection is a blob upload
+	inUpload bool // the last request begun on this connection is a single-POST upload
 	first    int  // the length of its first write
 }
 
@@ -61,8 +61,7 @@ func (c *loggedConn) Write(p []byte) (int, error) {
 	c.log.mu.Lock()
 	switch {
 	case start:
-		c.inUpload = bytes.Contains(line, []byte("/blobs/uploads/")) && !bytes.HasPrefix(line, []byte("POST ")) ||
-			bytes.HasPrefix(line, []byte("POST ")) && bytes.Contains(line, []byte("digest="))
+		c.inUpload = bytes.HasPrefix(line, []byte("POST ")) && bytes.Contains(line, []byte("/blobs/uploads/?digest="))
 		c.first = len(p)
 		if c.inUpload {
 			c.log.uploads++
@@ -76,18 +75,22 @@ func (c *loggedConn) Write(p []byte) (int, error) {
 
 // TestSmallUploadsOneWrite pushes small components to both registries
 // through the client Open makes, and looks at what it writes on its
-// connections: each request that carries a small blob (the PUT of a
-// two-request upload on Distribution, the single POST on
-// go-containerregistry) goes out, headers and body, in one write, not its
-// headers first and then its body; a request larger than the transport's
-// write buffer (the identity document here) is written as the buffer fills.
+// connections: a single-POST upload of a small blob (every blob on
+// go-containerregistry; the one that finds out that Distribution does not
+// take them) goes out, headers and body, in one write, not its headers
+// first and then its body. The timeout transport hands such a body to
+// net/http as it is, a bytes.Reader that net/http sends with the headers.
+// A request larger than the transport's write buffer is written as the
+// buffer fills.
 func TestSmallUploadsOneWrite(t *testing.T) {
+	const docs = 30
 	for _, reg := range []struct {
-		name string
-		h    func(testing.TB) http.Handler
+		name        string
+		h           func(testing.TB) http.Handler
+		singlePOSTs int
 	}{
-		{"distribution", testregistry.NewDistributionHandler},
-		{"ggcr", testregistry.NewGGCRHandler},
+		{"distribution", testregistry.NewDistributionHandler, 1},
+		{"ggcr", testregistry.NewGGCRHandler, docs},
 	} {
 		t.Run(reg.name, func(t *testing.T) {
 			srv := httptest.NewServer(reg.h(t))
@@ -95,7 +98,6 @@ func TestSmallUploadsOneWrite(t *testing.T) {
 			host := strings.TrimPrefix(srv.URL, "http://")
 
 			dir := t.TempDir()
-			const docs = 30
 			var decl strings.Builder
 			decl.WriteString("runid: \"1\"\nroles:\n  model: { provider: example, name: m }\n  parameters: none\n  system-prompt: none\n  tools: none\n  context:\n")
 			if err := os.Mkdir(filepath.Join(dir, "docs"), 0o755); err != nil {
@@ -144,12 +146,12 @@ func TestSmallUploadsOneWrite(t *testing.T) {
 			}
 			log.mu.Lock()
 			defer log.mu.Unlock()
-			t.Logf("%d blobs uploaded; %d upload requests, %d continuation writes", res.BlobsUploaded, log.uploads, log.continuation)
-			if log.uploads < docs {
-				t.Fatalf("saw %d upload requests carrying a blob, want at least %d", log.uploads, docs)
+			t.Logf("%d blobs uploaded; %d single-POST uploads, %d continuation writes", res.BlobsUploaded, log.uploads, log.continuation)
+			if log.uploads < reg.singlePOSTs {
+				t.Fatalf("saw %d single-POST uploads, want at least %d", log.uploads, reg.singlePOSTs)
 			}
 			if log.continuation != 0 {
-				t.Errorf("%d of the %d requests carrying a small blob were sent in more than one write", log.continuation, log.uploads)
+				t.Errorf("%d of the %d single-POST uploads of a small blob were sent in more than one write", log.continuation, log.uploads)
 			}
 		})
 	}
