@@ -133,10 +133,15 @@ func (m *monolithic) learn(state int32) {
 // maxErrorBody caps how much of an error answer is read.
 const maxErrorBody = 64 << 10
 
+// maxDrain caps how much of a successful answer's body is read before it
+// is closed, so that the connection can serve the next request.
+const maxDrain = 4 << 10
+
 // push uploads body, the bytes of desc, in one POST. handled is false when
 // the registry refused the request as one it does not support and stored
 // nothing: the caller then uploads the blob the two-request way. When
-// handled, err is the outcome of the upload.
+// handled, err is the outcome of the upload. ctx carries the repository's
+// authentication scope (pull and push), as Push sets it.
 func (m *monolithic) push(ctx context.Context, desc ocispec.Descriptor, body []byte) (handled bool, err error) {
 	verdict := monoUnknown
 	defer func() { m.learn(verdict) }()
@@ -144,7 +149,6 @@ func (m *monolithic) push(ctx context.Context, desc ocispec.Descriptor, body []b
 		return true, fmt.Errorf("read %d bytes, the descriptor says %d", len(body), desc.Size)
 	}
 	ref := m.repo.Reference
-	ctx = auth.AppendRepositoryScope(ctx, ref, auth.ActionPull, auth.ActionPush)
 	scheme := "https"
 	if m.repo.PlainHTTP {
 		scheme = "http"
@@ -164,6 +168,7 @@ func (m *monolithic) push(ctx context.Context, desc ocispec.Descriptor, body []b
 	switch resp.StatusCode {
 	case http.StatusCreated:
 		verdict = monoSupported
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
 		return true, nil
 	case http.StatusAccepted:
 		// The registry opened an upload session and ignored the digest
@@ -199,12 +204,15 @@ func (m *monolithic) complete(ctx context.Context, post *http.Request, resp *htt
 	q := loc.Query()
 	q.Set("digest", desc.Digest.String())
 	loc.RawQuery = q.Encode()
-	// The body is not one the client can rewind, so that a failed PUT is
-	// not sent again (as oras-go's own PUT): the session may be gone.
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, loc.String(), struct{ io.Reader }{bytes.NewReader(body)})
+	// The body is not one the client can rewind (no GetBody), so that a
+	// failed PUT is not sent again (as oras-go's own PUT): the session may
+	// be gone. It is a bytes.Reader, which net/http sends in the same write
+	// as the request's headers.
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, loc.String(), nil)
 	if err != nil {
 		return err
 	}
+	req.Body = io.NopCloser(bytes.NewReader(body))
 	req.ContentLength = int64(len(body))
 	req.Header.Set("Content-Type", "application/octet-stream")
 	if a := resp.Request.Header.Get("Authorization"); a != "" {
@@ -218,6 +226,7 @@ func (m *monolithic) complete(ctx context.Context, post *http.Request, resp *htt
 	if put.StatusCode != http.StatusCreated {
 		return errorResponse(put)
 	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(put.Body, maxDrain))
 	return nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry"
 	"oras.land/oras-go/v2/registry/remote"
+	"oras.land/oras-go/v2/registry/remote/auth"
 )
 
 // DefaultPushConcurrency is how many blobs Push uploads at once by default.
@@ -198,10 +199,14 @@ func Push(ctx context.Context, target oras.Target, c *Composition, opts PushOpti
 	} else {
 		up := uploader{target: target, progress: progress, bytesProgress: opts.Progress, logger: opts.Logger}
 		up.mountRepo, up.mounter = mounterOf(target)
+		g, gctx := errgroup.WithContext(ctx)
 		if r, ok := target.(*remote.Repository); ok {
 			up.mono = newMonolithic(r)
+			// Every single-POST upload needs pull and push on the
+			// repository: the authentication scope is worked out once for
+			// the push, not once per request.
+			gctx = auth.AppendRepositoryScope(gctx, r.Reference, auth.ActionPull, auth.ActionPush)
 		}
-		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(opts.Concurrency)
 		for _, i := range blobs {
 			g.Go(func() error {

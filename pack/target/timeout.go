@@ -150,6 +150,22 @@ type timeoutTransport struct {
 	idle, total time.Duration
 }
 
+// smallBodyMax is the largest request body of a known length that is
+// passed to net/http as it is, not read through the idle timer: it fits in
+// the socket's buffers, so sending it never waits for the registry, and the
+// idle timer then runs from the start of the request to its answer. A body
+// net/http can see is in memory (a bytes.Reader, as pack sends small blobs)
+// then goes out in the same write as the headers, where a wrapped body has
+// the headers flushed in a write of their own first: one system call fewer
+// per small upload, on each side.
+const smallBodyMax = 64 << 10
+
+// smallBody reports whether req's body is one of at most smallBodyMax
+// bytes, by its declared length.
+func smallBody(req *http.Request) bool {
+	return req.ContentLength > 0 && req.ContentLength <= smallBodyMax
+}
+
 // isBlobTransfer reports whether a request moves blob bytes: a blob
 // fetch, or an upload (POST, PATCH, PUT under /blobs/uploads/). Those
 // have no whole-request deadline.
@@ -161,9 +177,10 @@ func (t *timeoutTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	ctx, cancel := context.WithCancelCause(req.Context())
 	st := &stall{cancel: cancel, idle: t.idle, err: &StallError{Method: req.Method, URL: redactURL(req), Idle: t.idle}}
 	// what is set before the timers start: they read it when they fire.
-	st.what = "request body"
-	if req.Body == nil || req.Body == http.NoBody {
-		st.what = "response headers"
+	wrap := req.Body != nil && req.Body != http.NoBody && !smallBody(req)
+	st.what = "response headers"
+	if wrap {
+		st.what = "request body"
 	}
 	if !isBlobTransfer(req) {
 		total := time.AfterFunc(t.total, func() {
@@ -175,7 +192,7 @@ func (t *timeoutTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		st.fire(nil)
 	})
 	r2 := req.Clone(ctx)
-	if req.Body != nil && req.Body != http.NoBody {
+	if wrap {
 		r2.Body = &idleBody{rc: req.Body, st: st, after: "response headers"}
 	}
 	resp, err := t.base.RoundTrip(r2)
