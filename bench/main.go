@@ -461,10 +461,16 @@ func run(ctx context.Context, cfg config) error {
 	rows = timed
 	for _, row := range rows {
 		for i := range cfg.iterations {
-			// Alternate: runid-oci, then the baseline, N times.
-			measure := r.measure
-			if row.on != nil {
-				measure = func(ctx context.Context, cmds ...command) (sample, error) { return r.measureOn(ctx, row.on, cmds...) }
+			// Alternate: runid-oci, then the baseline, N times. Each run
+			// starts with nothing left for the disk to write: the dirty
+			// pages of whatever ran before are flushed first, untimed, so
+			// that no run pays for the write-back of another.
+			measure := func(ctx context.Context, cmds ...command) (sample, error) {
+				flushDisk()
+				if row.on != nil {
+					return r.measureOn(ctx, row.on, cmds...)
+				}
+				return r.measure(ctx, cmds...)
 			}
 			s, err := measure(ctx, row.ours())
 			if err != nil {
