@@ -2,6 +2,7 @@ package layout
 
 import (
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -101,6 +102,14 @@ func TestJournalLogManyPushes(t *testing.T) {
 type slowSyncFS struct {
 	pathSyncFS
 	delay time.Duration
+	// holdWrites, when set, makes a flush of a journal log wait, at most
+	// 10 s, until that many writes to it were made: the flushes of
+	// concurrent pushes then overlap their appends whatever the scheduler
+	// does.
+	holdWrites int
+
+	wmu    sync.Mutex
+	writes map[string]int
 }
 
 func (f *slowSyncFS) CreateTemp(dir, pattern string) (tempFile, error) {
@@ -111,25 +120,46 @@ func (f *slowSyncFS) CreateTemp(dir, pattern string) (tempFile, error) {
 	return &slowSyncFile{tempFile: t, fs: f}, nil
 }
 
+func (f *slowSyncFS) wrote(name string) int {
+	f.wmu.Lock()
+	defer f.wmu.Unlock()
+	return f.writes[name]
+}
+
 type slowSyncFile struct {
 	tempFile
 	fs *slowSyncFS
 }
 
+func (f *slowSyncFile) Write(p []byte) (int, error) {
+	f.fs.wmu.Lock()
+	if f.fs.writes == nil {
+		f.fs.writes = map[string]int{}
+	}
+	f.fs.writes[f.Name()]++
+	f.fs.wmu.Unlock()
+	return f.tempFile.Write(p)
+}
+
 func (f *slowSyncFile) Sync() error {
 	f.fs.note(f.Name())
+	for end := time.Now().Add(10 * time.Second); isJournalLog(filepath.Base(f.Name())) && f.fs.wrote(f.Name()) < f.fs.holdWrites && time.Now().Before(end); {
+		time.Sleep(time.Millisecond)
+	}
 	time.Sleep(f.fs.delay)
 	return f.tempFile.Sync()
 }
 
 // TestJournalLogGroupFlush checks that concurrent deferred pushes share
 // the flushes of the journal log: 16 pushes at once into a layout where a
-// flush takes 20 ms need far fewer than 16 flushes of the log, and each
-// push, when it returns, is in the log and verifies.
+// flush takes 20 ms, and does not end before all 16 are appended, need far
+// fewer than 16 flushes of the log, and each push, when it returns, is in
+// the log and verifies.
 func TestJournalLogGroupFlush(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
-	sfs := &slowSyncFS{delay: 20 * time.Millisecond}
+	const n = 16
+	sfs := &slowSyncFS{delay: 20 * time.Millisecond, holdWrites: n}
 	s, err := Open(ctx, dir, Options{Create: true, fs: sfs})
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +168,6 @@ func TestJournalLogGroupFlush(t *testing.T) {
 	s.commits.mu.Lock()
 	s.commits.running = true // only the journal's flushes are counted
 	s.commits.mu.Unlock()
-	const n = 16
 	runs := make([]*pack.Composition, n)
 	for i := range runs {
 		runs[i] = composeRun(t, 40+i)
