@@ -1,9 +1,6 @@
 package pull_test
 
 import (
-	"bufio"
-	"io"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,7 +8,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/pull"
 )
 
@@ -27,39 +23,7 @@ func TestPullFlushesFiles(t *testing.T) {
 	// Not a multiple of the write-back chunk: the last bytes are written
 	// by the flush alone.
 	const size = 35<<20 + 12345
-	src := t.TempDir()
-	f, err := os.Create(filepath.Join(src, "big.bin"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	if _, err := io.CopyN(w, rand.NewChaCha8([32]byte{'s', 'y', 'n', 'c'}), size); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	writeFile0(t, filepath.Join(src, "runid.yaml"), `runid: "1"
-roles:
-  model: {name: m}
-  parameters: {t: 1}
-  system-prompt: none
-  tools: none
-  context:
-    - {name: data/big.bin, file: big.bin, format: binary}
-  input: none
-  config: none
-  runtime: {r: 1}
-`)
-	comp, err := packLoad(t, filepath.Join(src, "runid.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, _ := testutil.NewLayout(t)
-	testutil.Push(t, store, comp, tag)
+	store, _ := pushBigComponent(t, size, [32]byte{'s', 'y', 'n', 'c'})
 
 	pullOnce := func(opts pull.PullOptions) (left int, file string) {
 		out := filepath.Join(t.TempDir(), "out")

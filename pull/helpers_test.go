@@ -1,10 +1,13 @@
 package pull_test
 
 import (
+	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"io/fs"
 	"maps"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +19,7 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
+	"oras.land/oras-go/v2/content/oci"
 	"oras.land/oras-go/v2/registry/remote"
 	"oras.land/oras-go/v2/registry/remote/auth"
 	"oras.land/oras-go/v2/registry/remote/retry"
@@ -217,4 +221,45 @@ func readTree(t testing.TB, dir string) map[string][]byte {
 func packLoad(t testing.TB, path string) (*pack.Composition, error) {
 	t.Helper()
 	return pack.Load(t.Context(), path, pack.BuildOptions{})
+}
+
+// pushBigComponent packs a declaration whose one context component,
+// data/big.bin, holds size random bytes from seed, and pushes it into a
+// new OCI layout under tag.
+func pushBigComponent(t *testing.T, size int64, seed [32]byte) (*oci.Store, *pack.Composition) {
+	t.Helper()
+	dir := t.TempDir()
+	f, err := os.Create(filepath.Join(dir, "big.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	if _, err := io.CopyN(w, rand.NewChaCha8(seed), size); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	writeFile0(t, filepath.Join(dir, "runid.yaml"), `runid: "1"
+roles:
+  model: {name: m}
+  parameters: {t: 1}
+  system-prompt: none
+  tools: none
+  context:
+    - {name: data/big.bin, file: big.bin, format: binary}
+  input: none
+  config: none
+  runtime: {r: 1}
+`)
+	comp, err := packLoad(t, filepath.Join(dir, "runid.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, _ := testutil.NewLayout(t)
+	testutil.Push(t, store, comp, tag)
+	return store, comp
 }

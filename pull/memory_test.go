@@ -1,10 +1,8 @@
 package pull_test
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"io"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -12,7 +10,6 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
-	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/pull"
 )
 
@@ -25,40 +22,7 @@ func TestPullStreamsLargeBlob(t *testing.T) {
 	const size = 64 << 20
 	const budget = 16 << 20 // total allocations allowed during Pull
 
-	dir := t.TempDir()
-	f, err := os.Create(filepath.Join(dir, "big.bin"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	rng := rand.NewChaCha8([32]byte{'r', 'u', 'n', 'i', 'd'})
-	if _, err := io.CopyN(w, rng, size); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	writeFile0(t, filepath.Join(dir, "runid.yaml"), `runid: "1"
-roles:
-  model: {name: m}
-  parameters: {t: 1}
-  system-prompt: none
-  tools: none
-  context:
-    - {name: data/big.bin, file: big.bin, format: binary}
-  input: none
-  config: none
-  runtime: {r: 1}
-`)
-	comp, err := packLoad(t, filepath.Join(dir, "runid.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, _ := testutil.NewLayout(t)
-	testutil.Push(t, store, comp, tag)
+	store, comp := pushBigComponent(t, size, [32]byte{'r', 'u', 'n', 'i', 'd'})
 	var big digest.Digest
 	for _, c := range comp.Components {
 		if c.Name == "data/big.bin" {
