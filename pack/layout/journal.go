@@ -175,16 +175,11 @@ func writeJournalEntry(w *bufio.Writer, d digest.Digest, data []byte) error {
 // then the blobs'. It fails unless every entry is whole and has its
 // digest.
 func readJournal(path string) ([]journalEntry, error) {
-	f, err := os.Open(path)
+	f, r, err := openJournal(path, journalMagic)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	r := bufio.NewReader(f)
-	magic, err := r.ReadString('\n')
-	if err != nil || magic != journalMagic {
-		return nil, fmt.Errorf("%s: not a journal file", path)
-	}
 	var out []journalEntry
 	for {
 		line, err := r.ReadString('\n')
@@ -194,25 +189,50 @@ func readJournal(path string) ([]journalEntry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: cut short", path)
 		}
-		ds, ns, ok := strings.Cut(strings.TrimSuffix(line, "\n"), " ")
-		d, derr := digest.Parse(ds)
-		n, nerr := strconv.ParseInt(ns, 10, 64)
-		if !ok || derr != nil || nerr != nil || n < 0 || n > MaxManifestSize && n > deferSyncMax {
-			return nil, fmt.Errorf("%s: bad entry %q", path, line)
+		e, err := readJournalEntry(r, strings.TrimSuffix(line, "\n"))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		data := make([]byte, n)
-		if _, err := io.ReadFull(r, data); err != nil {
-			return nil, fmt.Errorf("%s: cut short", path)
-		}
-		if digest.FromBytes(data) != d {
-			return nil, fmt.Errorf("%s: %s does not match its bytes", path, d)
-		}
-		out = append(out, journalEntry{d, data})
+		out = append(out, e)
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%s: empty", path)
 	}
 	return out, nil
+}
+
+// openJournal opens the journal file at path and reads its first line,
+// which must be magic.
+func openJournal(path, magic string) (*os.File, *bufio.Reader, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	r := bufio.NewReader(f)
+	if m, err := r.ReadString('\n'); err != nil || m != magic {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s: not a journal file", path)
+	}
+	return f, r, nil
+}
+
+// readJournalEntry reads the bytes of the entry whose header line ("digest
+// size") is line, and checks them against the digest.
+func readJournalEntry(r *bufio.Reader, line string) (journalEntry, error) {
+	ds, ns, ok := strings.Cut(line, " ")
+	d, derr := digest.Parse(ds)
+	n, nerr := strconv.ParseInt(ns, 10, 64)
+	if !ok || derr != nil || nerr != nil || n < 0 || n > max(MaxManifestSize, deferSyncMax) {
+		return journalEntry{}, fmt.Errorf("bad entry %q", line)
+	}
+	data := make([]byte, n)
+	if _, err := io.ReadFull(r, data); err != nil {
+		return journalEntry{}, errors.New("cut short")
+	}
+	if digest.FromBytes(data) != d {
+		return journalEntry{}, fmt.Errorf("%s does not match its bytes", d)
+	}
+	return journalEntry{d, data}, nil
 }
 
 type journalEntry struct {

@@ -1,18 +1,15 @@
 package layout
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/gofrs/flock"
-	"github.com/opencontainers/go-digest"
 )
 
 // The journal log: a deferring store (SetDeferIndex) appends each push to
@@ -301,16 +298,11 @@ func readJournalFile(path string) ([][]journalEntry, error) {
 		}
 		return [][]journalEntry{ents}, nil
 	}
-	f, err := os.Open(path)
+	f, r, err := openJournal(path, journalLogMagic)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	r := bufio.NewReader(f)
-	magic, err := r.ReadString('\n')
-	if err != nil || magic != journalLogMagic {
-		return nil, fmt.Errorf("%s: not a journal file", path)
-	}
 	var out [][]journalEntry
 	var cur []journalEntry
 	for {
@@ -327,16 +319,10 @@ func readJournalFile(path string) ([][]journalEntry, error) {
 			cur = nil
 			continue
 		}
-		ds, ns, ok := strings.Cut(line, " ")
-		d, derr := digest.Parse(ds)
-		n, nerr := strconv.ParseInt(ns, 10, 64)
-		if !ok || derr != nil || nerr != nil || n < 0 || n > max(MaxManifestSize, deferSyncMax) {
+		e, err := readJournalEntry(r, line)
+		if err != nil {
 			return out, nil
 		}
-		data := make([]byte, n)
-		if _, err := io.ReadFull(r, data); err != nil || digest.FromBytes(data) != d {
-			return out, nil
-		}
-		cur = append(cur, journalEntry{d, data})
+		cur = append(cur, e)
 	}
 }
