@@ -3,9 +3,7 @@ package target
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -13,9 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -161,45 +157,10 @@ func TestSmallUploadsOneWrite(t *testing.T) {
 // as it is (not through the idle timer), still fails on the idle timeout
 // when the registry takes it and never answers, and is sent once.
 func TestStalledSmallUploadFails(t *testing.T) {
-	var puts atomic.Int32
-	done := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/blobs/uploads/"):
-			w.Header().Set("Location", "/v2/runs/blobs/uploads/session-1")
-			w.WriteHeader(http.StatusAccepted)
-		case r.Method == http.MethodPut:
-			puts.Add(1)
-			_, _ = io.Copy(io.Discard, r.Body)
-			<-done // never answers
-		default:
-			http.NotFound(w, r)
-		}
-	}))
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() { close(done) })
-	tg, err := Open(t.Context(), strings.TrimPrefix(srv.URL, "http://")+"/runs", false, Options{PlainHTTP: true, RegistryConfig: t.TempDir() + "/none.json", IdleTimeout: 300 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, _ := tg.Writable()
+	w, puts := stalledPUTTarget(t, true)
 	body := bytes.Repeat([]byte("x"), 1024)
 	desc := ocispec.Descriptor{MediaType: "application/octet-stream", Digest: digest.FromBytes(body), Size: int64(len(body))}
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	start := time.Now()
-	err = w.Push(ctx, desc, bytes.NewReader(body))
-	var se *StallError
-	if !errors.As(err, &se) {
-		t.Fatalf("push: %v, want a stall", err)
-	}
-	if se.What != "response headers" {
+	if se := pushStalls(t, w, desc, bytes.NewReader(body), puts); se.What != "response headers" {
 		t.Errorf("stalled on the %s, want the response headers", se.What)
-	}
-	if d := time.Since(start); d > 10*time.Second {
-		t.Errorf("failed after %s", d)
-	}
-	if n := puts.Load(); n != 1 {
-		t.Errorf("%d PUTs, want 1: an upload is not retried", n)
 	}
 }

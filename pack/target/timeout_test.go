@@ -132,6 +132,17 @@ func TestMetadataRequestTotalTimeout(t *testing.T) {
 // TestStalledUploadFails: a registry that takes no byte of an upload
 // fails it after the idle timeout, and the upload (a PUT) is sent once.
 func TestStalledUploadFails(t *testing.T) {
+	w, puts := stalledPUTTarget(t, false)
+	const size = 256 << 20 // far more than the socket buffers hold
+	desc := ocispec.Descriptor{MediaType: "application/octet-stream", Digest: digest.FromString("x"), Size: size}
+	pushStalls(t, w, desc, io.LimitReader(zeros{}, size), puts)
+}
+
+// stalledPUTTarget opens a target on a registry that opens upload
+// sessions and never answers their PUT; with readBody it reads the PUT's
+// body first, else it takes no byte of it. It counts the PUTs.
+func stalledPUTTarget(t *testing.T, readBody bool) (oras.Target, *atomic.Int32) {
+	t.Helper()
 	var puts atomic.Int32
 	done := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -141,7 +152,10 @@ func TestStalledUploadFails(t *testing.T) {
 			w.WriteHeader(http.StatusAccepted)
 		case r.Method == http.MethodPut:
 			puts.Add(1)
-			<-done // never reads the body
+			if readBody {
+				_, _ = io.Copy(io.Discard, r.Body)
+			}
+			<-done // never answers
 		default:
 			http.NotFound(w, r)
 		}
@@ -153,12 +167,17 @@ func TestStalledUploadFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	w, _ := tg.Writable()
-	const size = 256 << 20 // far more than the socket buffers hold
-	desc := ocispec.Descriptor{MediaType: "application/octet-stream", Digest: digest.FromString("x"), Size: size}
+	return w, &puts
+}
+
+// pushStalls pushes r as desc and checks that the push fails on the idle
+// timeout, well before 10 s, with one PUT sent; it returns the stall.
+func pushStalls(t *testing.T, w oras.Target, desc ocispec.Descriptor, r io.Reader, puts *atomic.Int32) *StallError {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	start := time.Now()
-	err = w.Push(ctx, desc, io.LimitReader(zeros{}, size))
+	err := w.Push(ctx, desc, r)
 	var se *StallError
 	if !errors.As(err, &se) {
 		t.Fatalf("push: %v, want a stall", err)
@@ -169,6 +188,7 @@ func TestStalledUploadFails(t *testing.T) {
 	if n := puts.Load(); n != 1 {
 		t.Errorf("%d PUTs, want 1: an upload is not retried", n)
 	}
+	return se
 }
 
 type zeros struct{}
