@@ -12,17 +12,16 @@ import (
 // The process runs under a soft memory limit (debug.SetMemoryLimit) that
 // follows its live heap while that is small: memoryLimitFloor, or the
 // live heap plus memoryLimitHeadroom. With the runtime's default alone
-// the heap may grow to twice the live heap before a collection, and
-// memory freed is returned to the system slowly: a push of thousands of
-// small components peaked at about twice the memory it used. A fixed
-// limit made the collector run without pause once the live heap neared
-// it (a large component, the proxy's growing layout), and a limit that
-// keeps following a large live heap still makes it collect far more often
-// than the default (45% more CPU for the digest of a 58 MB JSON
-// component with headroom of half the live heap). So the limit is lifted
-// for good once the live heap passes memoryLimitLift, and the proxy,
-// which runs for hours, lifts it at its start. GOMEMLIMIT, when set, is
-// used instead.
+// the heap may grow to twice the live heap before a collection, and freed
+// memory returns to the system slowly, so a push of thousands of small
+// components would peak at about twice the memory it uses. A fixed limit
+// makes the collector run without pause once the live heap nears it (a
+// large component, the proxy's growing layout), and a limit that keeps
+// following a large live heap makes it collect far more often than the
+// default (45% more CPU for the digest of a 58 MB JSON component with
+// headroom of half the live heap). So the limit is lifted for good once
+// the live heap passes memoryLimitLift, and the proxy, which runs for
+// hours, lifts it at its start. GOMEMLIMIT, when set, is used instead.
 const (
 	memoryLimitFloor    = 40 << 20
 	memoryLimitHeadroom = 16 << 20
