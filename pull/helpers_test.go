@@ -243,19 +243,28 @@ func pushBigComponent(t *testing.T, size int64, seed [32]byte) (*oci.Store, *pac
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	writeFile0(t, filepath.Join(dir, "runid.yaml"), `runid: "1"
+	return pushOneContext(t, dir, "{name: data/big.bin, file: big.bin, format: binary}")
+}
+
+// pushOneContext writes into dir a declaration whose one context
+// component is entry (a YAML flow mapping), packs it and pushes it into a
+// new OCI layout under tag.
+func pushOneContext(t *testing.T, dir, entry string) (*oci.Store, *pack.Composition) {
+	t.Helper()
+	decl := filepath.Join(dir, "runid.yaml")
+	writeFile0(t, decl, `runid: "1"
 roles:
   model: {name: m}
   parameters: {t: 1}
   system-prompt: none
   tools: none
   context:
-    - {name: data/big.bin, file: big.bin, format: binary}
+    - `+entry+`
   input: none
   config: none
   runtime: {r: 1}
 `)
-	comp, err := packLoad(t, filepath.Join(dir, "runid.yaml"))
+	comp, err := packLoad(t, decl)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -234,25 +234,7 @@ func TestSymlinkInDir(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			decl := filepath.Join(t.TempDir(), "runid.yaml")
-			writeFile0(t, decl, `runid: "1"
-roles:
-  model: {name: m}
-  parameters: {t: 1}
-  system-prompt: none
-  tools: none
-  context:
-    - {name: `+tc.component+`, text: "planted"}
-  input: none
-  config: none
-  runtime: {r: 1}
-`)
-			comp, err := packLoad(t, decl)
-			if err != nil {
-				t.Fatal(err)
-			}
-			store, _ := testutil.NewLayout(t)
-			testutil.Push(t, store, comp, tag)
+			store, _ := pushOneContext(t, t.TempDir(), `{name: `+tc.component+`, text: "planted"}`)
 
 			parent := t.TempDir()
 			dir, outside := filepath.Join(parent, "out"), filepath.Join(parent, "outside")
@@ -264,7 +246,7 @@ roles:
 			tc.plant(t, dir, outside)
 			before := snapshot(t, parent)
 			for _, overwrite := range []bool{false, true} {
-				_, err = pull.Pull(t.Context(), store, tag, dir, pull.PullOptions{Overwrite: overwrite})
+				_, err := pull.Pull(t.Context(), store, tag, dir, pull.PullOptions{Overwrite: overwrite})
 				if !errors.Is(err, pull.ErrUnsafePath) {
 					t.Fatalf("overwrite %v: error = %v, want ErrUnsafePath", overwrite, err)
 				}
