@@ -243,21 +243,23 @@ func (s *Store) commitBatch(ctx context.Context, batch []*pendingCommit) ([]stri
 	if len(manifests) == 0 && len(tags) == 0 {
 		return nil, nil
 	}
-	parallel := backgroundParallel
+	background := true
 	for _, p := range batch {
 		if p.done != nil {
-			parallel = flushParallel
+			background = false
 		}
 	}
-	if err := s.commitLocked(ctx, manifests, tags, parallel); err != nil {
+	if err := s.commitLocked(ctx, manifests, tags, background); err != nil {
 		return nil, err
 	}
 	return journal, nil
 }
 
-// commitLocked is commitBatch's commit, under the layout's lock, running
-// at most parallel flushes at once.
-func (s *Store) commitLocked(ctx context.Context, manifests []ocispec.Descriptor, tags map[string]ocispec.Descriptor, parallel int) error {
+// commitLocked is commitBatch's commit, under the layout's lock. A
+// background commit (nobody waits for it) runs at most
+// backgroundParallel flushes at once, and yields to the pushes waiting
+// for their journal's flush (see urgency).
+func (s *Store) commitLocked(ctx context.Context, manifests []ocispec.Descriptor, tags map[string]ocispec.Descriptor, background bool) error {
 	var err error
 	cur := s.cachedLines()
 	s.lastIndex = indexCache{}
@@ -275,7 +277,11 @@ func (s *Store) commitLocked(ctx context.Context, manifests []ocispec.Descriptor
 	if err != nil {
 		return err
 	}
-	if err := s.writeIndexBytes(b, func() error { return s.sync.flushAll(parallel) }); err != nil {
+	flush := func() error { return s.sync.flushAll(flushParallel, nil) }
+	if background {
+		flush = func() error { return s.sync.flushAll(backgroundParallel, s.urgent.yield) }
+	}
+	if err := s.writeIndexBytes(b, flush); err != nil {
 		return err
 	}
 	for t, d := range tags {

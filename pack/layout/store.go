@@ -72,6 +72,21 @@ type Options struct {
 	recent int
 	// maxDeferred replaces maxDeferred (tests).
 	maxDeferred int
+	// lowDelay replaces lowPriorityDelay (tests).
+	lowDelay time.Duration
+}
+
+// patience is how long a push made with ctx waits for another push to
+// flush its journal record before it flushes it itself: none for an
+// urgent push, lowPriorityDelay for a low-priority one.
+func (o Options) patience(ctx context.Context) time.Duration {
+	switch {
+	case !lowPriority(ctx):
+		return 0
+	case o.lowDelay > 0:
+		return o.lowDelay
+	}
+	return lowPriorityDelay
 }
 
 func (o Options) recentManifests() int {
@@ -127,6 +142,9 @@ type Store struct {
 
 	// deferIndex: see SetDeferIndex.
 	deferIndex atomic.Bool
+	// urgent counts the deferred pushes waiting for a flush, which
+	// background commits yield to.
+	urgent urgency
 
 	// jmu guards jcur, the journal log deferred pushes append to, and
 	// jlogs, this store's journal logs not yet removed (see journalLog).
@@ -169,7 +187,7 @@ func (s *Store) deferDir(dir string) error {
 
 // flushDirs flushes every file and directory noted by deferFile and
 // deferDir, in one round.
-func (s *Store) flushDirs() error { return s.sync.flushAll(flushParallel) }
+func (s *Store) flushDirs() error { return s.sync.flushAll(flushParallel, nil) }
 
 // writeDeferred writes path atomically, its directory flushed by the next
 // commit.
@@ -494,7 +512,7 @@ func (s *Store) push(ctx context.Context, expected ocispec.Descriptor, r io.Read
 	}
 	fill := func(w io.Writer) error {
 		vr := content.NewVerifyReader(r, expected)
-		if _, err := io.Copy(w, vr); err != nil {
+		if err := copyPooled(w, vr); err != nil {
 			return err
 		}
 		return vr.Verify()
@@ -536,7 +554,7 @@ func (s *Store) push(ctx context.Context, expected ocispec.Descriptor, r io.Read
 		return fmt.Errorf("push %s to %s: %w", expected.Digest, s.root, err)
 	}
 	if tags == nil && s.deferring() {
-		if err := s.pushDeferred(desc, path, buf.Bytes()); err != nil {
+		if err := s.pushDeferred(s.opts.patience(ctx), desc, path, buf.Bytes()); err != nil {
 			return fmt.Errorf("push %s to %s: %w", expected.Digest, s.root, err)
 		}
 		return nil
@@ -810,4 +828,21 @@ func splitDigestName(name string) (digest.Digest, bool) {
 
 func digestName(d digest.Digest) string {
 	return d.Algorithm().String() + "-" + d.Encoded()
+}
+
+// copyBuffers are the buffers blobs are copied into their files with.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// copyPooled copies r to w through a pooled buffer. io.Copy into an
+// *os.File from a reader that is not a file allocates a new 32 KiB buffer
+// each time (os.File.ReadFrom falls back to it): for the recording proxy,
+// which writes several small blobs per request, that was a quarter of all
+// the memory it allocated, and of its garbage collections.
+func copyPooled(w io.Writer, r io.Reader) error {
+	bp := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(bp)
+	// Neither side may take over the copy (ReadFrom, WriteTo): the buffer
+	// is what avoids the allocation.
+	_, err := io.CopyBuffer(struct{ io.Writer }{w}, struct{ io.Reader }{r}, *bp)
+	return err
 }
