@@ -106,10 +106,7 @@ func (g *groupCommit) enqueue(p *pendingCommit) {
 // commit fails, p stays queued (its journal file keeps it) and the push
 // it belongs to is still reported.
 func (g *groupCommit) enqueueDeferred(p *pendingCommit) {
-	limit := g.store.opts.maxDeferred
-	if limit <= 0 {
-		limit = maxDeferred
-	}
+	limit := g.store.opts.deferredLimit()
 	g.mu.Lock()
 	if len(g.pending) >= limit {
 		p.done = make(chan struct{})
@@ -243,23 +240,39 @@ func (s *Store) commitBatch(ctx context.Context, batch []*pendingCommit) ([]stri
 	if len(manifests) == 0 && len(tags) == 0 {
 		return nil, nil
 	}
-	background := true
+	// A background commit yields to waiting pushes while it is not
+	// falling behind: past half of maxDeferred listings waiting, pushes
+	// are about to wait for it.
+	pace := paceYield
+	if len(batch) >= s.opts.deferredLimit()/2 {
+		pace = pacePlain
+	}
 	for _, p := range batch {
 		if p.done != nil {
-			background = false
+			pace = paceUrgent
 		}
 	}
-	if err := s.commitLocked(ctx, manifests, tags, background); err != nil {
+	if err := s.commitLocked(ctx, manifests, tags, pace); err != nil {
 		return nil, err
 	}
 	return journal, nil
 }
 
-// commitLocked is commitBatch's commit, under the layout's lock. A
-// background commit (nobody waits for it) runs at most
-// backgroundParallel flushes at once, and yields to the pushes waiting
-// for their journal's flush (see urgency).
-func (s *Store) commitLocked(ctx context.Context, manifests []ocispec.Descriptor, tags map[string]ocispec.Descriptor, background bool) error {
+// commitPace says how a commit flushes: for a waiter, as fast as it can
+// (flushParallel at once); in the background (nobody waits),
+// backgroundParallel at once, yielding to the pushes that wait for their
+// journal's flush (see urgency) unless the commit is falling behind.
+type commitPace int
+
+const (
+	paceUrgent commitPace = iota
+	pacePlain
+	paceYield
+)
+
+// commitLocked is commitBatch's commit, under the layout's lock, its
+// flushes paced by pace.
+func (s *Store) commitLocked(ctx context.Context, manifests []ocispec.Descriptor, tags map[string]ocispec.Descriptor, pace commitPace) error {
 	var err error
 	cur := s.cachedLines()
 	s.lastIndex = indexCache{}
@@ -278,7 +291,10 @@ func (s *Store) commitLocked(ctx context.Context, manifests []ocispec.Descriptor
 		return err
 	}
 	flush := func() error { return s.sync.flushAll(flushParallel, nil) }
-	if background {
+	switch pace {
+	case pacePlain:
+		flush = func() error { return s.sync.flushAll(backgroundParallel, nil) }
+	case paceYield:
 		flush = func() error { return s.sync.flushAll(backgroundParallel, s.urgent.yield) }
 	}
 	if err := s.writeIndexBytes(b, flush); err != nil {

@@ -129,9 +129,13 @@ func (s *Store) pushDeferred(patience time.Duration, desc ocispec.Descriptor, pa
 			}
 			continue
 		}
-		data, err := readCapped(p, deferSyncMax)
-		if err != nil || int64(len(data)) != d.Size || digest.FromBytes(data) != d.Digest {
-			return fmt.Errorf("journal %s: blob %s: not stored intact", desc.Digest, d.Digest)
+		// The bytes this store pushed, verified then; or the file's.
+		data, ok := s.unflushedBytes(p, d.Size)
+		if !ok {
+			data, err = readCapped(p, deferSyncMax)
+			if err != nil || int64(len(data)) != d.Size || digest.FromBytes(data) != d.Digest {
+				return fmt.Errorf("journal %s: blob %s: not stored intact", desc.Digest, d.Digest)
+			}
 		}
 		appendJournalEntry(&rec, d.Digest, data)
 	}

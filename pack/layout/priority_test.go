@@ -187,3 +187,49 @@ func TestUrgencyYield(t *testing.T) {
 		t.Error("no urgent push waits, and yield would still wait")
 	}
 }
+
+// TestUnflushedBytesReleased checks that the bytes a deferring store keeps
+// of the small blobs it renamed into place unflushed (for their journal
+// records) are dropped once the blobs are flushed: after Sync nothing is
+// kept, and every push verifies.
+func TestUnflushedBytesReleased(t *testing.T) {
+	ctx := t.Context()
+	s, err := Open(ctx, t.TempDir(), Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetDeferIndex(true)
+	s.commits.mu.Lock()
+	s.commits.running = true // no commit flushes them meanwhile
+	s.commits.mu.Unlock()
+	kept := func() int {
+		n := 0
+		s.unflushed.Range(func(any, any) bool { n++; return true })
+		return n
+	}
+	var pushed []digest.Digest
+	for i := range 4 {
+		res, err := pack.Push(ctx, s, composeRun(t, 120+i), pack.PushOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pushed = append(pushed, res.Descriptor.Digest)
+	}
+	if kept() == 0 {
+		t.Fatal("a deferring store kept the bytes of no blob it left unflushed")
+	}
+	s.commits.mu.Lock()
+	s.commits.running = false
+	s.commits.mu.Unlock()
+	if err := s.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := kept(); n != 0 {
+		t.Errorf("after Sync, the bytes of %d blobs are still kept", n)
+	}
+	for _, d := range pushed {
+		if _, err := pull.Verify(ctx, s, d.String(), pull.VerifyOptions{}); err != nil {
+			t.Errorf("push %s does not verify: %v", d, err)
+		}
+	}
+}

@@ -76,6 +76,14 @@ type Options struct {
 	lowDelay time.Duration
 }
 
+// deferredLimit is maxDeferred, or what replaces it.
+func (o Options) deferredLimit() int {
+	if o.maxDeferred > 0 {
+		return o.maxDeferred
+	}
+	return maxDeferred
+}
+
 // patience is how long a push made with ctx waits for another push to
 // flush its journal record before it flushes it itself: none for an
 // urgent push, lowPriorityDelay for a low-priority one.
@@ -145,6 +153,11 @@ type Store struct {
 	// urgent counts the deferred pushes waiting for a flush, which
 	// background commits yield to.
 	urgent urgency
+	// unflushed holds the bytes of the small blobs a deferred push renamed
+	// into place unflushed, by path, until they are flushed: the journal
+	// record of the manifest that lists them takes them from here instead
+	// of reading the files back.
+	unflushed sync.Map
 
 	// jmu guards jcur, the journal log deferred pushes append to, and
 	// jlogs, this store's journal logs not yet removed (see journalLog).
@@ -171,6 +184,21 @@ const deferSyncMax = 1 << 20
 // recentWrite is how recently a blob must have been written for Exists to
 // flush it: the kernel writes dirty pages back within 30 s by default.
 const recentWrite = 2 * time.Minute
+
+// keepUnflushed keeps the bytes of the small blob at path, about to be
+// noted unflushed (deferFile), until the syncer flushes it.
+func (s *Store) keepUnflushed(path string, b []byte) { s.unflushed.Store(path, b) }
+
+// unflushedBytes returns the bytes kept for the blob at path, if they are
+// size bytes long.
+func (s *Store) unflushedBytes(path string, size int64) ([]byte, bool) {
+	v, ok := s.unflushed.Load(path)
+	if !ok {
+		return nil, false
+	}
+	b := v.([]byte)
+	return b, int64(len(b)) == size
+}
 
 // deferFile notes that the blob at path, just renamed into place, and
 // its directory, are to be flushed by the next commit.
@@ -212,6 +240,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	s.tmpDir = filepath.Join(s.sidecar, "tmp")
 	s.commits.store = s
 	s.sync.fs = s.fs
+	s.sync.onFlushed = func(p string) { s.unflushed.Delete(p) }
 
 	fi, err := os.Stat(dir)
 	switch {
@@ -502,8 +531,11 @@ func (s *Store) push(ctx context.Context, expected ocispec.Descriptor, r io.Read
 		}
 		return fmt.Errorf("%s: %s: %w", expected.Digest, expected.MediaType, errdef.ErrAlreadyExists)
 	}
+	// A manifest's bytes are parsed below; with deferred listing, a small
+	// blob's go into its journal record (see keepUnflushed).
+	keep := expected.Size <= deferSyncMax && s.deferring()
 	var buf *bytes.Buffer
-	if manifest {
+	if manifest || keep {
 		buf = bytes.NewBuffer(make([]byte, 0, expected.Size))
 		r = io.TeeReader(r, buf)
 	}
@@ -518,7 +550,11 @@ func (s *Store) push(ctx context.Context, expected ocispec.Descriptor, r io.Read
 		return vr.Verify()
 	}
 	if expected.Size <= deferSyncMax {
-		err = writeRenamedUnflushed(s.fs, s.tmpDir, path, fill, s.deferFile)
+		after := s.deferFile
+		if keep {
+			after = func(p string) { s.keepUnflushed(p, buf.Bytes()); s.deferFile(p) }
+		}
+		err = writeRenamedUnflushed(s.fs, s.tmpDir, path, fill, after)
 	} else {
 		err = writeAtomicFrom(s.fs, s.tmpDir, path, fill, s.deferDir)
 	}

@@ -29,6 +29,8 @@ type syncer struct {
 	// Exists neither reads nor flushes them again (bounded by
 	// maxFlushedKnown).
 	flushed map[string]bool
+	// onFlushed, if set, is called with each file flushed or forgotten.
+	onFlushed func(path string)
 }
 
 type dirtyPath struct {
@@ -110,9 +112,12 @@ func (s *syncer) noteFlushedLocked(paths ...string) {
 // forget drops what the syncer knows of a removed file.
 func (s *syncer) forget(path string) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	delete(s.dirty, path)
 	delete(s.flushed, path)
+	s.mu.Unlock()
+	if s.onFlushed != nil {
+		s.onFlushed(path)
+	}
 }
 
 // flushAll flushes every change noted so far, at most parallel at once,
@@ -189,11 +194,13 @@ func (s *syncer) flushN(paths []string, parallel int, yield func()) error {
 		}
 		c.err = err
 		s.mu.Lock()
+		done := false
 		if err == nil {
 			if cur, ok := s.dirty[p]; ok && cur.n <= c.start {
 				delete(s.dirty, p)
 				if !cur.dir {
 					s.noteFlushedLocked(p)
+					done = true
 				}
 			}
 		}
@@ -201,6 +208,9 @@ func (s *syncer) flushN(paths []string, parallel int, yield func()) error {
 			delete(s.inflight, p)
 		}
 		s.mu.Unlock()
+		if done && s.onFlushed != nil {
+			s.onFlushed(p)
+		}
 		close(c.done)
 		errs[i] = err
 	}
