@@ -106,10 +106,7 @@ func (g *groupCommit) enqueue(p *pendingCommit) {
 // commit fails, p stays queued (its journal file keeps it) and the push
 // it belongs to is still reported.
 func (g *groupCommit) enqueueDeferred(p *pendingCommit) {
-	limit := g.store.opts.maxDeferred
-	if limit <= 0 {
-		limit = maxDeferred
-	}
+	limit := g.store.opts.deferredLimit()
 	g.mu.Lock()
 	if len(g.pending) >= limit {
 		p.done = make(chan struct{})
@@ -243,21 +240,39 @@ func (s *Store) commitBatch(ctx context.Context, batch []*pendingCommit) ([]stri
 	if len(manifests) == 0 && len(tags) == 0 {
 		return nil, nil
 	}
-	parallel := backgroundParallel
+	// A background commit yields to waiting pushes while it is not
+	// falling behind: past half of maxDeferred listings waiting, pushes
+	// are about to wait for it.
+	pace := paceYield
+	if len(batch) >= s.opts.deferredLimit()/2 {
+		pace = pacePlain
+	}
 	for _, p := range batch {
 		if p.done != nil {
-			parallel = flushParallel
+			pace = paceUrgent
 		}
 	}
-	if err := s.commitLocked(ctx, manifests, tags, parallel); err != nil {
+	if err := s.commitLocked(ctx, manifests, tags, pace); err != nil {
 		return nil, err
 	}
 	return journal, nil
 }
 
-// commitLocked is commitBatch's commit, under the layout's lock, running
-// at most parallel flushes at once.
-func (s *Store) commitLocked(ctx context.Context, manifests []ocispec.Descriptor, tags map[string]ocispec.Descriptor, parallel int) error {
+// commitPace says how a commit flushes: for a waiter, as fast as it can
+// (flushParallel at once); in the background (nobody waits),
+// backgroundParallel at once, yielding to the pushes that wait for their
+// journal's flush (see urgency) unless the commit is falling behind.
+type commitPace int
+
+const (
+	paceUrgent commitPace = iota
+	pacePlain
+	paceYield
+)
+
+// commitLocked is commitBatch's commit, under the layout's lock, its
+// flushes paced by pace.
+func (s *Store) commitLocked(ctx context.Context, manifests []ocispec.Descriptor, tags map[string]ocispec.Descriptor, pace commitPace) error {
 	var err error
 	cur := s.cachedLines()
 	s.lastIndex = indexCache{}
@@ -275,7 +290,14 @@ func (s *Store) commitLocked(ctx context.Context, manifests []ocispec.Descriptor
 	if err != nil {
 		return err
 	}
-	if err := s.writeIndexBytes(b, func() error { return s.sync.flushAll(parallel) }); err != nil {
+	flush := func() error { return s.sync.flushAll(flushParallel, nil) }
+	switch pace {
+	case pacePlain:
+		flush = func() error { return s.sync.flushAll(backgroundParallel, nil) }
+	case paceYield:
+		flush = func() error { return s.sync.flushAll(backgroundParallel, s.urgent.yield) }
+	}
+	if err := s.writeIndexBytes(b, flush); err != nil {
 		return err
 	}
 	for t, d := range tags {

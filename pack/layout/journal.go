@@ -106,7 +106,9 @@ func (s *Store) deferring() bool {
 // the manifest and the blobs it lists that are not flushed yet to the
 // store's journal log, flushes the log (one flush shared by the pushes
 // appended meanwhile), and queues the manifest's listing in index.json.
-func (s *Store) pushDeferred(desc ocispec.Descriptor, path string, b []byte) error {
+// A low-priority push (WithLowPriority, patience above zero) waits that
+// long for a flush that another push starts.
+func (s *Store) pushDeferred(patience time.Duration, desc ocispec.Descriptor, path string, b []byte) error {
 	// Blobs larger than deferSyncMax are flushed before they are renamed
 	// into place: only their names need flushing.
 	need := []string{s.journalDir()}
@@ -127,9 +129,13 @@ func (s *Store) pushDeferred(desc ocispec.Descriptor, path string, b []byte) err
 			}
 			continue
 		}
-		data, err := readCapped(p, deferSyncMax)
-		if err != nil || int64(len(data)) != d.Size || digest.FromBytes(data) != d.Digest {
-			return fmt.Errorf("journal %s: blob %s: not stored intact", desc.Digest, d.Digest)
+		// The bytes this store pushed, verified then; or the file's.
+		data, ok := s.unflushedBytes(p, d.Size)
+		if !ok {
+			data, err = readCapped(p, deferSyncMax)
+			if err != nil || int64(len(data)) != d.Size || digest.FromBytes(data) != d.Digest {
+				return fmt.Errorf("journal %s: blob %s: not stored intact", desc.Digest, d.Digest)
+			}
 		}
 		appendJournalEntry(&rec, d.Digest, data)
 	}
@@ -138,9 +144,15 @@ func (s *Store) pushDeferred(desc ocispec.Descriptor, path string, b []byte) err
 	if err != nil {
 		return err
 	}
+	if patience == 0 {
+		s.urgent.begin()
+	}
 	err = s.flushWithParents(need...)
 	if err == nil {
-		err = log.syncTo(seq)
+		err = log.syncTo(seq, patience)
+	}
+	if patience == 0 {
+		s.urgent.end()
 	}
 	if err != nil {
 		s.releaseJournal(log.path)

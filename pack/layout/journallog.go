@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gofrs/flock"
 )
@@ -169,10 +170,24 @@ const maxLogFlushes = 4
 // syncTo returns once the log is flushed up to offset seq: it waits for a
 // flush in progress that started after the record was appended, or starts
 // one (see maxLogFlushes); a flush covers every record appended before it
-// started.
-func (l *journalLog) syncTo(seq int64) error {
+// started. With patience (a low-priority push, WithLowPriority), it
+// starts none while a flush is in progress nor before patience has
+// passed: the flush another push starts meanwhile covers it.
+func (l *journalLog) syncTo(seq int64, patience time.Duration) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	low := patience > 0
+	var patient time.Time
+	if low {
+		patient = time.Now().Add(patience)
+		// Wakes this waiter when its patience ends.
+		t := time.AfterFunc(patience, func() {
+			l.mu.Lock()
+			l.cond.Broadcast()
+			l.mu.Unlock()
+		})
+		defer t.Stop()
+	}
 	for l.synced < seq {
 		if l.broken != nil {
 			return l.broken
@@ -181,7 +196,7 @@ func (l *journalLog) syncTo(seq int64) error {
 		for _, t := range l.inflight {
 			covered = covered || t >= seq
 		}
-		if covered || len(l.inflight) >= maxLogFlushes {
+		if covered || len(l.inflight) >= maxLogFlushes || low && (len(l.inflight) > 0 || time.Now().Before(patient)) {
 			l.cond.Wait()
 			continue
 		}

@@ -72,6 +72,29 @@ type Options struct {
 	recent int
 	// maxDeferred replaces maxDeferred (tests).
 	maxDeferred int
+	// lowDelay replaces lowPriorityDelay (tests).
+	lowDelay time.Duration
+}
+
+// deferredLimit is maxDeferred, or what replaces it.
+func (o Options) deferredLimit() int {
+	if o.maxDeferred > 0 {
+		return o.maxDeferred
+	}
+	return maxDeferred
+}
+
+// patience is how long a push made with ctx waits for another push to
+// flush its journal record before it flushes it itself: none for an
+// urgent push, lowPriorityDelay for a low-priority one.
+func (o Options) patience(ctx context.Context) time.Duration {
+	switch {
+	case !lowPriority(ctx):
+		return 0
+	case o.lowDelay > 0:
+		return o.lowDelay
+	}
+	return lowPriorityDelay
 }
 
 func (o Options) recentManifests() int {
@@ -127,6 +150,14 @@ type Store struct {
 
 	// deferIndex: see SetDeferIndex.
 	deferIndex atomic.Bool
+	// urgent counts the deferred pushes waiting for a flush, which
+	// background commits yield to.
+	urgent urgency
+	// unflushed holds the bytes of the small blobs a deferred push renamed
+	// into place unflushed, by path, until they are flushed: the journal
+	// record of the manifest that lists them takes them from here instead
+	// of reading the files back.
+	unflushed sync.Map
 
 	// jmu guards jcur, the journal log deferred pushes append to, and
 	// jlogs, this store's journal logs not yet removed (see journalLog).
@@ -154,6 +185,21 @@ const deferSyncMax = 1 << 20
 // flush it: the kernel writes dirty pages back within 30 s by default.
 const recentWrite = 2 * time.Minute
 
+// keepUnflushed keeps the bytes of the small blob at path, about to be
+// noted unflushed (deferFile), until the syncer flushes it.
+func (s *Store) keepUnflushed(path string, b []byte) { s.unflushed.Store(path, b) }
+
+// unflushedBytes returns the bytes kept for the blob at path, if they are
+// size bytes long.
+func (s *Store) unflushedBytes(path string, size int64) ([]byte, bool) {
+	v, ok := s.unflushed.Load(path)
+	if !ok {
+		return nil, false
+	}
+	b := v.([]byte)
+	return b, int64(len(b)) == size
+}
+
 // deferFile notes that the blob at path, just renamed into place, and
 // its directory, are to be flushed by the next commit.
 func (s *Store) deferFile(path string) {
@@ -169,7 +215,7 @@ func (s *Store) deferDir(dir string) error {
 
 // flushDirs flushes every file and directory noted by deferFile and
 // deferDir, in one round.
-func (s *Store) flushDirs() error { return s.sync.flushAll(flushParallel) }
+func (s *Store) flushDirs() error { return s.sync.flushAll(flushParallel, nil) }
 
 // writeDeferred writes path atomically, its directory flushed by the next
 // commit.
@@ -194,6 +240,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	s.tmpDir = filepath.Join(s.sidecar, "tmp")
 	s.commits.store = s
 	s.sync.fs = s.fs
+	s.sync.onFlushed = func(p string) { s.unflushed.Delete(p) }
 
 	fi, err := os.Stat(dir)
 	switch {
@@ -484,8 +531,11 @@ func (s *Store) push(ctx context.Context, expected ocispec.Descriptor, r io.Read
 		}
 		return fmt.Errorf("%s: %s: %w", expected.Digest, expected.MediaType, errdef.ErrAlreadyExists)
 	}
+	// A manifest's bytes are parsed below; with deferred listing, a small
+	// blob's go into its journal record (see keepUnflushed).
+	keep := expected.Size <= deferSyncMax && s.deferring()
 	var buf *bytes.Buffer
-	if manifest {
+	if manifest || keep {
 		buf = bytes.NewBuffer(make([]byte, 0, expected.Size))
 		r = io.TeeReader(r, buf)
 	}
@@ -494,13 +544,17 @@ func (s *Store) push(ctx context.Context, expected ocispec.Descriptor, r io.Read
 	}
 	fill := func(w io.Writer) error {
 		vr := content.NewVerifyReader(r, expected)
-		if _, err := io.Copy(w, vr); err != nil {
+		if err := copyPooled(w, vr); err != nil {
 			return err
 		}
 		return vr.Verify()
 	}
 	if expected.Size <= deferSyncMax {
-		err = writeRenamedUnflushed(s.fs, s.tmpDir, path, fill, s.deferFile)
+		after := s.deferFile
+		if keep {
+			after = func(p string) { s.keepUnflushed(p, buf.Bytes()); s.deferFile(p) }
+		}
+		err = writeRenamedUnflushed(s.fs, s.tmpDir, path, fill, after)
 	} else {
 		err = writeAtomicFrom(s.fs, s.tmpDir, path, fill, s.deferDir)
 	}
@@ -536,7 +590,7 @@ func (s *Store) push(ctx context.Context, expected ocispec.Descriptor, r io.Read
 		return fmt.Errorf("push %s to %s: %w", expected.Digest, s.root, err)
 	}
 	if tags == nil && s.deferring() {
-		if err := s.pushDeferred(desc, path, buf.Bytes()); err != nil {
+		if err := s.pushDeferred(s.opts.patience(ctx), desc, path, buf.Bytes()); err != nil {
 			return fmt.Errorf("push %s to %s: %w", expected.Digest, s.root, err)
 		}
 		return nil
@@ -810,4 +864,21 @@ func splitDigestName(name string) (digest.Digest, bool) {
 
 func digestName(d digest.Digest) string {
 	return d.Algorithm().String() + "-" + d.Encoded()
+}
+
+// copyBuffers are the buffers blobs are copied into their files with.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// copyPooled copies r to w through a pooled buffer. io.Copy into an
+// *os.File from a reader that is not a file allocates a new 32 KiB buffer
+// each time (os.File.ReadFrom falls back to it): for the recording proxy,
+// which writes several small blobs per request, that was a quarter of all
+// the memory it allocated, and of its garbage collections.
+func copyPooled(w io.Writer, r io.Reader) error {
+	bp := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(bp)
+	// Neither side may take over the copy (ReadFrom, WriteTo): the buffer
+	// is what avoids the allocation.
+	_, err := io.CopyBuffer(struct{ io.Writer }{w}, struct{ io.Reader }{r}, *bp)
+	return err
 }

@@ -29,6 +29,8 @@ type syncer struct {
 	// Exists neither reads nor flushes them again (bounded by
 	// maxFlushedKnown).
 	flushed map[string]bool
+	// onFlushed, if set, is called with each file flushed or forgotten.
+	onFlushed func(path string)
 }
 
 type dirtyPath struct {
@@ -46,8 +48,9 @@ type syncCall struct {
 const maxFlushedKnown = 1 << 14
 
 // flushParallel bounds the flushes one call runs at once. A background
-// commit (see deferInterval) runs at most backgroundParallel, so that the
-// flushes of pushes waiting meanwhile queue behind few of its own.
+// commit (see deferInterval) runs at most backgroundParallel, and starts
+// none while a push waits for its journal flush (see urgency), so that
+// the flushes of pushes waiting meanwhile queue behind few of its own.
 const (
 	flushParallel      = 32
 	backgroundParallel = 4
@@ -109,30 +112,36 @@ func (s *syncer) noteFlushedLocked(paths ...string) {
 // forget drops what the syncer knows of a removed file.
 func (s *syncer) forget(path string) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	delete(s.dirty, path)
 	delete(s.flushed, path)
+	s.mu.Unlock()
+	if s.onFlushed != nil {
+		s.onFlushed(path)
+	}
 }
 
-// flushAll flushes every change noted so far, at most parallel at once.
-func (s *syncer) flushAll(parallel int) error {
+// flushAll flushes every change noted so far, at most parallel at once,
+// calling yield (if set) before each flush starts.
+func (s *syncer) flushAll(parallel int, yield func()) error {
 	s.mu.Lock()
 	paths := make([]string, 0, len(s.dirty))
 	for p := range s.dirty {
 		paths = append(paths, p)
 	}
 	s.mu.Unlock()
-	return s.flushN(paths, parallel)
+	return s.flushN(paths, parallel, yield)
 }
 
 // flush returns once every change noted to paths before the call is
 // flushed. Paths with no change noted cost a map lookup.
-func (s *syncer) flush(paths []string) error { return s.flushN(paths, flushParallel) }
+func (s *syncer) flush(paths []string) error { return s.flushN(paths, flushParallel, nil) }
 
 // flushN is flush running at most parallel flushes at once. A flush is
 // registered as in progress only when it starts, so that nobody waits
-// for one that is still queued here.
-func (s *syncer) flushN(paths []string, parallel int) error {
+// for one that is still queued here. yield, if set, is called before
+// each flush is registered, so that it may hold the flush back for
+// others.
+func (s *syncer) flushN(paths []string, parallel int, yield func()) error {
 	fsys := s.fs
 	if fsys == nil {
 		fsys = osFS{}
@@ -153,6 +162,9 @@ func (s *syncer) flushN(paths []string, parallel int) error {
 	errs := make([]error, len(todo))
 	one := func(i int) {
 		p := todo[i]
+		if yield != nil {
+			yield()
+		}
 		s.mu.Lock()
 		d, ok := s.dirty[p]
 		if !ok {
@@ -182,11 +194,13 @@ func (s *syncer) flushN(paths []string, parallel int) error {
 		}
 		c.err = err
 		s.mu.Lock()
+		done := false
 		if err == nil {
 			if cur, ok := s.dirty[p]; ok && cur.n <= c.start {
 				delete(s.dirty, p)
 				if !cur.dir {
 					s.noteFlushedLocked(p)
+					done = true
 				}
 			}
 		}
@@ -194,6 +208,9 @@ func (s *syncer) flushN(paths []string, parallel int) error {
 			delete(s.inflight, p)
 		}
 		s.mu.Unlock()
+		if done && s.onFlushed != nil {
+			s.onFlushed(p)
+		}
 		close(c.done)
 		errs[i] = err
 	}

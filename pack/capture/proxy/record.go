@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/runid/runid-oci/pack/capture"
+	"github.com/runid/runid-oci/pack/layout"
 	"github.com/runid/runid-oci/pack/referrer"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -251,7 +252,9 @@ func (ex *exchange) record() {
 	}
 	rec.Facts = facts
 
-	ctx, cancel := context.WithTimeout(context.Background(), h.opts.StoreTimeout)
+	// Nobody waits for the record: in a pack/layout store its writes
+	// yield to the identities of requests waiting to be forwarded.
+	ctx, cancel := context.WithTimeout(layout.WithLowPriority(context.Background()), h.opts.StoreTimeout)
 	defer cancel()
 	res, err := referrer.Attach(ctx, h.store, ex.subject.Digest.String(), files, referrer.AttachOptions{Execution: facts, Created: ex.ended, Subject: &ex.subject, Logger: h.log})
 	h.index.changed()
