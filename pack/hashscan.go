@@ -56,8 +56,9 @@ func startHashScan(name string) *hashScan {
 // swap hands data, read into the buffer buf (taken from pool), to the
 // scanner, and returns a buffer to read the next block into: one the
 // scanner is done with, or another from pool while fewer than
-// hashScanBuffers+1 were taken (the scanner holds one, the queue the
-// rest). After swap the hasher must not write to buf.
+// hashScanBuffers were taken (with the hasher's own, as many buffers as
+// the hasher may be blocks ahead, plus the one it reads into). After swap
+// the hasher must not write to buf.
 func (h *hashScan) swap(buf *[]byte, data []byte, pool *sync.Pool) (*[]byte, error) {
 	h.pool = pool
 	select {
@@ -70,7 +71,7 @@ func (h *hashScan) swap(buf *[]byte, data []byte, pool *sync.Pool) (*[]byte, err
 		return b, nil
 	default:
 	}
-	if h.made < hashScanBuffers+1 {
+	if h.made < hashScanBuffers {
 		h.made++
 		return pool.Get().(*[]byte), nil
 	}
