@@ -615,22 +615,22 @@ func scanLines(r io.Reader, name string) ([]Finding, error) {
 	}
 }
 
-// scanPiece is how much of a block scanBlock searches at once: the
+// scanPieceSize is how much of a block scanBlock searches at once: the
 // prefilter makes several passes over what it searches, which then stay in
 // the processor's nearest caches instead of going to memory for each.
-const scanPiece = 32 << 10
+const scanPieceSize = 32 << 10
 
 // scanBlock scans the lines of p that hold an anchor. p ends at the end of
 // a line, or in the middle of a line longer than the block; s.line is the
 // line p starts on, and is advanced past p. It scans p in pieces of about
-// scanPiece bytes that end at the end of a line (a line longer than that
+// scanPieceSize bytes that end at the end of a line (a line longer than that
 // is a piece of its own).
 func (s *lineScanner) scanBlock(p []byte) {
-	for len(p) > scanPiece {
-		end := bytes.LastIndexByte(p[:scanPiece], '\n') + 1
+	for len(p) > scanPieceSize {
+		end := bytes.LastIndexByte(p[:scanPieceSize], '\n') + 1
 		if end == 0 {
-			if j := bytes.IndexByte(p[scanPiece:], '\n'); j >= 0 {
-				end = scanPiece + j + 1
+			if j := bytes.IndexByte(p[scanPieceSize:], '\n'); j >= 0 {
+				end = scanPieceSize + j + 1
 			} else {
 				end = len(p)
 			}
