@@ -180,7 +180,7 @@ func BenchmarkHashStream(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, n, err := hashStream(bytes.NewReader(data), text, int64(len(data))); err != nil || n != int64(len(data)) {
+				if _, n, err := hashStream(bytes.NewReader(data), text, int64(len(data)), nil); err != nil || n != int64(len(data)) {
 					b.Fatalf("hashStream: %d bytes, %v", n, err)
 				}
 			}

@@ -388,9 +388,8 @@ func buildComponent(root *os.Root, absDir string, mem map[string][]byte, d spec.
 			var sc *hashScan
 			if opts.ScanCredentials && d.Format == mediatype.FormatText && !d.Withheld {
 				sc = startHashScan(d.Name)
-				r = io.TeeReader(r, sc)
 			}
-			sum, n, err := hashStream(r, d.Format == mediatype.FormatText, st.Size())
+			sum, n, err := hashStream(r, d.Format == mediatype.FormatText, st.Size(), sc)
 			if sc != nil {
 				c.findings, c.scanned = sc.finish(err)
 			}
@@ -441,32 +440,47 @@ var smallHashBufs = sync.Pool{New: func() any {
 // hashStream hashes r with SHA-256; if text, it also checks that the bytes
 // are valid UTF-8, carrying at most one incomplete rune between reads.
 // sizeHint is the size the file had when it was opened (or -1): it only
-// chooses the read size.
-func hashStream(r io.Reader, text bool, sizeHint int64) (digest.Digest, int64, error) {
+// chooses the read size. If sc is not nil, each block read is handed to
+// it, once hashed, for its scanner.
+func hashStream(r io.Reader, text bool, sizeHint int64, sc *hashScan) (digest.Digest, int64, error) {
 	h := sha256.New()
 	pool, chunk := &hashBufs, hashBufSize
 	if sizeHint >= 0 && sizeHint < smallHashBufSize {
 		pool, chunk = &smallHashBufs, smallHashBufSize
 	}
 	bp := pool.Get().(*[]byte)
-	defer pool.Put(bp)
+	defer func() { // the buffer held at the end
+		if bp != nil {
+			pool.Put(bp)
+		}
+	}()
 	buf := *bp
 	carry := 0 // bytes of an incomplete rune kept at the front of buf
 	var n int64
 	for {
 		k, err := r.Read(buf[carry : carry+chunk])
 		if k > 0 {
-			h.Write(buf[carry : carry+k])
+			block := buf[carry : carry+k]
+			h.Write(block)
 			n += int64(k)
+			data := buf[:carry+k]
+			cut := len(data)
 			if text {
-				data := buf[:carry+k]
-				cut := incompleteTail(data)
+				cut = incompleteTail(data)
 				if !utf8.Valid(data[:cut]) {
 					return "", 0, fmt.Errorf("%w: text is not valid UTF-8 (within the %d bytes before byte %d)",
 						spec.ErrInvalidFormat, chunk, n)
 				}
-				carry = copy(buf, data[cut:])
 			}
+			if sc != nil {
+				next, serr := sc.swap(bp, block, pool)
+				if serr != nil {
+					bp = nil // it may be the scanner's now
+					return "", 0, serr
+				}
+				bp, buf = next, *next
+			}
+			carry = copy(buf, data[cut:])
 		}
 		if err == io.EOF {
 			break

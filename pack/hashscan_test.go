@@ -8,6 +8,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/opencontainers/go-digest"
 
 	"github.com/runid/runid-oci/internal/testutil"
 	"github.com/runid/runid-oci/pack"
@@ -130,4 +133,89 @@ func TestBuildScanStopsWithHashing(t *testing.T) {
 	if strings.Contains(err.Error(), "scan") {
 		t.Errorf("a hashing error is reported as the scan's: %v", err)
 	}
+}
+
+// TestBuildScanRunesAcrossReads: the hasher hands each block it read to
+// the scanner and reads on into another buffer, carrying an incomplete
+// rune over; with runes of two to four bytes cut by every read, a text
+// file is hashed to the digest of its bytes with the scan as without it,
+// and a credential astride each read is found.
+func TestBuildScanRunesAcrossReads(t *testing.T) {
+	dir := t.TempDir()
+	secrets := testutil.FakeSecrets()
+	var text []byte
+	for i := range 6 {
+		// Runes of two, three and four bytes and one or two of ASCII, in
+		// an order that puts each rune at every alignment; a credential
+		// line; then a rune cut in two by the end of read i+1.
+		for len(text) < (i+1)<<20-300 {
+			text = append(text, []string{"é", "€", "😀", "x", "xy"}[len(text)%5]...)
+			if len(text)%97 == 0 {
+				text = append(text, '\n')
+			}
+		}
+		text = append(text, '\n')
+		text = append(text, secrets[i%3].Line...)
+		text = append(text, '\n')
+		text = append(text, bytes.Repeat([]byte("x"), (i+1)<<20-1-i%3-len(text))...)
+		text = append(text, "😀"...)
+		if utf8.RuneStart(text[(i+1)<<20]) {
+			t.Fatalf("no rune astride byte %d", (i+1)<<20)
+		}
+	}
+	if !utf8.Valid(text) {
+		t.Fatal("the test text is not UTF-8")
+	}
+	writeFile(t, filepath.Join(dir, "runes.txt"), text)
+	decl := filepath.Join(dir, "runid.yaml")
+	writeFile(t, decl, []byte(`runid: "1"
+roles:
+  model: {provider: openai, name: gpt-4o-mini}
+  parameters: none
+  system-prompt: none
+  tools: none
+  context: [{name: runes.txt, file: runes.txt}]
+  input: [{name: q.txt, text: "Hello"}]
+  config: none
+  runtime: none
+`))
+	plain, err := pack.Load(t.Context(), decl, pack.BuildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := pack.Scan(t.Context(), plain, scan.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want) != 6 {
+		t.Fatalf("a scan after Build found %v, want 6 findings", want)
+	}
+	c, err := pack.Load(t.Context(), decl, pack.BuildOptions{ScanCredentials: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Digest() != plain.Digest() {
+		t.Fatalf("identity %s with the scan, %s without", c.Digest(), plain.Digest())
+	}
+	if got := c.Components[indexOf(t, c, "runes.txt")].Digest; got != digest.FromBytes(text) {
+		t.Fatalf("runes.txt hashed to %s, want %s", got, digest.FromBytes(text))
+	}
+	got, err := pack.Scan(t.Context(), c, scan.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("scanned while hashing: %v\nscanned after: %v", got, want)
+	}
+}
+
+func indexOf(t *testing.T, c *pack.Composition, name string) int {
+	t.Helper()
+	for i, comp := range c.Components {
+		if comp.Name == name {
+			return i
+		}
+	}
+	t.Fatalf("no component %s", name)
+	return -1
 }

@@ -152,3 +152,47 @@ func TestPrefilterFindsWhatRegexpsFind(t *testing.T) {
 	}
 	t.Logf("%d bytes, %d lines, %d findings", len(text), bytes.Count(text, []byte("\n")), len(want))
 }
+
+// TestPrefilterPieces: a block is searched in pieces that end at line
+// ends; lines shorter and longer than a piece, with every trap at their
+// start and end or astride the end of the first piece, give what the
+// detectors give on every line.
+func TestPrefilterPieces(t *testing.T) {
+	filler := scan.BenchText("prose", 1<<20)
+	filler = bytes.ReplaceAll(filler, []byte("\n"), []byte(" "))
+	// A first line of 40 KiB with each trap astride byte 32 KiB, where a
+	// piece would end if it did not end at a line end.
+	var text []byte
+	for _, s := range prefilterTraps() {
+		text = append(text, filler[:32<<10-len(s.Line)/2]...)
+		text = append(text, s.Line...)
+		text = append(text, ' ')
+		text = append(text, filler[:8<<10]...)
+		text = append(text, '\n')
+	}
+	for i, s := range prefilterTraps() {
+		for _, size := range []int{100, 20 << 10, 40 << 10, 70 << 10, 300 << 10} {
+			at := (i * 7919) % (len(filler) - size)
+			text = append(text, s.Line...)
+			text = append(text, ' ')
+			text = append(text, filler[at:at+size]...)
+			text = append(text, ' ')
+			text = append(text, s.Line...)
+			text = append(text, '\n')
+		}
+	}
+	got, err := scan.Reader(bytes.NewReader(text), "pieces.txt", mediatype.FormatText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := scan.RegexpsOnEveryLine(bytes.NewReader(text), "pieces.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	order := func(a, b scan.Finding) int { return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Kind, b.Kind)) }
+	slices.SortFunc(got, order)
+	slices.SortFunc(want, order)
+	if len(want) < 70 || !slices.Equal(got, want) { // 13 of the 14 traps, on each of 5 lines and the first one
+		t.Errorf("with the prefilter: %v\non every line: %v", got, want)
+	}
+}
