@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sync/atomic"
 
 	"github.com/opencontainers/go-digest"
@@ -371,7 +372,14 @@ func (u *uploader) push(ctx context.Context, what, name string, desc ocispec.Des
 	}
 	src := &sourceReader{ReadCloser: rc}
 	defer src.Close()
-	err = u.target.Push(ctx, desc, counting(src, name, desc, u.bytesProgress))
+	body := counting(src, name, desc, u.bytesProgress)
+	if f, ok := rc.(*os.File); ok && u.bytesProgress == nil {
+		// The file itself, so that net/http sends it with the kernel's
+		// zero-copy path (sendfile(2) on Linux) to a registry over plain
+		// HTTP; a read error of the file is then the transfer's error.
+		body = f
+	}
+	err = u.target.Push(ctx, desc, body)
 	switch {
 	case errors.Is(err, errdef.ErrAlreadyExists):
 		err = nil

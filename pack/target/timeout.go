@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
 	"sync"
 	"time"
@@ -102,7 +103,7 @@ func NewHTTPClient(o Options) (*http.Client, error) {
 	}
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	base.TLSClientConfig = tlsConf
-	base.DialContext = (&net.Dialer{Timeout: DefaultDialTimeout, KeepAlive: 30 * time.Second}).DialContext
+	base.DialContext = dialProgress((&net.Dialer{Timeout: DefaultDialTimeout, KeepAlive: 30 * time.Second}).DialContext)
 	base.TLSHandshakeTimeout = DefaultTLSHandshakeTimeout
 	base.MaxIdleConnsPerHost = maxIdleConnsPerHost
 	tt := &timeoutTransport{base: base, idle: idle, total: total}
@@ -177,9 +178,14 @@ func (t *timeoutTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	ctx, cancel := context.WithCancelCause(req.Context())
 	st := &stall{cancel: cancel, idle: t.idle, err: &StallError{Method: req.Method, URL: redactURL(req), Idle: t.idle}}
 	// what is set before the timers start: they read it when they fire.
-	wrap := req.Body != nil && req.Body != http.NoBody && !smallBody(req)
+	hasBody := req.Body != nil && req.Body != http.NoBody && !smallBody(req)
+	// A file body goes to net/http as it is, so that it sends it with the
+	// kernel's zero-copy path; the connection then reports the progress
+	// (sendIdle). Any other body is read through the idle timer.
+	file := hasBody && fileBody(req)
+	wrap := hasBody && !file
 	st.what = "response headers"
-	if wrap {
+	if hasBody {
 		st.what = "request body"
 	}
 	if !isBlobTransfer(req) {
@@ -191,6 +197,9 @@ func (t *timeoutTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	st.timer = time.AfterFunc(t.idle, func() {
 		st.fire(nil)
 	})
+	if file {
+		ctx = sendIdle(ctx, st)
+	}
 	r2 := req.Clone(ctx)
 	if wrap {
 		r2.Body = &idleBody{rc: req.Body, st: st, after: "response headers"}
@@ -211,6 +220,37 @@ func (t *timeoutTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	return resp, nil
 }
 
+// sendIdle returns ctx with a trace that has the connection carrying a
+// file body reset the idle timer after each chunk it sends (progressConn),
+// and wait for the response headers once the body is sent. On a connection
+// that cannot report progress (one a proxy made, say), the idle timer
+// stops while the body is sent.
+func sendIdle(ctx context.Context, st *stall) context.Context {
+	reset := func() { st.timer.Reset(st.idle) }
+	var pc *progressConn
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		GotConn: func(info httptrace.GotConnInfo) {
+			if c, ok := info.Conn.(*progressConn); ok {
+				pc = c
+				c.progress.Store(&reset)
+				return
+			}
+			st.timer.Stop()
+		},
+		WroteRequest: func(httptrace.WroteRequestInfo) {
+			if pc != nil {
+				pc.progress.CompareAndSwap(&reset, nil)
+			}
+			st.mu.Lock()
+			st.what = "response headers"
+			if !st.closed {
+				st.timer.Reset(st.idle)
+			}
+			st.mu.Unlock()
+		},
+	})
+}
+
 // stall is the state of one request's timers.
 type stall struct {
 	idle   time.Duration
@@ -218,10 +258,11 @@ type stall struct {
 	timer  *time.Timer
 	stops  []func() bool
 
-	mu   sync.Mutex
-	what string
-	err  *StallError // what fire reports
-	hit  *StallError // set once fired
+	mu     sync.Mutex
+	what   string
+	closed bool        // the request is over: its timers stay stopped
+	err    *StallError // what fire reports
+	hit    *StallError // set once fired
 }
 
 // fire cancels the request with se, or with the idle error when se is nil.
@@ -247,6 +288,9 @@ func (s *stall) fired() *StallError {
 }
 
 func (s *stall) close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
 	s.timer.Stop()
 	for _, stop := range s.stops {
 		stop()
