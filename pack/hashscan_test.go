@@ -66,27 +66,7 @@ roles:
 func TestBuildScansWhileHashing(t *testing.T) {
 	decl := hashScanRun(t)
 	secret := testutil.Repeat("s", 32)
-	opts := pack.BuildOptions{WithholdSecret: []byte(secret)}
-	plain, err := pack.Load(t.Context(), decl, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := pack.Scan(t.Context(), plain, scan.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(want) != 5 {
-		t.Fatalf("a scan after Build found %v, want 5 findings (4 in big.txt, 1 in small.txt)", want)
-	}
-
-	opts.ScanCredentials = true
-	c, err := pack.Load(t.Context(), decl, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.Digest() != plain.Digest() {
-		t.Fatalf("identity %s with the scan, %s without", c.Digest(), plain.Digest())
-	}
+	plain, c, want := loadBothWays(t, decl, pack.BuildOptions{WithholdSecret: []byte(secret)}, 5) // 4 in big.txt, 1 in small.txt
 	for _, name := range []string{"clean.txt", "big.txt", "small.txt", "hidden.txt"} {
 		if err := os.Remove(filepath.Join(filepath.Dir(decl), name)); err != nil {
 			t.Fatal(err)
@@ -179,24 +159,7 @@ roles:
   config: none
   runtime: none
 `))
-	plain, err := pack.Load(t.Context(), decl, pack.BuildOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := pack.Scan(t.Context(), plain, scan.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(want) != 6 {
-		t.Fatalf("a scan after Build found %v, want 6 findings", want)
-	}
-	c, err := pack.Load(t.Context(), decl, pack.BuildOptions{ScanCredentials: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.Digest() != plain.Digest() {
-		t.Fatalf("identity %s with the scan, %s without", c.Digest(), plain.Digest())
-	}
+	_, c, want := loadBothWays(t, decl, pack.BuildOptions{}, 6)
 	if got := c.Components[indexOf(t, c, "runes.txt")].Digest; got != digest.FromBytes(text) {
 		t.Fatalf("runes.txt hashed to %s, want %s", got, digest.FromBytes(text))
 	}
@@ -207,6 +170,34 @@ roles:
 	if !slices.Equal(got, want) {
 		t.Errorf("scanned while hashing: %v\nscanned after: %v", got, want)
 	}
+}
+
+// loadBothWays loads decl with opts, without and with ScanCredentials,
+// checks that both give the same identity and that a scan after the plain
+// build finds n findings, and returns both compositions and those findings.
+func loadBothWays(t *testing.T, decl string, opts pack.BuildOptions, n int) (plain, scanned *pack.Composition, want []scan.Finding) {
+	t.Helper()
+	opts.ScanCredentials = false
+	plain, err := pack.Load(t.Context(), decl, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err = pack.Scan(t.Context(), plain, scan.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want) != n {
+		t.Fatalf("a scan after Build found %v, want %d findings", want, n)
+	}
+	opts.ScanCredentials = true
+	scanned, err = pack.Load(t.Context(), decl, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if scanned.Digest() != plain.Digest() {
+		t.Fatalf("identity %s with the scan, %s without", scanned.Digest(), plain.Digest())
+	}
+	return plain, scanned, want
 }
 
 func indexOf(t *testing.T, c *pack.Composition, name string) int {

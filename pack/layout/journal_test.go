@@ -144,9 +144,7 @@ func TestJournalRecovery(t *testing.T) {
 	s.SetDeferIndex(true)
 	// A writer that stops before its commit: the push returns, the commit
 	// never runs (the committer is held as if it were busy).
-	s.commits.mu.Lock()
-	s.commits.running = true
-	s.commits.mu.Unlock()
+	holdCommits(s, true)
 	c := composeRun(t, 7)
 	res, err := pack.Push(ctx, s, c, pack.PushOptions{})
 	if err != nil {
@@ -237,9 +235,7 @@ func TestDeferIndexFreshJournalLeft(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.SetDeferIndex(true)
-	s.commits.mu.Lock()
-	s.commits.running = true
-	s.commits.mu.Unlock()
+	holdCommits(s, true)
 	res, err := pack.Push(ctx, s, composeRun(t, 9), pack.PushOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -255,9 +251,7 @@ func TestDeferIndexFreshJournalLeft(t *testing.T) {
 		t.Errorf("another writer's fresh journal file was taken")
 	}
 	// The first writer's committer runs again and lists it.
-	s.commits.mu.Lock()
-	s.commits.running = false
-	s.commits.mu.Unlock()
+	holdCommits(s, false)
 	if err := s.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -312,9 +306,7 @@ func TestRepairReplaysJournal(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.SetDeferIndex(true)
-	s.commits.mu.Lock()
-	s.commits.running = true
-	s.commits.mu.Unlock()
+	holdCommits(s, true)
 	res, err := pack.Push(ctx, s, composeRun(t, 11), pack.PushOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -475,4 +467,12 @@ func TestDeferredBacklogBounded(t *testing.T) {
 			t.Errorf("index.json does not list %s", c.Digest())
 		}
 	}
+}
+
+// holdCommits keeps the background commit from starting (held), as if one
+// were running, or lets it start again.
+func holdCommits(s *Store, held bool) {
+	s.commits.mu.Lock()
+	s.commits.running = held
+	s.commits.mu.Unlock()
 }

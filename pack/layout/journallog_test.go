@@ -27,9 +27,7 @@ func TestJournalLogManyPushes(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.SetDeferIndex(true)
-	s.commits.mu.Lock()
-	s.commits.running = true // the commit never runs
-	s.commits.mu.Unlock()
+	holdCommits(s, true) // the commit never runs
 	var pushed []digest.Digest
 	for i := range 4 {
 		res, err := pack.Push(ctx, s, composeRun(t, 20+i), pack.PushOptions{})
@@ -165,9 +163,7 @@ func TestJournalLogGroupFlush(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.SetDeferIndex(true)
-	s.commits.mu.Lock()
-	s.commits.running = true // only the journal's flushes are counted
-	s.commits.mu.Unlock()
+	holdCommits(s, true) // only the journal's flushes are counted
 	runs := make([]*pack.Composition, n)
 	for i := range runs {
 		runs[i] = composeRun(t, 40+i)
@@ -204,9 +200,7 @@ func TestJournalLogGroupFlush(t *testing.T) {
 	if flushes == 0 || flushes > n/2 {
 		t.Errorf("%d flushes of the journal log for %d concurrent pushes, want at least 1 and at most %d", flushes, n, n/2)
 	}
-	s.commits.mu.Lock()
-	s.commits.running = false
-	s.commits.mu.Unlock()
+	holdCommits(s, false)
 	if err := s.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}

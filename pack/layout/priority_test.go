@@ -29,9 +29,7 @@ func TestLowPriorityRidesOnUrgentFlush(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.SetDeferIndex(true)
-	s.commits.mu.Lock()
-	s.commits.running = true // only the journal's flushes are counted
-	s.commits.mu.Unlock()
+	holdCommits(s, true) // only the journal's flushes are counted
 	push := func(ctx context.Context, s *Store, n int) (digest.Digest, error) {
 		res, err := pack.Push(ctx, s, composeRun(t, n), pack.PushOptions{})
 		if err != nil {
@@ -103,9 +101,7 @@ func TestLowPriorityRidesOnUrgentFlush(t *testing.T) {
 			t.Errorf("push %s does not verify: %v", d, err)
 		}
 	}
-	s.commits.mu.Lock()
-	s.commits.running = false
-	s.commits.mu.Unlock()
+	holdCommits(s, false)
 	if err := s.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -199,9 +195,7 @@ func TestUnflushedBytesReleased(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.SetDeferIndex(true)
-	s.commits.mu.Lock()
-	s.commits.running = true // no commit flushes them meanwhile
-	s.commits.mu.Unlock()
+	holdCommits(s, true) // no commit flushes them meanwhile
 	kept := func() int {
 		n := 0
 		s.unflushed.Range(func(any, any) bool { n++; return true })
@@ -218,9 +212,7 @@ func TestUnflushedBytesReleased(t *testing.T) {
 	if kept() == 0 {
 		t.Fatal("a deferring store kept the bytes of no blob it left unflushed")
 	}
-	s.commits.mu.Lock()
-	s.commits.running = false
-	s.commits.mu.Unlock()
+	holdCommits(s, false)
 	if err := s.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
