@@ -81,32 +81,35 @@ func TestProgressConnSendsFileInChunks(t *testing.T) {
 }
 
 // slowRegistry takes blob uploads (POST, then PUT), reading the PUT's body
-// 256 KiB at a time with a pause after each, checks its digest, and
-// records what it stored.
-func slowRegistry(t *testing.T, pause time.Duration) (host string, stored *atomic.Pointer[[]byte]) {
+// 256 KiB at a time at no more than rate bytes a second (a reader held up
+// catches up at once), checks its digest, and records the digest and size
+// of what it stored.
+func slowRegistry(t *testing.T, rate float64) (host string, stored *atomic.Pointer[ocispec.Descriptor]) {
 	t.Helper()
-	stored = new(atomic.Pointer[[]byte])
+	stored = new(atomic.Pointer[ocispec.Descriptor])
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/blobs/uploads/"):
 			w.Header().Set("Location", "/v2/runs/blobs/uploads/session-1")
 			w.WriteHeader(http.StatusAccepted)
 		case r.Method == http.MethodPut:
-			var buf bytes.Buffer
+			d := digest.Canonical.Digester()
+			start := time.Now()
+			var size int64
 			for {
-				n, err := io.CopyN(&buf, r.Body, 256<<10)
+				n, err := io.CopyN(d.Hash(), r.Body, 256<<10)
+				size += n
 				if err != nil || n == 0 {
 					break
 				}
-				time.Sleep(pause)
+				time.Sleep(time.Until(start.Add(time.Duration(float64(size) / rate * float64(time.Second)))))
 			}
-			b := buf.Bytes()
-			if digest.FromBytes(b).String() != r.URL.Query().Get("digest") {
+			if d.Digest().String() != r.URL.Query().Get("digest") {
 				http.Error(w, "digest mismatch", http.StatusBadRequest)
 				return
 			}
-			stored.Store(&b)
-			w.Header().Set("Location", "/v2/runs/blobs/"+digest.FromBytes(b).String())
+			stored.Store(&ocispec.Descriptor{Digest: d.Digest(), Size: size})
+			w.Header().Set("Location", "/v2/runs/blobs/"+d.Digest().String())
 			w.WriteHeader(http.StatusCreated)
 		default:
 			http.NotFound(w, r)
@@ -121,7 +124,10 @@ func slowRegistry(t *testing.T, pause time.Duration) (host string, stored *atomi
 // idle timer from firing while a slow registry takes the bytes, for an
 // upload that lasts many idle timeouts.
 func TestSlowFileUploadKeepsGoing(t *testing.T) {
-	host, stored := slowRegistry(t, 20*time.Millisecond)
+	// 8 MB/s: the sender sees progress each time the registry has drained
+	// enough of the socket buffers to wake it (a few MiB on loopback), a few
+	// times a second, and the 24 MiB take 3 s, three idle timeouts.
+	host, stored := slowRegistry(t, 8<<20)
 	data := make([]byte, 24<<20)
 	rand.Read(data)
 	f := tempFile(t, data)
@@ -138,8 +144,8 @@ func TestSlowFileUploadKeepsGoing(t *testing.T) {
 	if d := time.Since(start); d < 2*time.Second {
 		t.Fatalf("the upload took %s: the registry read too fast to outlast the idle timeout", d)
 	}
-	if b := stored.Load(); b == nil || !bytes.Equal(*b, data) {
-		t.Error("the registry did not store the file's bytes")
+	if got := stored.Load(); got == nil || got.Digest != desc.Digest || got.Size != desc.Size {
+		t.Errorf("the registry stored %v, want the file's %s (%d bytes)", got, desc.Digest, desc.Size)
 	}
 }
 
