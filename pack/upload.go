@@ -16,9 +16,11 @@ import (
 // redundant whenever the file provably did not change: every store Push
 // writes to (a registry, an OCI layout, oras-go's memory store) verifies
 // the digest of what it receives. So Push hands the store the *os.File
-// itself, not hashed again, when the file still has the stamp it had
-// while it was hashed: same device, inode, size, modification time and
-// status-change time (which no program can set back). A file whose stamp differs is read through Open's checking
+// itself, not hashed again (which also lets net/http send it with
+// sendfile(2) to a registry over plain HTTP), when the file still has the
+// stamp it had while it was hashed: same device, inode, size,
+// modification time and status-change time (which no program can set
+// back). A file whose stamp differs is read through Open's checking
 // reader, which tells a change (ErrComponentChanged) from a mere touch;
 // the stamp is checked again once the upload is over, and a difference
 // then fails the upload with ErrComponentChanged.

@@ -872,8 +872,8 @@ var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return 
 // copyPooled copies r to w through a pooled buffer. io.Copy into an
 // *os.File from a reader that is not a file allocates a new 32 KiB buffer
 // each time (os.File.ReadFrom falls back to it): for the recording proxy,
-// which writes several small blobs per request, that was a quarter of all
-// the memory it allocated, and of its garbage collections.
+// which writes several small blobs per request, that would be a quarter
+// of all the memory it allocates, and of its garbage collections.
 func copyPooled(w io.Writer, r io.Reader) error {
 	bp := copyBuffers.Get().(*[]byte)
 	defer copyBuffers.Put(bp)

@@ -441,19 +441,20 @@ func bearerLines(p []byte, spans [][2]int) [][2]int {
 		next := swarZeros(binary.LittleEndian.Uint64(p[i+8:]) | swarCase ^ r)
 		m := rs & (rs>>16 | next<<48)
 		rs = next
-		for m != 0 {
+		found := false
+		for ; m != 0 && !found; m &= m - 1 {
 			at := i + bits.TrailingZeros64(m)/8 - 3 // where "bearer" would start
-			m &= m - 1
-			if at >= 0 && at+6 <= len(p) && asciiEqualFold(p[at:at+6], "bearer") {
+			found = at >= 0 && at+6 <= len(p) && asciiEqualFold(p[at:at+6], "bearer")
+			if found {
 				spans, i = takeLine(p, at, spans)
 				if i+8 <= len(p) {
 					rs = swarZeros(binary.LittleEndian.Uint64(p[i:]) | swarCase ^ r)
 				}
-				goto again
 			}
 		}
-		i += 8
-	again:
+		if !found {
+			i += 8
+		}
 	}
 	for ; i+3 <= len(p); i++ { // the last bytes, one position at a time
 		if at := i - 3; at >= 0 && asciiEqualFold(p[at:at+6], "bearer") {

@@ -226,7 +226,7 @@ func (t *timeoutTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 // that cannot report progress (one a proxy made, say), the idle timer
 // stops while the body is sent.
 func sendIdle(ctx context.Context, st *stall) context.Context {
-	reset := func() { st.timer.Reset(st.idle) }
+	reset := st.resetIdle
 	var pc *progressConn
 	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
 		GotConn: func(info httptrace.GotConnInfo) {
@@ -243,10 +243,8 @@ func sendIdle(ctx context.Context, st *stall) context.Context {
 			}
 			st.mu.Lock()
 			st.what = "response headers"
-			if !st.closed {
-				st.timer.Reset(st.idle)
-			}
 			st.mu.Unlock()
+			st.resetIdle()
 		},
 	})
 }
@@ -285,6 +283,15 @@ func (s *stall) fired() *StallError {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.hit
+}
+
+// resetIdle restarts the idle timer, unless the request is over.
+func (s *stall) resetIdle() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed {
+		s.timer.Reset(s.idle)
+	}
 }
 
 func (s *stall) close() {
