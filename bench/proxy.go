@@ -162,7 +162,8 @@ func medianRange(runs []proxyRun, metric string) (med, lo, hi float64) {
 
 // writeProxyTable writes the proxy's results as a Markdown table: each
 // target's metric (median and range over the runs), then the proxy's CPU
-// time per request and the cost of a new file where the layout was.
+// time per request, the cost of a new file where the layout was, and what
+// a flush cost there while the proxied requests ran.
 func writeProxyTable(w io.Writer, runs []proxyRun, dir string) {
 	fmt.Fprintf(w, "Recording proxy: 16 clients at once, distinct 10 KB Chat Completions requests, a model taking 100–300 ms, "+
 		"OCI layout in %s (durable: each identity's manifest and blobs flushed in the store's journal before the request is forwarded, index.json committed in the background), without and with tracing (a span per request, batched, encoded by a real exporter); "+
@@ -195,6 +196,16 @@ func writeProxyTable(w io.Writer, runs []proxyRun, dir string) {
 		fmt.Fprintf(w, "| CPU time the proxy adds per request, tracing on | %s | — | (reference) |\n", num(tracedPrefix+"proxy-cpu-ms/req", "ms"))
 	}
 	fmt.Fprintf(w, "| creating one file where the layout is | %s | — | (reference) |\n", num("file-create-us", "µs"))
+	if len(runs) > 0 && hasMetric(runs[0], "flush-max-ms") {
+		fmt.Fprintf(w, "| flushing a file there while the proxied requests run, 99th percentile | %s | — | (reference) |\n", num("flush-p99-ms", "ms"))
+		fmt.Fprintf(w, "| flushing a file there while the proxied requests run, slowest | %s | — | (reference) |\n", num("flush-max-ms", "ms"))
+	}
+}
+
+// hasMetric reports whether run has a value for metric.
+func hasMetric(run proxyRun, metric string) bool {
+	_, ok := run[metric]
+	return ok
 }
 
 // proxyDir is where the proxy benchmark's layouts go: dir if set, else
