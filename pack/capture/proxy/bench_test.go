@@ -171,6 +171,11 @@ func percentile(ts []timing, f func(timing) time.Duration, p float64) time.Durat
 	for i, t := range ts {
 		s[i] = f(t)
 	}
+	return quantile(s, p)
+}
+
+// quantile sorts s and returns its p-quantile (p = 1: the greatest).
+func quantile(s []time.Duration, p float64) time.Duration {
 	slices.Sort(s)
 	return s[min(len(s)-1, int(p*float64(len(s))))]
 }
@@ -290,9 +295,8 @@ func benchOverhead(b *testing.B, minDelay, maxDelay time.Duration, tracing bool)
 	excess := func(t timing) time.Duration { return t.excess }
 	b.ReportMetric(float64(create)/float64(time.Microsecond), "file-create-us")
 	if len(flushes) > 0 {
-		slices.Sort(flushes)
-		b.ReportMetric(ms(flushes[len(flushes)*99/100]), "flush-p99-ms")
-		b.ReportMetric(ms(flushes[len(flushes)-1]), "flush-max-ms")
+		b.ReportMetric(ms(quantile(flushes, 0.99)), "flush-p99-ms")
+		b.ReportMetric(ms(quantile(flushes, 1)), "flush-max-ms")
 	}
 	b.ReportMetric(ms(percentile(direct, latency, 0.50)), "direct-p50-ms")
 	b.ReportMetric(ms(percentile(direct, latency, 0.99)), "direct-p99-ms")
