@@ -152,6 +152,7 @@ func runCurves(ctx context.Context, root, work string, cfg *curvesConfig, w io.W
 	logf("building runid-oci from %s", root)
 	build := exec.CommandContext(ctx, "go", "build", "-buildvcs=false", "-o", e.runid, "./cmd/runid-oci")
 	build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
+	build.Env = staticBuild()
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("build runid-oci: %w", err)
 	}

@@ -239,6 +239,7 @@ func run(ctx context.Context, cfg config) error {
 	logf("building runid-oci from %s", root)
 	build := exec.CommandContext(ctx, "go", "build", "-buildvcs=false", "-o", runid, "./cmd/runid-oci")
 	build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
+	build.Env = staticBuild()
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("build runid-oci: %w", err)
 	}
@@ -580,6 +581,13 @@ func moduleRoot() (string, error) {
 		return "", errors.New("run from inside the runid-oci checkout (go run ./bench)")
 	}
 	return filepath.Dir(mod), nil
+}
+
+// staticBuild is the environment runid-oci is built in: without cgo, as
+// the README builds it and as oras is built for the comparison
+// (internal/clitools), a static binary that loads no C library at start.
+func staticBuild() []string {
+	return append(os.Environ(), "CGO_ENABLED=0")
 }
 
 // ensureTools returns the paths of GNU time and openssl, installing the

@@ -3,9 +3,10 @@
 // Distribution registry server for the benchmarks (bench/).
 //
 // The tools are built with "go install <pkg>@<version>" (through the Go
-// module proxy) into a cache outside the clone, laid out as
-// <cache>/<tool>-<version>/<tool>. The cache is $RUNID_TOOLS_CACHE, or
-// $HOME/.cache/runid-oci-tools when that is unset. A binary already in the
+// module proxy) without cgo, as their projects build their releases, into
+// a cache outside the clone, laid out as
+// <cache>/<tool>-<version>-static/<tool>. The cache is $RUNID_TOOLS_CACHE,
+// or $HOME/.cache/runid-oci-tools when that is unset. A binary already in the
 // cache is reused; builds are serialised with a file lock and land in the
 // cache by an atomic rename, so concurrent test binaries never see a
 // partial binary.
@@ -112,7 +113,7 @@ func CacheDir() (string, error) {
 }
 
 // Path returns where the tool's binary lives in the cache,
-// <cache>/<tool>-<version>/<tool>, whether or not it has been built.
+// <cache>/<tool>-<version>-static/<tool>, whether or not it has been built.
 func Path(tool Tool) (string, error) {
 	s, ok := pinned[tool]
 	if !ok {
@@ -126,7 +127,7 @@ func Path(tool Tool) (string, error) {
 }
 
 func binPath(cache, name string, s toolSpec) string {
-	return filepath.Join(cache, name+"-"+s.version, s.exe(name))
+	return filepath.Join(cache, name+"-"+s.version+"-static", s.exe(name))
 }
 
 // Build returns the path of the tool's binary, building it into the cache
@@ -202,11 +203,14 @@ func build(ctx context.Context, cache, name string, s toolSpec, extraEnv []strin
 }
 
 // buildEnv returns env without the project's go settings that would change
-// what "go install pkg@version" builds, plus GOBIN.
+// what "go install pkg@version" builds, plus GOBIN and CGO_ENABLED=0: a
+// static binary, as oras, cosign, Distribution and OPA release theirs, and
+// as runid-oci is built (README), so that the benchmarks compare like with
+// like.
 func buildEnv(env []string, gobin string) []string {
 	drop := map[string]bool{
 		"GOFLAGS": true, "GOBIN": true, "GOWORK": true, "GO111MODULE": true,
-		"GOOS": true, "GOARCH": true,
+		"GOOS": true, "GOARCH": true, "CGO_ENABLED": true,
 	}
 	out := make([]string, 0, len(env)+4)
 	for _, kv := range env {
@@ -215,7 +219,7 @@ func buildEnv(env []string, gobin string) []string {
 			out = append(out, kv)
 		}
 	}
-	return append(out, "GOBIN="+gobin, "GOFLAGS=-mod=mod", "GOWORK=off", "GO111MODULE=on")
+	return append(out, "GOBIN="+gobin, "GOFLAGS=-mod=mod", "GOWORK=off", "GO111MODULE=on", "CGO_ENABLED=0")
 }
 
 func usable(path string) bool {

@@ -95,7 +95,7 @@ func TestBuildReusesCache(t *testing.T) {
 		t.Run(string(tool), func(t *testing.T) {
 			cache := t.TempDir()
 			t.Setenv(CacheEnv, cache)
-			want := filepath.Join(cache, string(tool)+"-"+tool.Version(), filepath.Base(mustPath(t, tool)))
+			want := filepath.Join(cache, string(tool)+"-"+tool.Version()+"-static", filepath.Base(mustPath(t, tool)))
 			if err := os.MkdirAll(filepath.Dir(want), 0o755); err != nil {
 				t.Fatal(err)
 			}
@@ -189,7 +189,7 @@ func TestLockExcludes(t *testing.T) {
 }
 
 func TestBuildEnv(t *testing.T) {
-	env := buildEnv([]string{"PATH=/bin", "GOFLAGS=-tags=x", "GOWORK=/w/go.work", "GOOS=plan9", "HOME=/h"}, "/gobin")
+	env := buildEnv([]string{"PATH=/bin", "GOFLAGS=-tags=x", "GOWORK=/w/go.work", "GOOS=plan9", "CGO_ENABLED=1", "HOME=/h"}, "/gobin")
 	tests := []struct {
 		kv   string
 		want bool
@@ -202,6 +202,8 @@ func TestBuildEnv(t *testing.T) {
 		{kv: "GOFLAGS=-tags=x", want: false},
 		{kv: "GOWORK=/w/go.work", want: false},
 		{kv: "GOOS=plan9", want: false},
+		{kv: "CGO_ENABLED=0", want: true},
+		{kv: "CGO_ENABLED=1", want: false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.kv, func(t *testing.T) {

@@ -42,7 +42,7 @@ func TestNeedNeverBuilds(t *testing.T) {
 				t.Errorf("need wrote %d entries to the cache; it must never build", len(entries))
 			}
 
-			want := filepath.Join(cache, string(tool)+"-"+tool.Version(), filepath.Base(mustPath(t, tool)))
+			want := filepath.Join(cache, string(tool)+"-"+tool.Version()+"-static", filepath.Base(mustPath(t, tool)))
 			if err := os.MkdirAll(filepath.Dir(want), 0o755); err != nil {
 				t.Fatal(err)
 			}
