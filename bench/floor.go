@@ -75,6 +75,7 @@ type floorRow struct {
 	target   float64 // largest acceptable runid-oci wall time / floor
 	ours     []sample
 	theirs   []sample
+	bare     []sample // internal/barepush: the same blobs with the fewest requests, from net/http alone
 }
 
 // ratios returns wall / floor of each run that has a registry CPU time.
@@ -133,13 +134,22 @@ func spread(v []float64) string {
 // writeFloorTable writes the small-blob pushes against each registry's
 // floor as a Markdown table.
 func writeFloorTable(w io.Writer, rows []*floorRow) {
-	fmt.Fprintln(w, "| registry | runid-oci | registry CPU during it | floor (CPU / cores) | runid-oci / floor | target | met | runid-oci's own CPU | (registry + runid-oci CPU) / cores | oras | registry CPU during it | oras / floor |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| registry | runid-oci | registry CPU during it | floor (CPU / cores) | runid-oci / floor | target | met | runid-oci's own CPU | (registry + runid-oci CPU) / cores | oras | registry CPU during it | oras / floor | bare net/http client | its own CPU | bare / floor |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rows {
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | ≤ %.2f | %s | %s | %s | %s | %s | %s |\n",
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | ≤ %.2f | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			r.registry, seconds(median(r.ours)), seconds(medianCPU(r.ours)), seconds(floorOf(medianCPU(r.ours), r.cores)),
 			spread(r.ratios(r.ours)), r.target, yesNo(r.met()),
 			seconds(medianClient(r.ours)), seconds(floorOf(medianBoth(r.ours), r.cores)),
-			seconds(median(r.theirs)), seconds(medianCPU(r.theirs)), spread(r.ratios(r.theirs)))
+			seconds(median(r.theirs)), seconds(medianCPU(r.theirs)), spread(r.ratios(r.theirs)),
+			orDash(r.bare, median), orDash(r.bare, medianClient), spread(r.ratios(r.bare)))
 	}
+}
+
+// orDash prints f of ss as seconds, or a dash when ss is empty.
+func orDash(ss []sample, f func([]sample) time.Duration) string {
+	if len(ss) == 0 {
+		return "—"
+	}
+	return seconds(f(ss))
 }

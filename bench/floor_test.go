@@ -62,13 +62,14 @@ func TestFloor(t *testing.T) {
 	// Floors 5, 5 and 6 s: ratios 1.1, 1.2, 1.0; median 1.1.
 	r := &floorRow{registry: "reg", cores: 2, target: 1.15,
 		ours:   []sample{run(5.5, 10), run(6, 10), run(6, 12)},
-		theirs: []sample{run(12, 12), run(13, 13), run(12, 12)}}
+		theirs: []sample{run(12, 12), run(13, 13), run(12, 12)},
+		bare:   []sample{run(7, 10), run(6.5, 10), run(7, 12)}}
 	if !r.met() {
 		t.Errorf("median ratio 1.10 against 1.15 not met")
 	}
 	var b strings.Builder
 	writeFloorTable(&b, []*floorRow{r})
-	for _, want := range []string{"| reg | 6.00 s | 10.00 s | 5.00 s | 1.10 (1.00–1.20) | ≤ 1.15 | yes | 1.00 s | 5.50 s | 12.00 s | 12.00 s | 2.00 (2.00–2.00) |"} {
+	for _, want := range []string{"| reg | 6.00 s | 10.00 s | 5.00 s | 1.10 (1.00–1.20) | ≤ 1.15 | yes | 1.00 s | 5.50 s | 12.00 s | 12.00 s | 2.00 (2.00–2.00) | 7.00 s | 1.00 s | 1.30 (1.17–1.40) |"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, b.String())
 		}
@@ -81,6 +82,11 @@ func TestFloor(t *testing.T) {
 	empty := &floorRow{cores: 2, target: 1.15, ours: []sample{run(5, 0)}}
 	if empty.met() {
 		t.Error("met without any measured floor")
+	}
+	b.Reset()
+	writeFloorTable(&b, []*floorRow{empty})
+	if want := "| — | — | — |"; !strings.HasSuffix(strings.TrimSpace(b.String()), want) {
+		t.Errorf("a row without barepush runs does not end in %q:\n%s", want, b.String())
 	}
 }
 

@@ -249,6 +249,13 @@ func run(ctx context.Context, cfg config) error {
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("build ggcr-registry: %w", err)
 	}
+	barepush := filepath.Join(bin, "barepush")
+	build = exec.CommandContext(ctx, "go", "build", "-buildvcs=false", "-o", barepush, "./internal/barepush")
+	build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
+	build.Env = staticBuild()
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("build barepush: %w", err)
+	}
 	tools := map[clitools.Tool]string{}
 	for _, t := range []clitools.Tool{clitools.ToolOras, clitools.ToolRegistry} {
 		logf("%s %s: building into the tool cache if needed (the first time takes minutes)", t, t.Version())
@@ -312,6 +319,16 @@ func run(ctx context.Context, cfg config) error {
 	orasPush := func(w *workload, target string) command {
 		return command{argv: append([]string{oras, "push", "--plain-http", target}, w.files...), dir: w.dir}
 	}
+	// The fewest requests a client can send for the same push, from Go's
+	// net/http and nothing else: the floor of any Go client on this
+	// machine (internal/barepush).
+	bare := func(w *workload, host, repo string, single bool) command {
+		argv := []string{barepush, "-registry", host, "-repo", repo, "-tag", "v1"}
+		if single {
+			argv = append(argv, "-single")
+		}
+		return command{argv: append(argv, w.files...), dir: w.dir}
+	}
 	digestCmd := command{argv: []string{runid, "digest", large.declaration}, dir: large.dir}
 
 	// Untimed: warm the binaries, check the digest, and push the identities
@@ -347,6 +364,7 @@ func run(ctx context.Context, cfg config) error {
 	n := 0 // fresh repository counter
 	fresh := func(kind string) string { n++; return ref(fmt.Sprintf("bench/%s-%d", kind, n), "v1") }
 	freshGGCR := func(kind string) string { n++; return ggcrRef(fmt.Sprintf("bench/%s-%d", kind, n), "v1") }
+	freshRepo := func(kind string) string { n++; return fmt.Sprintf("bench/%s-%d", kind, n) }
 	nproc := runtime.NumCPU()
 	size := humanSize(large.bytes)
 
@@ -355,7 +373,9 @@ func run(ctx context.Context, cfg config) error {
 		ours   func() command
 		theirs func() []command
 		after  func(ours sample) error
-		on     *registry // measure this registry's CPU time during each run
+		on     *registry      // measure this registry's CPU time during each run
+		bare   func() command // with on: the same push by internal/barepush, measured after each pair
+		bares  []sample
 	}{
 		{
 			c:      comparison{workload: fmt.Sprintf("push %s in %d files", size, cfg.files), baseline: "`oras push` of the same files", target: 1.0},
@@ -386,12 +406,14 @@ func run(ctx context.Context, cfg config) error {
 			ours:   func() command { return runidPush(docs, fresh("docs-runid")) },
 			theirs: func() []command { return []command{orasPush(docs, fresh("docs-oras"))} },
 			on:     reg,
+			bare:   func() command { return bare(docs, reg.host, freshRepo("docs-bare"), false) },
 		},
 		{
 			c:      comparison{workload: fmt.Sprintf("push %d context documents of %s to go-containerregistry's registry", cfg.docs, humanSize(cfg.docSize)), baseline: "`oras push` of the same files"},
 			ours:   func() command { return runidPush(docs, freshGGCR("docs-runid")) },
 			theirs: func() []command { return []command{orasPush(docs, freshGGCR("docs-oras"))} },
 			on:     ggcr,
+			bare:   func() command { return bare(docs, ggcr.host, freshRepo("docs-bare"), true) },
 		},
 		{
 			c:      comparison{workload: fmt.Sprintf("push %s text", humanSize(text.bytes)), baseline: "`oras push` of the same file", target: 1.0},
@@ -494,6 +516,14 @@ func run(ctx context.Context, cfg config) error {
 				return err
 			}
 			row.c.theirs = append(row.c.theirs, t)
+			if row.bare != nil {
+				b, err := measure(ctx, row.bare())
+				if err != nil {
+					return err
+				}
+				row.bares = append(row.bares, b)
+				logf("%-45s #%d  barepush %s", row.c.workload, i+1, seconds(b.wall))
+			}
 			logf("%-45s #%d  runid-oci %s %s | baseline %s %s", row.c.workload, i+1,
 				seconds(s.wall), mib(s.maxRSS), seconds(t.wall), mib(t.maxRSS))
 		}
@@ -508,7 +538,7 @@ func run(ctx context.Context, cfg config) error {
 			if row.on == ggcr {
 				name = fmt.Sprintf("go-containerregistry %s, in memory", ggcrV)
 			}
-			floors = append(floors, &floorRow{registry: name, cores: nproc, target: floorTarget, ours: row.c.ours, theirs: row.c.theirs})
+			floors = append(floors, &floorRow{registry: name, cores: nproc, target: floorTarget, ours: row.c.ours, theirs: row.c.theirs, bare: row.bares})
 		}
 	}
 	printHeader(started, load0, fmt.Sprintf("oras %s, Distribution registry %s (loopback, filesystem store in %s); %d iterations, medians; ",

@@ -152,18 +152,25 @@ func Component(role Role, format Format) string {
 	if !IsCoreRole(role) {
 		r = extensionRole
 	}
-	switch format {
-	case FormatJSON:
-		return prefix + r + ".v1+json"
-	case FormatYAML:
-		return prefix + r + ".v1+yaml"
-	case FormatText:
-		return prefix + r + ".v1.text"
-	case FormatBinary:
-		return prefix + r + ".v1.binary"
+	if t, ok := componentTypes[[2]string{r, format}]; ok {
+		return t
 	}
 	return ""
 }
+
+// componentTypes holds every component media type, so that Component
+// returns the same string for every component of a role and format instead
+// of a new one each time (an identity may have tens of thousands).
+var componentTypes = func() map[[2]string]string {
+	m := make(map[[2]string]string)
+	for _, r := range append(CoreRoles(), extensionRole) {
+		m[[2]string{r, FormatJSON}] = prefix + r + ".v1+json"
+		m[[2]string{r, FormatYAML}] = prefix + r + ".v1+yaml"
+		m[[2]string{r, FormatText}] = prefix + r + ".v1.text"
+		m[[2]string{r, FormatBinary}] = prefix + r + ".v1.binary"
+	}
+	return m
+}()
 
 // ParseComponent splits a component media type into its role (the core role
 // name, or "extension") and format. ok is false for any other media type,

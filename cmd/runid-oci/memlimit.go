@@ -23,7 +23,7 @@ import (
 // the live heap passes memoryLimitLift, and the proxy, which runs for
 // hours, lifts it at its start. GOMEMLIMIT, when set, is used instead.
 const (
-	memoryLimitFloor    = 40 << 20
+	memoryLimitFloor    = 36 << 20
 	memoryLimitHeadroom = 16 << 20
 	memoryLimitLift     = 48 << 20
 )

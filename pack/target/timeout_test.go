@@ -194,3 +194,41 @@ func pushStalls(t *testing.T, w oras.Target, desc ocispec.Descriptor, r io.Reade
 type zeros struct{}
 
 func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// TestTimeoutTransportLeavesRequestAlone: the transport hands net/http a
+// copy of the request with its own context and body, and the caller's
+// request keeps its own, as http.RoundTripper requires.
+func TestTimeoutTransportLeavesRequestAlone(t *testing.T) {
+	var got atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got.Store(r.Header.Get("X-Test") + " " + string(b))
+	}))
+	t.Cleanup(srv.Close)
+	tt := &timeoutTransport{base: http.DefaultTransport, idle: 5 * time.Second, total: 5 * time.Second}
+	type key struct{}
+	ctx := context.WithValue(t.Context(), key{}, "caller")
+	body := io.NopCloser(strings.NewReader(strings.Repeat("x", 100<<10)))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, srv.URL+"/v2/runs/manifests/v1", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Test", "sent")
+	resp, err := tt.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if want := "sent " + strings.Repeat("x", 100<<10); got.Load() != want {
+		t.Errorf("the registry got %.20q…, want %.20q…", got.Load(), want)
+	}
+	if req.Context() != ctx || req.Body != body || req.Header.Get("X-Test") != "sent" || len(req.Header) != 1 {
+		t.Errorf("the caller's request changed: context %v, body %T, header %v", req.Context(), req.Body, req.Header)
+	}
+	if resp.Request == req {
+		t.Error("the response names the caller's request, not the copy that was sent")
+	}
+}
