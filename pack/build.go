@@ -37,6 +37,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/runid/runid-oci/mediatype"
+	"github.com/runid/runid-oci/pack/errs"
 	"github.com/runid/runid-oci/pack/scan"
 	"github.com/runid/runid-oci/spec"
 )
@@ -203,18 +204,13 @@ func readSized(r io.Reader, size, limit int64) ([]byte, error) {
 }
 
 func readCapped(path string, limit int64) ([]byte, error) {
-	f, err := OpenRegular(path)
-	if err != nil {
-		return nil, fmt.Errorf("read declaration: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("read declaration %s: %w", path, err)
-	}
-	if int64(len(data)) > limit {
+	data, err := ReadRegular(path, limit)
+	switch {
+	case errors.Is(err, errs.ErrTooLarge):
 		return nil, &spec.FieldError{File: path, Err: spec.ErrDeclarationTooLarge,
 			Msg: fmt.Sprintf("over the limit of %d bytes", limit)}
+	case err != nil:
+		return nil, fmt.Errorf("read declaration: %w", err)
 	}
 	return data, nil
 }

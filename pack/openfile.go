@@ -3,9 +3,12 @@ package pack
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"syscall"
+
+	"github.com/runid/runid-oci/pack/errs"
 )
 
 // ErrNotRegular: a path that must name a regular file names something else
@@ -42,4 +45,24 @@ func openRegularStat(path string) (*os.File, fs.FileInfo, error) {
 		return nil, nil, &os.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w (mode %s)", ErrNotRegular, st.Mode().Type())}
 	}
 	return f, st, nil
+}
+
+// ReadRegular reads the regular file at path (anything else is refused as
+// OpenRegular refuses it) if it holds at most limit bytes; a larger file
+// fails with an error wrapping errs.ErrTooLarge, after reading at most
+// limit+1 bytes of it.
+func ReadRegular(path string, limit int64) ([]byte, error) {
+	f, err := OpenRegular(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s: %w (%d bytes)", path, errs.ErrTooLarge, limit)
+	}
+	return data, nil
 }

@@ -32,6 +32,8 @@ import (
 	"github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/runid/runid-oci/pack"
 )
 
 // options are barepush's flags.
@@ -87,7 +89,7 @@ func push(ctx context.Context, o options, files []string) (digest.Digest, error)
 	g.SetLimit(max(o.concurrency, 1))
 	for i, f := range files {
 		g.Go(func() error {
-			b, err := readFile(f)
+			b, err := pack.ReadRegular(f, maxBlob)
 			if err != nil {
 				return err
 			}
@@ -116,30 +118,6 @@ func push(ctx context.Context, o options, files []string) (digest.Digest, error)
 		return "", fmt.Errorf("manifest: %w", err)
 	}
 	return digest.FromBytes(m), nil
-}
-
-// readFile reads a regular file of at most maxBlob bytes.
-func readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxBlob+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxBlob {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxBlob)
-	}
-	return b, nil
 }
 
 // pushBlob uploads one blob: a POST that opens an upload session and a PUT

@@ -31,7 +31,7 @@ func (o Options) tlsConfig() (*tls.Config, error) {
 	}
 	conf := &tls.Config{InsecureSkipVerify: o.Insecure, MinVersion: tls.VersionTLS12} //nolint:gosec // Insecure is the user's explicit choice
 	if o.CAFile != "" {
-		pem, err := readCapped(o.CAFile)
+		pem, err := pack.ReadRegular(o.CAFile, maxPEMFile)
 		if err != nil {
 			return nil, fmt.Errorf("%w: CA file: %w", ErrOptions, err)
 		}
@@ -48,11 +48,11 @@ func (o Options) tlsConfig() (*tls.Config, error) {
 		return nil, fmt.Errorf("%w: a client certificate needs both a certificate file and a key file", ErrOptions)
 	}
 	if o.CertFile != "" {
-		certPEM, err := readCapped(o.CertFile)
+		certPEM, err := pack.ReadRegular(o.CertFile, maxPEMFile)
 		if err != nil {
 			return nil, fmt.Errorf("%w: client certificate: %w", ErrOptions, err)
 		}
-		keyPEM, err := readCapped(o.KeyFile)
+		keyPEM, err := pack.ReadRegular(o.KeyFile, maxPEMFile)
 		if err != nil {
 			return nil, fmt.Errorf("%w: client key: %w", ErrOptions, err)
 		}
@@ -67,27 +67,6 @@ func (o Options) tlsConfig() (*tls.Config, error) {
 
 // maxPEMFile caps the size of a CA, certificate or key file.
 const maxPEMFile = 1 << 20
-
-// readCapped reads a regular file of at most maxPEMFile bytes.
-func readCapped(path string) ([]byte, error) {
-	f, err := pack.OpenRegular(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if st.Size() > maxPEMFile {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxPEMFile)
-	}
-	buf := make([]byte, st.Size())
-	if _, err := f.ReadAt(buf, 0); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return buf, nil
-}
 
 // newAuthClient is the oras-go client of a registry host: o's HTTP client
 // (or the default one), and no credential yet.
