@@ -152,10 +152,7 @@ func Component(role Role, format Format) string {
 	if !IsCoreRole(role) {
 		r = extensionRole
 	}
-	if t, ok := componentTypes[[2]string{r, format}]; ok {
-		return t
-	}
-	return ""
+	return componentTypes[[2]string{r, format}] // "" for an unknown format
 }
 
 // componentTypes holds every component media type, so that Component
