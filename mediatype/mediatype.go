@@ -155,9 +155,9 @@ func Component(role Role, format Format) string {
 	return componentTypes[[2]string{r, format}] // "" for an unknown format
 }
 
-// componentTypes holds every component media type, so that Component
-// returns the same string for every component of a role and format instead
-// of a new one each time (an identity may have tens of thousands).
+// componentTypes holds every component media type by role and format:
+// every component of a role and format shares one string (an identity may
+// have tens of thousands of components).
 var componentTypes = func() map[[2]string]string {
 	m := make(map[[2]string]string)
 	for _, r := range append(CoreRoles(), extensionRole) {

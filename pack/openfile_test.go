@@ -27,7 +27,7 @@ func TestReadRegular(t *testing.T) {
 	}
 	fifo := filepath.Join(dir, "pipe")
 	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Skip("no named pipes here:", err)
+		t.Fatal(err)
 	}
 	// Opening a named pipe with no writer for reading would block; the
 	// test ends only if ReadRegular refuses it first.

@@ -82,11 +82,15 @@ func client(concurrency int) *http.Client {
 // push uploads each file as a blob, then the empty config and a manifest
 // that lists the files in order, tagged o.tag, and returns its digest.
 func push(ctx context.Context, o options, files []string) (digest.Digest, error) {
-	c := client(max(o.concurrency, 1))
+	n := max(o.concurrency, 1)
+	c := client(n)
 	base := &url.URL{Scheme: "http", Host: o.registry, Path: "/v2/" + o.repo + "/"}
+	// The specification's upload path ends in a slash, which JoinPath drops.
+	uploads := base.JoinPath("blobs", "uploads")
+	uploads.Path += "/"
 	layers := make([]ocispec.Descriptor, len(files))
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(max(o.concurrency, 1))
+	g.SetLimit(n)
 	for i, f := range files {
 		g.Go(func() error {
 			b, err := pack.ReadRegular(f, maxBlob)
@@ -94,7 +98,7 @@ func push(ctx context.Context, o options, files []string) (digest.Digest, error)
 				return err
 			}
 			layers[i] = ocispec.Descriptor{MediaType: "application/octet-stream", Digest: digest.FromBytes(b), Size: int64(len(b))}
-			if err := pushBlob(gctx, c, base, o.single, layers[i].Digest, b); err != nil {
+			if err := pushBlob(gctx, c, uploads, o.single, layers[i].Digest, b); err != nil {
 				return fmt.Errorf("%s: %w", f, err)
 			}
 			return nil
@@ -103,7 +107,7 @@ func push(ctx context.Context, o options, files []string) (digest.Digest, error)
 	if err := g.Wait(); err != nil {
 		return "", err
 	}
-	if err := pushBlob(ctx, c, base, o.single, ocispec.DescriptorEmptyJSON.Digest, ocispec.DescriptorEmptyJSON.Data); err != nil {
+	if err := pushBlob(ctx, c, uploads, o.single, ocispec.DescriptorEmptyJSON.Digest, ocispec.DescriptorEmptyJSON.Data); err != nil {
 		return "", fmt.Errorf("empty config: %w", err)
 	}
 	m, err := json.Marshal(ocispec.Manifest{
@@ -120,11 +124,10 @@ func push(ctx context.Context, o options, files []string) (digest.Digest, error)
 	return digest.FromBytes(m), nil
 }
 
-// pushBlob uploads one blob: a POST that opens an upload session and a PUT
-// with the bytes that closes it, or with single one POST that does both.
-func pushBlob(ctx context.Context, c *http.Client, base *url.URL, single bool, d digest.Digest, b []byte) error {
-	uploads := base.JoinPath("blobs", "uploads") // JoinPath drops the trailing slash the specification's path has
-	uploads.Path += "/"
+// pushBlob uploads one blob to the repository's uploads URL: a POST that
+// opens an upload session and a PUT with the bytes that closes it, or with
+// single one POST that does both.
+func pushBlob(ctx context.Context, c *http.Client, uploads *url.URL, single bool, d digest.Digest, b []byte) error {
 	if single {
 		u := *uploads
 		u.RawQuery = url.Values{"digest": {d.String()}}.Encode()
@@ -141,7 +144,7 @@ func pushBlob(ctx context.Context, c *http.Client, base *url.URL, single bool, d
 	if err != nil {
 		return fmt.Errorf("upload Location %q: %w", loc, err)
 	}
-	u := base.ResolveReference(l)
+	u := uploads.ResolveReference(l)
 	q := u.Query()
 	q.Set("digest", d.String())
 	u.RawQuery = q.Encode()
